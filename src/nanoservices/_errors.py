@@ -1,0 +1,142 @@
+"""The exceptions nanoservices raises, and nothing else.
+
+::
+
+    ServiceError                    .service (name) on every error we raise
+    ├── ServiceClosedError          you closed it (or it finished), then used it
+    ├── ServiceFailedError          the body raised: .request, __cause__ = original
+    │   └── RestartLimitError       the supervisor gave up: .restarts, .last_error
+    ├── ServiceBusyError            two threads at once, a stream open, a lock timeout
+    │   └── ReentryError            the service called itself
+    ├── InvalidRequestError         also a TypeError; refused before the service ran
+    ├── ProtocolViolationError      the generator broke its protocol
+    └── TransportError              the remote side is unreachable or broke
+
+Every constructor passes all of its arguments to ``Exception.__init__`` so that
+errors survive pickling (Ray pickles them); messages show requests through
+``reprlib`` because requests can be large or secret.
+"""
+
+from __future__ import annotations
+
+import reprlib
+
+__all__ = [
+    "InvalidRequestError",
+    "ProtocolViolationError",
+    "ReentryError",
+    "RestartLimitError",
+    "ServiceBusyError",
+    "ServiceClosedError",
+    "ServiceError",
+    "ServiceFailedError",
+    "TransportError",
+]
+
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 60
+
+
+def short_repr(value: object) -> str:
+    """A bounded ``repr`` for messages: requests may be huge or hold secrets."""
+    return _short.repr(value)
+
+
+class ServiceError(Exception):
+    """Root of every error nanoservices raises; ``.service`` names the service."""
+
+    service: str
+
+    def __init__(self, service: str, message: str) -> None:
+        super().__init__(service, message)
+        self.service = service
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"service {self.service!r}: {self.message}"
+
+
+class ServiceClosedError(ServiceError, RuntimeError):
+    """The service was closed (or its generator returned) and then used.
+
+    Not a failure: nothing went wrong inside the service. Compare
+    :class:`ServiceFailedError`, where the body raised.
+    """
+
+
+class ServiceFailedError(ServiceError, RuntimeError):
+    """The service body raised while handling ``.request``.
+
+    The original exception is ``__cause__``. ``.restarted`` says whether the
+    supervisor replaced the dead generator, so the next call will be served.
+    """
+
+    request: object
+
+    def __init__(
+        self, service: str, request: object, message: str = "", restarted: bool = False
+    ) -> None:
+        ServiceError.__init__(self, service, message)
+        self.args = (service, request, message, restarted)
+        self.request = request
+        self.restarted = restarted
+
+    def __str__(self) -> str:
+        text = self.message or f"failed on request {short_repr(self.request)}"
+        cause = self.__cause__
+        if cause is not None and not self.message:
+            text += f": {type(cause).__name__}: {cause}"
+        return f"service {self.service!r}: {text}"
+
+
+class RestartLimitError(ServiceFailedError):
+    """The restart policy gave up: too many failures in its time window."""
+
+    def __init__(
+        self, service: str, request: object, restarts: int, last_error: str, message: str = ""
+    ) -> None:
+        text = message or (
+            f"failed on request {short_repr(request)} and will not be restarted: "
+            f"{restarts} restart(s) already used in the policy's window; "
+            f"last error: {last_error}"
+        )
+        ServiceFailedError.__init__(self, service, request, text, False)
+        self.args = (service, request, restarts, last_error, message)
+        self.restarts = restarts
+        self.last_error = last_error
+
+
+class ServiceBusyError(ServiceError, RuntimeError):
+    """The service is in use: another thread is in it, a stream holds it, or a
+    shared handle's lock timed out. Not a failure: try again later."""
+
+
+class ReentryError(ServiceBusyError):
+    """The service called itself through its own handle (a deadlock otherwise)."""
+
+
+class InvalidRequestError(ServiceError, TypeError):
+    """The request was refused before the service saw it; its state is untouched."""
+
+    request: object
+
+    def __init__(self, service: str, request: object, reason: str) -> None:
+        ServiceError.__init__(self, service, reason)
+        self.args = (service, request, reason)
+        self.request = request
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return (
+            f"service {self.service!r}: invalid request {short_repr(self.request)}: {self.reason}"
+        )
+
+
+class ProtocolViolationError(ServiceError):
+    """The generator did something its protocol does not allow (for example it
+    yielded a value while being closed, or did not return to waiting on reset)."""
+
+
+class TransportError(ServiceError, ConnectionError):
+    """The remote side of a handle is unreachable or broke the wire protocol."""

@@ -1,0 +1,68 @@
+"""Event records and the hook plumbing behind tracing and statistics.
+
+Hooks are off by default and free when off: a handle with no hook calls its
+generator directly; adding a hook switches the handle to a traced send once,
+not a check per call. A hook that raises is removed and logged, so observing a
+service can never break it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Event", "EventKind", "Hook", "emit", "now_ns"]
+
+logger = logging.getLogger("nanoservices")
+
+now_ns = time.perf_counter_ns
+
+
+class EventKind(enum.Enum):
+    """What happened to a service."""
+
+    REQUEST = "request"
+    REPLY = "reply"
+    STREAM_OPEN = "stream_open"
+    ITEM = "item"
+    STREAM_END = "stream_end"
+    ERROR = "error"
+    RESET = "reset"
+    THROW = "throw"
+    RESTART = "restart"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened to a service, with its timing.
+
+    ``value`` is the request (REQUEST, THROW), reply (REPLY), item (ITEM) or
+    ``None``; ``duration_ns`` is set on REPLY, ITEM, ERROR and STREAM_END.
+    """
+
+    kind: EventKind
+    service: str
+    value: object = None
+    error: BaseException | None = None
+    duration_ns: int | None = None
+    time_ns: int = 0
+
+
+Hook = Callable[[Event], None]
+
+
+def emit(hooks: list[Hook], event: Event) -> None:
+    """Give ``event`` to every hook; a hook that raises is removed and logged."""
+    for hook in tuple(hooks):
+        try:
+            hook(event)
+        except Exception:
+            logger.exception("nanoservices: hook %r raised and was removed", hook)
+            try:
+                hooks.remove(hook)
+            except ValueError:
+                pass

@@ -1,0 +1,89 @@
+"""Request type checks, built once per service and run only when a type is declared.
+
+Plain classes and unions of them are checked with one ``isinstance`` (the cheap
+case, and the common one); anything richer (``dict[str, int]``, ``Literal``,
+``TypedDict``, msgspec ``Struct``) is checked by msgspec in strict mode, which
+does the deep work in C.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import types
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+__all__ = ["Check", "build_check", "request_type_of"]
+
+#: Returns None when the request is acceptable, else the reason it is not.
+Check = Callable[[object], str | None]
+
+
+def _class_tuple(tp: object) -> tuple[type, ...] | None:
+    """The classes an ``isinstance`` check can use for ``tp``, if it is that simple."""
+    if tp is None or tp is type(None):
+        return (type(None),)
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return (tp,)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        classes: list[type] = []
+        for arg in typing.get_args(tp):
+            part = _class_tuple(arg)
+            if part is None:
+                return None
+            classes.extend(part)
+        return tuple(classes)
+    return None
+
+
+def _type_name(tp: object) -> str:
+    if isinstance(tp, type):
+        return tp.__qualname__
+    return repr(tp).replace("typing.", "")
+
+
+def build_check(tp: object) -> Check | None:
+    """A check for requests of type ``tp``; None when every request is acceptable."""
+    if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
+        return None
+    classes = _class_tuple(tp)
+    if classes is not None:
+        expected = _type_name(tp)
+
+        def check_instance(request: object) -> str | None:
+            if isinstance(request, classes):
+                return None
+            return f"expected {expected}, got {type(request).__name__}"
+
+        return check_instance
+
+    def check_deep(request: object) -> str | None:
+        try:
+            msgspec.convert(request, tp, strict=True)
+        except msgspec.ValidationError as exc:
+            return f"expected {_type_name(tp)}: {exc}"
+        except TypeError as exc:  # a type msgspec cannot check deeply
+            raise TypeError(f"cannot validate requests against {_type_name(tp)}: {exc}") from None
+        return None
+
+    return check_deep
+
+
+def request_type_of(fn: Callable[..., Any]) -> object:
+    """The request type from ``fn``'s ``Generator[Reply, Request, Return]`` annotation.
+
+    Returns ``Any`` when the function is not annotated that way.
+    """
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references: no declared type
+        return Any
+    ret = hints.get("return")
+    if typing.get_origin(ret) is collections.abc.Generator:
+        args = typing.get_args(ret)
+        if len(args) >= 2:
+            return args[1]
+    return Any

@@ -1,0 +1,1 @@
+"""The talk's services, shipped for real: hashing, WMO forecasts, people queries."""
