@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from types import GeneratorType
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
 
 __all__ = [
     "NATIVE",
@@ -39,7 +39,10 @@ __all__ = [
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
-AnyGenerator = GeneratorType[Any, Any, Any]
+if TYPE_CHECKING:
+    AnyGenerator: TypeAlias = GeneratorType[Any, Any, Any]
+else:
+    AnyGenerator = GeneratorType
 
 
 class Stream(Generic[T_co]):
