@@ -1,0 +1,100 @@
+"""The ``forecasts`` nanoservice: send a city, get its daily forecasts one per step.
+
+The talk's weather service, made robust. A request is a WWIS city id (``44``,
+as in the talk) or a city name (``"Tel Aviv"``, ``"Hamilton, New Zealand"``);
+the reply is a stream of :class:`DailyForecast`, one per step. A city costs one
+HTTP request per cache period; the connection pool lives as long as the
+service and is closed with it.
+
+Switching city mid-stream is leaving the stream early (``break``,
+``stream.cancel()`` or ``handle.reset()``) and sending the next city: the
+native protocol's version of the talk's ``throw(DifferentCity)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator
+from typing import Final, cast
+
+from nanoservices import InvalidRequestError, Stream, service, stream
+
+from ._cities import CityIndex, bundled_cities
+from ._errors import CityLookupError
+from ._fetch import DEFAULT_BASE_URL, Forecaster
+from ._records import DailyForecast
+
+__all__ = ["SERVICE_NAME", "CityRequest", "forecasts"]
+
+SERVICE_NAME: Final = "forecasts"
+
+#: A WWIS city id, or a city name: ``"City"`` or ``"City, Country"``.
+CityRequest = int | str
+
+
+@service(name=SERVICE_NAME)
+def forecasts(
+    base_url: str = DEFAULT_BASE_URL,
+    timeout: float = 10.0,
+    cache_ttl: float = 3600.0,
+    clock: Callable[[], float] = time.monotonic,
+    cities: CityIndex | None = None,
+) -> Generator[Stream[DailyForecast], CityRequest, None]:
+    """Serve WWIS daily forecasts: request a city, stream its days.
+
+    Args:
+        base_url: a format string with a ``{city_id}`` field; default WWIS's
+            own feed. Point it at :func:`serve_local_wmo` to work offline.
+        timeout: seconds to wait for WWIS (connect, and each read).
+        cache_ttl: seconds a city's forecast is reused before it is fetched
+            again (WWIS issues forecasts a few times a day); 0 disables caching.
+        clock: a monotonic clock, for the cache (tests move time with it).
+        cities: the city list names resolve through; default the bundled one.
+
+    Failures of one request (bad city, HTTP error, timeout, malformed JSON)
+    fail only that request; the service keeps serving. A bad name is an
+    ``InvalidRequestError``; a failed fetch is a ``ServiceFailedError`` whose
+    ``__cause__`` is a :class:`ForecastError`. Both surface on the stream's first step.
+    """
+    index = cities if cities is not None else bundled_cities()
+    with Forecaster(base_url, timeout=timeout, cache_ttl=cache_ttl, clock=clock) as forecaster:
+        # The priming yield's value is ignored by the core; the cast keeps the
+        # reply type honest for callers (a Stream, never None).
+        request = yield cast(Stream[DailyForecast], None)
+        while True:
+            request = yield stream(_days(forecaster, index, request))
+
+
+def _days(forecaster: Forecaster, index: CityIndex, request: object) -> Iterator[DailyForecast]:
+    """The streamed reply: resolve the city, fetch (or reuse) its forecast, hand out days.
+
+    A generator, so all of this runs on the caller's first step and an error
+    fails only this stream.
+    """
+    city_id, label = _resolve(index, request)
+    yield from forecaster.get(city_id, label).days
+
+
+def _resolve(index: CityIndex, request: object) -> tuple[int, str]:
+    """The city id to fetch and a label for messages, or InvalidRequestError."""
+    if isinstance(request, bool):  # a bool is an int to isinstance, never a city
+        raise InvalidRequestError(
+            SERVICE_NAME, request, "a city is an int id or a name, not a bool"
+        )
+    if isinstance(request, str) and request.strip().isdigit():
+        request = int(request)
+    if isinstance(request, int):
+        if request <= 0:
+            raise InvalidRequestError(SERVICE_NAME, request, "WWIS city ids are positive")
+        city = index.by_id(request)
+        # An id missing from the bundled 2020 list may still exist at WWIS: ask it.
+        return request, str(city) if city else f"city {request}"
+    if isinstance(request, str):
+        try:
+            city = index.resolve(request)
+        except CityLookupError as exc:
+            raise InvalidRequestError(SERVICE_NAME, request, str(exc)) from None
+        return city.id, str(city)
+    raise InvalidRequestError(
+        SERVICE_NAME, request, f"a city is an int id or a name, got {type(request).__name__}"
+    )
