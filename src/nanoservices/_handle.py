@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from types import FrameType, GeneratorType
 from collections.abc import Callable, Iterator
+from types import FrameType, GeneratorType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 from . import _protocol
-from ._protocol import AnyGenerator
 from ._errors import (
     InvalidRequestError,
     ProtocolViolationError,
@@ -34,7 +33,7 @@ from ._errors import (
     short_repr,
 )
 from ._events import Event, EventKind, Hook, emit, now_ns
-from ._protocol import Cursor, GeneratorReturned, Stream
+from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Stream
 from ._state import Op, State, advance, refusal
 from ._supervise import Supervision, SupervisionStats
 

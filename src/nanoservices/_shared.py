@@ -10,6 +10,7 @@ middle of someone else's stream.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any, Generic, TypeVar, overload
 
@@ -33,7 +34,7 @@ class SharedHandle(Generic[RequestT, ReplyT]):
     gets ``ReentryError`` at once instead of a deadlock.
     """
 
-    __slots__ = ("_handle", "_lock", "_owner", "_timeout")
+    __slots__ = ("_handle", "_lock", "_open_stream", "_owner", "_timeout")
 
     def __init__(self, handle: LocalHandle[RequestT, ReplyT], timeout: float | None = None) -> None:
         if timeout is not None and timeout < 0:
@@ -41,6 +42,9 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         self._handle = handle
         self._lock = threading.Lock()
         self._owner: int | None = None
+        # weak: the stream holds this handle, and a dropped stream must be freed
+        # at once (a ``break``) to give the lock back
+        self._open_stream: weakref.ref[SharedStream[Any]] | None = None
         self._timeout = -1.0 if timeout is None else timeout
 
     def _acquire(self, what: str) -> None:
@@ -59,6 +63,7 @@ class SharedHandle(Generic[RequestT, ReplyT]):
 
     def _release(self) -> None:
         self._owner = None
+        self._open_stream = None
         self._lock.release()
 
     def call(self, request: RequestT, /) -> ReplyT:
@@ -89,7 +94,16 @@ class SharedHandle(Generic[RequestT, ReplyT]):
             raise
         if not inner.is_open:
             self._release()
-        return SharedStream(inner, self)
+            return SharedStream(inner, None)
+        opened = SharedStream(inner, self)
+        self._open_stream = weakref.ref(opened)
+        return opened
+
+    def _end_own_stream(self) -> None:
+        """A stream this thread opened gives way to this thread's reset or close."""
+        opened = self._open_stream() if self._open_stream is not None else None
+        if opened is not None and self._owner == threading.get_ident():
+            opened.cancel()
 
     def _locked(self, op: str, fn: Any, *args: Any) -> Any:
         self._acquire(op)
@@ -99,8 +113,9 @@ class SharedHandle(Generic[RequestT, ReplyT]):
             self._release()
 
     def reset(self) -> None:
-        """Reset the service. An open stream of another thread is not yours to
-        cancel: this waits for it like any call."""
+        """Reset the service, ending a stream this thread opened. An open stream
+        of another thread is not yours to cancel: this waits for it like any call."""
+        self._end_own_stream()
         self._locked("reset", self._handle.reset)
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
@@ -113,6 +128,7 @@ class SharedHandle(Generic[RequestT, ReplyT]):
 
     def close(self) -> None:
         """Close the service once every other caller's turn is over."""
+        self._end_own_stream()
         self._locked("close", self._handle.close)
 
     def __enter__(self) -> SharedHandle[RequestT, ReplyT]:
@@ -141,11 +157,11 @@ class SharedHandle(Generic[RequestT, ReplyT]):
 class SharedStream(Generic[ItemT]):
     """A stream of a shared handle: gives the lock back when it is over."""
 
-    __slots__ = ("_inner", "_shared")
+    __slots__ = ("__weakref__", "_inner", "_shared")
 
-    def __init__(self, inner: ReplyStream[ItemT], shared: SharedHandle[Any, Any]) -> None:
+    def __init__(self, inner: ReplyStream[ItemT], shared: SharedHandle[Any, Any] | None) -> None:
         self._inner = inner
-        self._shared: SharedHandle[Any, Any] | None = shared if inner.is_open else None
+        self._shared = shared
 
     def __iter__(self) -> Iterator[ItemT]:
         return self
