@@ -1,0 +1,5 @@
+"""``python -m nanoservices`` runs the command line."""
+
+from nanoservices._cli import main
+
+main()
