@@ -56,6 +56,7 @@ class LocalWMOServer:
         if bodies is None:
             bodies = {city: read_bundled(f"{city}_en.json") for city in BUNDLED_CITY_IDS}
         self._lock = threading.Lock()
+        self._initial = dict(bodies)
         self._bodies: dict[int, bytes] = dict(bodies)
         self._status: dict[int, int] = {}
         self._delay: dict[int, float] = {}
@@ -121,6 +122,14 @@ class LocalWMOServer:
             else:
                 self._status.pop(city_id, None)
                 self._delay.pop(city_id, None)
+
+    def reset(self) -> None:
+        """Back to as started: the original bodies, no misbehaviour, zero counts."""
+        with self._lock:
+            self._bodies = dict(self._initial)
+            self._status.clear()
+            self._delay.clear()
+            self._requests.clear()
 
     # -- request counts ----------------------------------------------------------
 
