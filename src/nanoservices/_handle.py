@@ -32,7 +32,7 @@ from ._errors import (
     ServiceFailedError,
     short_repr,
 )
-from ._events import Event, EventKind, Hook, emit, now_ns
+from ._events import CallTimer, Event, EventKind, Hook, emit, now_ns
 from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Stream
 from ._state import Op, State, advance, refusal
 from ._supervise import Supervision, SupervisionStats
@@ -135,6 +135,40 @@ def _traced(send: Send, hooks: list[Hook], name: str) -> Send:
     return send_traced
 
 
+def _timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
+    """A send that only times each call, for hooks that only count (statistics)."""
+    if len(records) == 1:
+        record = records[0]
+
+        def send_timed(request: object) -> Any:
+            start = now_ns()
+            try:
+                return send(request)
+            finally:
+                record(now_ns() - start)
+
+        return send_timed
+
+    def send_timed_all(request: object) -> Any:
+        start = now_ns()
+        try:
+            return send(request)
+        finally:
+            duration = now_ns() - start
+            for record in records:
+                record(duration)
+
+    return send_timed_all
+
+
+def _observed(send: Send, hooks: list[Hook], name: str) -> Send:
+    """The send of a handle with hooks: events when a hook needs them, and only
+    timing when every hook is a :class:`CallTimer` (cheap statistics)."""
+    if all(isinstance(hook, CallTimer) for hook in hooks):
+        return _timed(send, tuple(hook.record_call for hook in hooks))  # type: ignore[attr-defined]
+    return _traced(send, hooks, name)
+
+
 class LocalHandle(Generic[RequestT, ReplyT]):
     """A primed service running in the caller's thread.
 
@@ -206,8 +240,11 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             and (gen.gi_running or str(exc) == "generator already executing")
         ):
             raise self._busy_error() from None
-        if gen.gi_frame is not None:
-            raise exc  # refused before the generator ran (validation): untouched
+        if gen.gi_frame is not None:  # refused before the generator ran (validation): untouched
+            extra = self._extra
+            if extra is not None and extra.hooks and isinstance(exc, InvalidRequestError):
+                emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
+            raise exc
         if isinstance(exc, StopIteration):
             self._finish(exc.value)
             return exc.value
@@ -313,7 +350,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             send = _validating(send, check, self.name)
         extra = self._extra
         if extra is not None and extra.hooks:
-            send = _traced(send, extra.hooks, self.name)
+            send = _observed(send, extra.hooks, self.name)
         self._send = send
 
     def _become(self, state: State) -> None:
@@ -533,6 +570,11 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
         sup = (self._extra.supervision if self._extra else None) or Supervision()
         return sup.snapshot(self._spec.restart or Never())
+
+    @property
+    def hooks(self) -> tuple[Hook, ...]:
+        """The hooks subscribed to this handle's events (tracers, statistics)."""
+        return () if self._extra is None else tuple(self._extra.hooks)
 
     def subscribe(self, hook: Hook) -> None:
         """Report this service's events to ``hook`` (tracing, statistics)."""
