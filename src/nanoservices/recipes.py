@@ -9,7 +9,7 @@ huge file or an infinite sequence costs one step's worth of memory.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator
 
 __all__ = ["VOWELS", "fib", "read_n", "vowels"]
 
@@ -17,7 +17,7 @@ __all__ = ["VOWELS", "fib", "read_n", "vowels"]
 VOWELS = frozenset("aeiouAEIOU")
 
 
-def fib() -> Iterator[int]:
+def fib() -> Generator[int, None, None]:
     """Yield the Fibonacci numbers 0, 1, 1, 2, 3, 5, ... forever.
 
     The two locals survive between ``next`` calls; that kept state is the point
@@ -29,7 +29,7 @@ def fib() -> Iterator[int]:
         first, second = second, first + second
 
 
-def read_n(path: str | os.PathLike[str], n: int) -> Iterator[str]:
+def read_n(path: str | os.PathLike[str], n: int) -> Generator[str, None, None]:
     """Yield the text of ``path`` ``n`` lines at a time, each chunk one string.
 
     Lines keep their line endings, so ``"".join(read_n(p, n))`` is the whole
@@ -47,13 +47,13 @@ def read_n(path: str | os.PathLike[str], n: int) -> Iterator[str]:
     return _read_n(path, n)
 
 
-def _read_n(path: str | os.PathLike[str], n: int) -> Iterator[str]:
+def _read_n(path: str | os.PathLike[str], n: int) -> Generator[str, None, None]:
     with open(path, encoding="utf-8") as f:
         while chunk := "".join(f.readline() for _ in range(n)):
             yield chunk
 
 
-def vowels(path: str | os.PathLike[str]) -> Iterator[str]:
+def vowels(path: str | os.PathLike[str]) -> Generator[str, None, None]:
     """Yield each vowel of the file at ``path``, one character at a time, in order.
 
     The file is read line by line, never whole, so its size does not matter.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from hypothesis import given
@@ -60,7 +61,7 @@ def test_the_encoding_is_configurable_for_str_requests() -> None:
 @pytest.mark.parametrize("request_", [42, None, 4.5, ["a"], bytearray(b"a")])
 def test_a_wrong_type_is_refused_and_the_service_lives_on(request_: object) -> None:
     with md5() as h:
-        with pytest.raises(InvalidRequestError, match="expected str | bytes") as info:
+        with pytest.raises(InvalidRequestError, match=re.escape("expected str | bytes")) as info:
             h(request_)  # type: ignore[arg-type]
         assert info.value.service == "md5"
         assert isinstance(info.value, TypeError)
@@ -76,7 +77,9 @@ def test_a_str_that_cannot_be_encoded_fails_that_request_only() -> None:
 
 
 def test_an_unknown_algorithm_is_refused_at_construction_naming_the_service() -> None:
-    with pytest.raises(ServiceFailedError, match="'hasher'.*unknown hash algorithm 'nope'") as info:
+    with pytest.raises(
+        ServiceFailedError, match=r"'hasher'.*unknown hash algorithm 'nope'"
+    ) as info:
         hasher("nope")
     assert isinstance(info.value.__cause__, ValueError)
     assert "sha256" in str(info.value.__cause__)  # it lists the choices
