@@ -39,6 +39,7 @@ from ._supervise import Supervision, SupervisionStats
 
 if TYPE_CHECKING:
     from ._service import ServiceSpec
+    from ._shared import SharedHandle
 
 __all__ = ["Handle", "LocalHandle", "ReplyStream"]
 
@@ -592,7 +593,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         self._extras().name = name
         self._rewire()
 
-    def shared(self, timeout: float | None = None) -> Any:
+    def shared(self, timeout: float | None = None) -> SharedHandle[RequestT, ReplyT]:
         """A thread-safe twin of this handle: calls are serialized with a lock,
         waiting at most ``timeout`` seconds before ``ServiceBusyError``."""
         from ._shared import SharedHandle

@@ -130,24 +130,25 @@ class _OneItem(Cursor):
 
 
 class _RawCursor(Cursor):
-    __slots__ = ("_first", "_gen", "_reset_with")
+    __slots__ = ("_gen", "_pending", "_reset_with")
 
     survives_errors = False  # the items are the service generator's own steps
 
     def __init__(self, gen: AnyGenerator, first: object, reset_with: type[BaseException] | None):
         self._gen = gen
-        self._first: object = first
+        # The first item came back from the request's own send; None there means
+        # an empty stream, and stepping the generator again would send it None.
+        self._pending: list[object] = [first]
         self._reset_with = reset_with
 
     def next_item(self) -> Any:
-        item = self._first
-        if item is not None:
-            self._first = None
-            return item
-        try:
-            item = next(self._gen)
-        except StopIteration as finished:
-            raise GeneratorReturned(finished.value) from None
+        if self._pending:
+            item = self._pending.pop()
+        else:
+            try:
+                item = next(self._gen)
+            except StopIteration as finished:
+                raise GeneratorReturned(finished.value) from None
         if item is None:  # the talk's "ready for the next request"
             raise StopIteration
         return item

@@ -26,7 +26,7 @@ def _class_tuple(tp: object) -> tuple[type, ...] | None:
     """The classes an ``isinstance`` check can use for ``tp``, if it is that simple."""
     if tp is None or tp is type(None):
         return (type(None),)
-    if isinstance(tp, type) and not typing.get_args(tp):
+    if isinstance(tp, type) and not typing.get_args(tp) and not typing.is_typeddict(tp):
         return (tp,)
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         classes: list[type] = []
@@ -52,6 +52,9 @@ def build_check(tp: object) -> Check | None:
     classes = _class_tuple(tp)
     if classes is not None:
         expected = _type_name(tp)
+        # PEP 484's numeric tower: an int is acceptable where a float is declared.
+        if float in classes or complex in classes:
+            classes = (*classes, int) if complex not in classes else (*classes, int, float)
 
         def check_instance(request: object) -> str | None:
             if isinstance(request, classes):
