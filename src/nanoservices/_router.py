@@ -1,0 +1,393 @@
+"""Routers: services made of sub-services, composed through ``yield from``.
+
+Two shapes:
+
+* :class:`Menu` (the talk's ``combined``): the first request picks a
+  sub-service, which then serves every request until it finishes; control
+  comes back to the menu. The delegation *is* ``yield from``, so sends,
+  throws, ``close()``, return values and exceptions pass through exactly as
+  PEP 380 says.
+* :class:`Router` (keyed): every request names its sub-service,
+  ``(key, payload)``. Several sub-services stay alive side by side, so this
+  cannot be one ``yield from``; each step is delegated by hand following the
+  PEP 380 expansion (``next`` for ``None``, ``send`` otherwise, ``throw`` and
+  ``close`` passed to the sub-service that served last).
+
+A failure inside a sub-service propagates unchanged (same object, same type);
+on its way out each router records where it passed: :func:`route_of` returns
+the whole path (``("combined", "tools", "md5")``) and a note shows it in the
+traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping
+from typing import Any, Final, NamedTuple, cast
+
+from ._errors import ServiceError, short_repr
+from ._protocol import NATIVE, RawProtocol
+from ._service import ServiceFactory, ServiceSpec
+from ._supervise import RestartPolicy
+
+__all__ = ["Menu", "Routed", "Router", "RoutingError", "menu", "route_of", "router"]
+
+#: What a route may be: a generator function (or any callable returning an
+#: iterable), a ``ServiceFactory`` (its function is used), another router, or a
+#: plain iterable (delegated to as ``yield from`` would).
+Route = Callable[[], Iterable[Any]] | ServiceFactory[Any, Any, Any] | Iterable[Any]
+
+_PATH_ATTR: Final = "_nanoservices_route"
+_NOTE_PREFIX: Final = "nanoservices route: "
+
+
+class RoutingError(ServiceError, LookupError):
+    """A request named no known route (or was not a ``(key, payload)`` pair).
+
+    Hosted through :meth:`Router.service`, such requests are refused before the
+    router runs (``InvalidRequestError``); this error is raised only when the
+    router's generator is driven without that check.
+    """
+
+
+class Routed(NamedTuple):
+    """A request for a keyed :class:`Router`; a plain ``(key, payload)`` tuple works too."""
+
+    key: Hashable
+    payload: Any = None
+
+
+# -- failure paths -------------------------------------------------------------
+
+
+def _mark(exc: BaseException, router: str, sub: str) -> None:
+    """Record on ``exc`` that it left ``router`` through its route ``sub``.
+
+    Routers deeper down marked it first; their path starts with their own name,
+    which is ``sub`` when the sub-service is itself a router.
+    """
+    inner: tuple[str, ...] = getattr(exc, _PATH_ATTR, ())
+    path = (router, *inner) if inner[:1] == (sub,) else (router, sub, *inner)
+    setattr(exc, _PATH_ATTR, path)
+    notes = getattr(exc, "__notes__", None)
+    if notes:  # one note with the whole path, rewritten at each level
+        notes[:] = [note for note in notes if not note.startswith(_NOTE_PREFIX)]
+    exc.add_note(_NOTE_PREFIX + " > ".join(path))
+
+
+def route_of(exc: BaseException) -> tuple[str, ...]:
+    """The routers and sub-services an exception passed through, outermost first.
+
+    Looks at ``exc`` and then its causes, so it works on the
+    ``ServiceFailedError`` a handle raises for a failed router. Empty when the
+    exception did not come out of a router.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        path: tuple[str, ...] = getattr(current, _PATH_ATTR, ())
+        if path:
+            return path
+        current = current.__cause__ or current.__context__
+    return ()
+
+
+# -- routes --------------------------------------------------------------------
+
+
+def _route_name(route: object, key: object) -> str:
+    if isinstance(route, ServiceFactory):
+        return route.spec.name
+    if isinstance(route, Menu | Router):
+        return route.name
+    if isinstance(route, functools.partial):
+        route = route.func
+    name = getattr(route, "__name__", None)
+    return name if isinstance(name, str) else repr(key)
+
+
+def _open(route: object) -> Iterable[Any]:
+    """A fresh sub-service (or iterable) for one delegation."""
+    if isinstance(route, ServiceFactory):
+        return route.spec.fn()
+    if callable(route):
+        return route()  # type: ignore[no-any-return]
+    return route  # type: ignore[return-value]
+
+
+def _host(
+    fn: Callable[[], Generator[Any, Any, Any]],
+    *,
+    name: str,
+    raw: bool,
+    reset_with: type[BaseException] | None,
+    restart: RestartPolicy | None,
+    check: Callable[[object], str | None] | None,
+) -> ServiceFactory[[], Any, Any]:
+    protocol = RawProtocol(reset_with) if raw else NATIVE
+    return ServiceFactory(
+        ServiceSpec(fn=fn, name=name, protocol=protocol, restart=restart, check=check)
+    )
+
+
+# -- the menu ------------------------------------------------------------------
+
+
+class Menu:
+    """The talk's menu service, reusable: a choice picks a sub-service, which
+    serves until it finishes; then the menu asks again.
+
+    Calling the menu returns a fresh generator (so a menu is itself a route,
+    and menus nest). A falsy request at the menu ends it (the talk's rule), so
+    choices must be truthy. An unknown choice gets the prompt again.
+    """
+
+    def __init__(
+        self,
+        choices: Mapping[Hashable, Route],
+        *,
+        prompt: object = None,
+        name: str = "menu",
+        on_return: Callable[[Hashable, Any], Any] | None = None,
+    ) -> None:
+        falsy = [key for key in choices if not key]
+        if falsy:
+            raise ValueError(f"menu choices must be truthy (a falsy request ends it): {falsy!r}")
+        self.choices = dict(choices)
+        self.prompt = prompt
+        self.name = name
+        self.__name__ = name
+        self.on_return = on_return
+
+    def __call__(self) -> Generator[Any, Any, None]:
+        """A fresh menu generator; its first yield is the prompt."""
+        return self._serve()
+
+    def _serve(self) -> Generator[Any, Any, None]:
+        choices, prompt, on_return, name = self.choices, self.prompt, self.on_return, self.name
+        reply = prompt
+        while choice := (yield reply):
+            try:
+                route = choices.get(choice)
+            except TypeError:  # unhashable: not a choice
+                route = None
+            if route is None:
+                reply = prompt
+                continue
+            try:
+                result: Any = yield from cast(Generator[Any, Any, Any], _open(route))
+            except Exception as exc:
+                _mark(exc, name, _route_name(route, choice))
+                raise
+            reply = prompt if on_return is None else on_return(choice, result)
+
+    def service(
+        self,
+        *,
+        name: str | None = None,
+        raw: bool = True,
+        reset_with: type[BaseException] | None = None,
+        restart: RestartPolicy | None = None,
+    ) -> ServiceFactory[[], Any, Any]:
+        """A factory of handles hosting this menu (raw protocol by default: the
+        talk's sub-services end streams with ``None`` and end on a falsy request)."""
+        return _host(
+            self,
+            name=name or self.name,
+            raw=raw,
+            reset_with=reset_with,
+            restart=restart,
+            check=None,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Menu {self.name!r} {sorted(map(repr, self.choices))}>"
+
+
+def menu(
+    choices: Mapping[Hashable, Route],
+    *,
+    prompt: object = None,
+    name: str = "menu",
+    on_return: Callable[[Hashable, Any], Any] | None = None,
+) -> Menu:
+    """A menu service: ``raw(menu({1: forecasts, 2: md5_service}, prompt="1 or 2?"))``.
+
+    Args:
+        choices: choice -> route (generator function, service factory, router
+            or plain iterable); a fresh sub-service is made each time it is chosen.
+        prompt: what the menu replies while waiting for a choice.
+        on_return: ``(choice, value)`` -> the reply when a sub-service returns
+            ``value``; default: the prompt.
+    """
+    return Menu(choices, prompt=prompt, name=name, on_return=on_return)
+
+
+# -- the keyed router ------------------------------------------------------------
+
+
+class Router:
+    """Each request names its sub-service: ``(key, payload)`` or :class:`Routed`.
+
+    A sub-service starts on its first request and keeps its state between
+    requests. The router forwards PEP 380 style: a ``None`` payload is
+    ``next()``, anything else ``send()``; a ``None`` request continues the
+    sub-service that served last (so a raw handle can stream through it);
+    ``throw()`` goes to the sub-service that served last; closing the router
+    closes every live sub-service, newest first. A sub-service that returns
+    answers its request with its return value and starts afresh next time.
+
+    The first request to a sub-service primes it (PEP 380's first ``next()``):
+    with a ``None`` payload, what it yields first is the reply; otherwise that
+    first yield is its greeting, dropped, and the payload is sent.
+    """
+
+    def __init__(self, routes: Mapping[Hashable, Route], *, name: str = "router") -> None:
+        self.routes = dict(routes)
+        self.name = name
+        self.__name__ = name
+
+    def __call__(self) -> Generator[Any, Any, None]:
+        """A fresh router generator (primed, it yields ``None``)."""
+        return self._serve()
+
+    def check(self, request: object) -> str | None:
+        """Why ``request`` cannot be routed, or None; nested routers and service
+        factories with a declared request type check their payload too."""
+        if request is None:
+            return None
+        if not isinstance(request, tuple) or len(request) != 2:
+            return f"expected a (key, payload) pair, got {type(request).__name__}"
+        key, payload = request
+        try:
+            route = self.routes[key]
+        except (KeyError, TypeError):
+            return f"no route {short_repr(key)} (routes: {', '.join(map(repr, self.routes))})"
+        inner: Callable[[object], str | None] | None = None
+        if isinstance(route, Router):
+            inner = route.check
+        elif isinstance(route, ServiceFactory):
+            inner = route.spec.check
+        if inner is None or payload is None:
+            return None
+        reason = inner(payload)
+        return None if reason is None else f"{key!r}: {reason}"
+
+    def _serve(self) -> Generator[Any, Any, None]:
+        routes, name = self.routes, self.name
+        live: dict[Hashable, Iterator[Any]] = {}  # started sub-services, oldest first
+        current: Hashable = _NO_ROUTE  # the key that served last, while it lives
+        reply: Any = None
+        try:
+            while True:
+                thrown: BaseException | None = None
+                key: Hashable
+                payload: Any
+                try:
+                    request = yield reply
+                except GeneratorExit:
+                    raise  # the finally below closes every sub-service (PEP 380)
+                except BaseException as exc:
+                    if current is _NO_ROUTE or not hasattr(live[current], "throw"):
+                        raise  # not delegating, or no throw(): raised here (PEP 380)
+                    thrown, key, payload = exc, current, None
+                else:
+                    if request is None:
+                        if current is _NO_ROUTE:
+                            reply = None
+                            continue
+                        key, payload = current, None
+                    else:
+                        key, payload = _split(request, name)
+                sub = live.get(key)
+                try:
+                    if sub is None:
+                        route = _lookup(routes, key, name)
+                        sub = live[key] = iter(_open(route))
+                        reply = next(sub)  # priming; the reply only for a None payload
+                        if payload is not None:
+                            reply = sub.send(payload)  # type: ignore[attr-defined]
+                    elif thrown is not None:
+                        reply = sub.throw(thrown)  # type: ignore[attr-defined]
+                    elif payload is None:
+                        reply = next(sub)
+                    else:
+                        reply = sub.send(payload)  # type: ignore[attr-defined]
+                    current = key
+                except StopIteration as finished:  # it returned: its value answers
+                    del live[key]
+                    current = _NO_ROUTE
+                    reply = finished.value
+                except Exception as exc:
+                    if live.pop(key, None) is not None:
+                        _mark(exc, name, _route_name(routes[key], key))
+                    current = _NO_ROUTE
+                    raise
+        finally:
+            _close_all(live, name, routes)
+
+    def service(
+        self,
+        *,
+        name: str | None = None,
+        raw: bool = False,
+        reset_with: type[BaseException] | None = None,
+        restart: RestartPolicy | None = None,
+    ) -> ServiceFactory[[], Any, Any]:
+        """A factory of handles hosting this router; unroutable requests are
+        refused before the router runs (``InvalidRequestError``), so a typo in a
+        key cannot kill the router and its sub-services."""
+        return _host(
+            self,
+            name=name or self.name,
+            raw=raw,
+            reset_with=reset_with,
+            restart=restart,
+            check=self.check,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Router {self.name!r} {sorted(map(repr, self.routes))}>"
+
+
+def _close_all(live: dict[Hashable, Iterator[Any]], name: str, routes: Mapping[Any, Any]) -> None:
+    """Close every live sub-service, newest first; re-raise the first failure
+    once all are closed (as ``yield from`` lets a sub-service's close error out)."""
+    first: BaseException | None = None
+    for key in reversed(list(live)):
+        close = getattr(live.pop(key), "close", None)
+        if close is None:
+            continue
+        try:
+            close()
+        except Exception as exc:
+            _mark(exc, name, _route_name(routes.get(key), key))
+            first = first or exc
+    if first is not None:
+        raise first
+
+
+_NO_ROUTE: Final[Any] = object()
+
+
+def _split(request: object, name: str) -> tuple[Hashable, Any]:
+    try:
+        key, payload = cast(tuple[Hashable, Any], request)
+    except (TypeError, ValueError):
+        raise RoutingError(
+            name, f"expected a (key, payload) pair, got {short_repr(request)}"
+        ) from None
+    return key, payload
+
+
+def _lookup(routes: Mapping[Hashable, Route], key: Hashable, name: str) -> Route:
+    try:
+        return routes[key]
+    except (KeyError, TypeError):
+        raise RoutingError(name, f"no route {short_repr(key)}") from None
+
+
+def router(routes: Mapping[Hashable, Route], *, name: str = "router") -> Router:
+    """A keyed router: ``router({"md5": md5_service, "x5": times_five}).service()``."""
+    return Router(routes, name=name)
