@@ -19,7 +19,10 @@ from ._events import Hook as Hook
 from ._handle import Handle as Handle
 from ._handle import LocalHandle as LocalHandle
 from ._handle import ReplyStream as ReplyStream
+from ._protocol import NO_REPLY as NO_REPLY
+from ._protocol import Refusal as Refusal
 from ._protocol import Stream as Stream
+from ._protocol import refuse as refuse
 from ._protocol import stream as stream
 from ._service import ServiceFactory as ServiceFactory
 from ._service import ServiceSpec as ServiceSpec
@@ -37,6 +40,7 @@ from ._supervise import SupervisionStats as SupervisionStats
 __version__ = "0.1.0"
 
 __all__ = [
+    "NO_REPLY",
     "Event",
     "EventKind",
     "Handle",
@@ -47,6 +51,7 @@ __all__ = [
     "OnFailure",
     "ProtocolViolationError",
     "ReentryError",
+    "Refusal",
     "ReplyStream",
     "RestartLimitError",
     "RestartPolicy",
@@ -64,6 +69,7 @@ __all__ = [
     "TransportError",
     "coroutine",
     "raw",
+    "refuse",
     "service",
     "stream",
 ]

@@ -35,7 +35,7 @@ from ._errors import (
     short_repr,
 )
 from ._events import CallTimer, Event, EventKind, Hook, emit, now_ns
-from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Stream
+from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Refused, Stream
 from ._state import Op, State, advance, refusal
 from ._supervise import Supervision, SupervisionStats
 
@@ -172,6 +172,19 @@ def _observed(send: Send, hooks: list[Hook], name: str) -> Send:
     return _traced(send, hooks, name)
 
 
+def _refusing(send: Send, name: str) -> Send:
+    """A send that turns a :class:`Refusal` reply into ``InvalidRequestError``
+    (for services that refuse; others do not pay for the check)."""
+
+    def send_refusable(request: object) -> Any:
+        reply = send(request)
+        if type(reply) is Refusal:
+            raise InvalidRequestError(name, request, reply.reason)
+        return reply
+
+    return send_refusable
+
+
 class _Sink:
     """Stands in for the generator on the hot path: ``_sink.send(request)``."""
 
@@ -190,6 +203,8 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     """
 
     __slots__ = ("__weakref__", "_config", "_extra", "_gen", "_sink", "_spec", "_state", "_stream")
+
+    _sink: _Sink | AnyGenerator  # what the hot path sends to: the generator itself when bare
 
     def __init__(
         self,
@@ -359,10 +374,13 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         check = self._spec.check
         extra = self._extra
         hooks = extra.hooks if extra is not None else None
-        if check is None and not hooks:
+        refuses = self._spec.refuses
+        if check is None and not hooks and not refuses:
             self._sink = self._gen  # the bare generator: nothing between caller and service
             return
         send: Send = self._gen.send
+        if refuses:
+            send = _refusing(send, self.name)
         if check is not None:
             send = _validating(send, check, self.name)
         if hooks:
@@ -446,7 +464,10 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         reply = self.call(request)
         if self._state is not _READY:  # the generator returned on this request
             return ReplyStream(self, Cursor(), request)
-        cursor = self._spec.protocol.cursor(self._gen, reply)
+        try:
+            cursor = self._spec.protocol.cursor(self._gen, reply)
+        except Refused as refused:
+            raise InvalidRequestError(self.name, request, refused.reason) from None
         self._stream = cursor
         self._become(State.STREAMING)
         if self._extra is not None and self._extra.hooks:
@@ -473,6 +494,8 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             extra = self._extra
             if extra is not None and extra.hooks:
                 emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
+            if isinstance(exc, InvalidRequestError):  # refused from inside the stream
+                raise InvalidRequestError(self.name, request, exc.reason) from exc
             if isinstance(exc, ServiceError) and exc.service == self.name:
                 raise exc
             raise ServiceFailedError(self.name, request) from exc

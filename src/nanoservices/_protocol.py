@@ -27,12 +27,15 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
 
 __all__ = [
     "NATIVE",
+    "NO_REPLY",
     "Cursor",
     "GeneratorReturned",
     "Protocol",
     "RawProtocol",
+    "Refusal",
     "Stream",
     "prime",
+    "refuse",
     "stream",
 ]
 
@@ -70,12 +73,53 @@ def stream(source: Iterable[T]) -> Stream[T]:
     return Stream(source)
 
 
+#: What a native service yields before its first request (the priming yield):
+#: ``request = yield NO_REPLY``. It is ``None``, typed ``Any`` so that a service
+#: declared ``Generator[str, str, None]`` needs no cast for its first yield.
+NO_REPLY: Any = None
+
+
+class Refusal:
+    """What a service yields to refuse one request and keep serving.
+
+    The caller gets ``InvalidRequestError`` naming the service, the request and
+    ``reason``; the service is already waiting for its next request. A service
+    that refuses plain (non-streamed) replies says so with
+    ``@service(refuses=True)`` (found by itself when the body names ``refuse``),
+    because checking every reply costs time on the hot path.
+    """
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Refusal({self.reason!r})"
+
+
+def refuse(reason: str) -> Any:
+    """Refuse the current request: ``request = yield refuse("unknown city 'Xyz'")``.
+
+    Typed ``Any`` so that it fits any declared reply type.
+    """
+    return Refusal(reason)
+
+
 class GeneratorReturned(Exception):
     """Internal signal: the service generator returned while a stream was open."""
 
     def __init__(self, value: object) -> None:
         super().__init__(value)
         self.value = value
+
+
+class Refused(Exception):
+    """Internal signal: the service yielded a :class:`Refusal`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class Cursor:
@@ -170,7 +214,12 @@ class Protocol:
     ends_on_falsy: bool = False
 
     def cursor(self, gen: AnyGenerator, reply: object) -> Cursor:
-        """The cursor over a streamed reply whose first generator step gave ``reply``."""
+        """The cursor over a streamed reply whose first generator step gave ``reply``.
+
+        Raises ``Refused`` when the service refused the request instead.
+        """
+        if type(reply) is Refusal:
+            raise Refused(reply.reason)
         if type(reply) is Stream:
             return _NativeCursor(reply.source)
         return _OneItem(reply)

@@ -39,6 +39,7 @@ class ServiceSpec:
     restart: RestartPolicy | None = None
     request_type: Any = Any
     check: Check | None = field(default=None, compare=False)
+    refuses: bool = False
 
 
 class ServiceFactory(Generic[P, RequestT, ReplyT]):
@@ -91,12 +92,15 @@ def _make_spec(
     restart: RestartPolicy | None,
     request_type: Any,
     validate: bool,
+    refuses: bool | None = None,
 ) -> ServiceSpec:
     if not inspect.isgeneratorfunction(fn) and not callable(fn):
         raise TypeError(f"{fn!r} is not a generator function")
     if request_type is _UNSET:
         request_type = request_type_of(fn)
     check = build_check(request_type) if validate else None
+    if refuses is None:
+        refuses = _names_refuse(fn)
     return ServiceSpec(
         fn=fn,
         name=name or str(getattr(fn, "__name__", repr(fn))),
@@ -104,7 +108,21 @@ def _make_spec(
         restart=restart,
         request_type=request_type,
         check=check,
+        refuses=refuses,
     )
+
+
+def _names_refuse(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn``'s body (or a function nested in it) names ``refuse`` or
+    ``Refusal``: such a service may yield refusals from plain replies."""
+    code = getattr(fn, "__code__", None)
+    pending = [code] if code is not None else []
+    while pending:
+        code = pending.pop()
+        if {"refuse", "Refusal"} & set(code.co_names):
+            return True
+        pending.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return False
 
 
 @overload
@@ -120,6 +138,7 @@ def service(
     restart: RestartPolicy | None = None,
     request_type: Any = _UNSET,
     validate: bool = True,
+    refuses: bool | None = None,
 ) -> Callable[
     [Callable[P, Generator[ReplyT, RequestT, Any]]], ServiceFactory[P, RequestT, ReplyT]
 ]: ...
@@ -133,6 +152,7 @@ def service(
     restart: RestartPolicy | None = None,
     request_type: Any = _UNSET,
     validate: bool = True,
+    refuses: bool | None = None,
 ) -> Any:
     """Make a service factory from a generator function (native protocol).
 
@@ -142,6 +162,9 @@ def service(
         request_type: the type requests must have; default: read from the
             ``Generator[Reply, Request, Return]`` annotation. Declared types are
             checked before the service sees a request; ``validate=False`` skips that.
+        refuses: whether the service may yield ``refuse(reason)`` as a plain
+            reply (default: found from the function's code); streamed replies
+            may always be refused.
     """
 
     def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
@@ -153,6 +176,7 @@ def service(
                 restart=restart,
                 request_type=request_type,
                 validate=validate,
+                refuses=refuses,
             )
         )
 
@@ -208,7 +232,13 @@ def raw(
     def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
         return ServiceFactory(
             _make_spec(
-                fn, name=name, protocol=protocol, restart=restart, request_type=Any, validate=False
+                fn,
+                name=name,
+                protocol=protocol,
+                restart=restart,
+                request_type=Any,
+                validate=False,
+                refuses=False,
             )
         )
 

@@ -56,8 +56,14 @@ def build_check(tp: object) -> Check | None:
         if float in classes or complex in classes:
             classes = (*classes, int) if complex not in classes else (*classes, int, float)
 
+        # bool is an int subclass, but True is rarely a number a service wants:
+        # refuse it unless bool itself is declared.
+        refuse_bool = bool not in classes and any(
+            issubclass(bool, c) for c in classes if c is not object
+        )
+
         def check_instance(request: object) -> str | None:
-            if isinstance(request, classes):
+            if isinstance(request, classes) and not (refuse_bool and type(request) is bool):
                 return None
             return f"expected {expected}, got {type(request).__name__}"
 
