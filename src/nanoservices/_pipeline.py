@@ -1,0 +1,430 @@
+"""Push pipelines (David Beazley's coroutine pipelines): source > stages > sink.
+
+A stage is a generator function whose first argument is ``push``, the send of
+the next stage: it receives items with ``item = yield`` and passes results on
+with ``push(result)``. Stages compose with ``|`` (or :func:`pipeline`) into a
+reusable :class:`Pipeline` definition; :meth:`Pipeline.open` starts one
+generator per stage and gives an :class:`OpenPipeline` you push items into.
+
+* ``push`` *is* the next generator's bound ``send``: nothing sits between two
+  stages, which is why a pipeline runs close to the same functions called by hand.
+* :func:`broadcast` fans an item out to several branches; whatever comes out
+  of the branches flows on into the stages after the broadcast (a join).
+  :func:`merge` starts a pipeline with several inputs feeding one downstream.
+* Closing closes every stage in order, upstream first, so a stage's
+  ``finally`` (or ``except GeneratorExit``) may still flush into the stages
+  after it; a stage that *returns* on close (see :func:`collect`) has its
+  value in :attr:`OpenPipeline.results`.
+* A stage that raises breaks the pipeline: the stages after it are closed (in
+  order, their ``finally`` blocks run) and the caller gets
+  :class:`StageError` naming the stage, with the original as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Generator, Iterable
+from types import FrameType, GeneratorType, TracebackType
+from typing import Any, Concatenate, ParamSpec, TypeAlias
+
+from ._errors import ServiceClosedError, ServiceFailedError, short_repr
+
+__all__ = [
+    "OpenPipeline",
+    "Pipeline",
+    "Stage",
+    "StageError",
+    "broadcast",
+    "collect",
+    "each",
+    "keep",
+    "merge",
+    "pipeline",
+    "stage",
+    "transform",
+]
+
+P = ParamSpec("P")
+Push: TypeAlias = Callable[[Any], Any]
+StageGen: TypeAlias = Generator[Any, Any, Any]
+
+
+class StageError(ServiceFailedError):
+    """A stage of a pipeline raised; ``.stage`` names it, ``__cause__`` is the original.
+
+    ``.service`` is the pipeline's name and ``.request`` the item pushed in when
+    it happened (or None when it happened while closing).
+    """
+
+    def __init__(self, service: str, stage: str, request: object, message: str = "") -> None:
+        text = message or f"stage {stage!r} failed on item {short_repr(request)}"
+        ServiceFailedError.__init__(self, service, request, text)
+        self.args = (service, stage, request, message)
+        self.stage = stage
+
+
+def _discard(item: object) -> None:
+    """What the last stage pushes into: nothing."""
+
+
+# -- definitions -----------------------------------------------------------------
+
+
+class _Node:
+    """Something that can sit in a pipeline; ``a | b`` chains nodes."""
+
+    __slots__ = ()
+
+    def _nodes(self) -> tuple[_Node, ...]:
+        return (self,)
+
+    def __or__(self, other: _Node) -> Pipeline:
+        if not isinstance(other, _Node):
+            return NotImplemented
+        return Pipeline(*self._nodes(), *other._nodes())
+
+
+class Stage(_Node):
+    """One stage, not running yet: a generator function, its arguments, a name."""
+
+    __slots__ = ("args", "fn", "kwargs", "name")
+
+    def __init__(
+        self,
+        fn: Callable[..., StageGen],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs or {}
+        self.name = name or str(getattr(fn, "__name__", "stage"))
+
+    def named(self, name: str) -> Stage:
+        """The same stage under another name (in errors and results)."""
+        return Stage(self.fn, self.args, self.kwargs, name)
+
+    def _start(self, push: Push) -> StageGen:
+        gen = self.fn(push, *self.args, **self.kwargs)
+        if not isinstance(gen, GeneratorType):
+            raise TypeError(f"stage {self.name!r}: {self.fn!r} did not return a generator")
+        next(gen)
+        return gen
+
+    def __repr__(self) -> str:
+        return f"<Stage {self.name!r}>"
+
+
+class _Branches(_Node):
+    __slots__ = ("branches", "kind")
+
+    def __init__(self, kind: str, branches: tuple[Pipeline, ...]) -> None:
+        if not branches:
+            raise ValueError(f"{kind}() needs at least one branch")
+        self.kind = kind
+        self.branches = branches
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} of {len(self.branches)} branches>"
+
+
+class Pipeline(_Node):
+    """A chain of stages, not running yet; open it as often as you like."""
+
+    __slots__ = ("name", "nodes")
+
+    def __init__(self, *nodes: _Node, name: str = "pipeline") -> None:
+        flat: list[_Node] = []
+        for node in nodes:
+            if not isinstance(node, _Node):
+                raise TypeError(f"not a pipeline stage: {node!r}")
+            flat.extend(node._nodes())
+        for node in flat[1:]:
+            if isinstance(node, _Branches) and node.kind == "merge":
+                raise ValueError("merge() can only start a pipeline (it is its inputs)")
+        self.nodes = tuple(flat)
+        self.name = name
+
+    def _nodes(self) -> tuple[_Node, ...]:
+        return self.nodes
+
+    def named(self, name: str) -> Pipeline:
+        return Pipeline(*self.nodes, name=name)
+
+    def open(self) -> OpenPipeline:
+        """Start every stage (sinks first, so each stage gets its ``push``)."""
+        opened: list[tuple[str, StageGen]] = []
+        try:
+            inputs = _open_chain(self.nodes, _discard, opened, "")
+        except BaseException:
+            for _, gen in opened:
+                gen.close()
+            raise
+        return OpenPipeline(self.name, inputs, opened)
+
+    def run(self, items: Iterable[Any]) -> dict[str, Any]:
+        """Open, push every item, close; return the stages' results."""
+        with self.open() as running:
+            running.feed(items)
+        return running.results
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.name!r}: {' | '.join(map(repr, self.nodes))}>"
+
+
+def _open_chain(
+    nodes: tuple[_Node, ...], downstream: Push, opened: list[tuple[str, StageGen]], prefix: str
+) -> tuple[Push, ...]:
+    """Start ``nodes`` backwards; record them in ``opened`` in upstream-first order."""
+    pushes: tuple[Push, ...] = (downstream,)
+    for index in range(len(nodes) - 1, -1, -1):
+        node = nodes[index]
+        mine: list[tuple[str, StageGen]] = []
+        if isinstance(node, Stage):
+            gen = node._start(pushes[0])
+            mine.append((prefix + node.name, gen))
+            pushes = (gen.send,)
+        else:
+            assert isinstance(node, _Branches)
+            heads: list[Push] = []
+            for number, branch in enumerate(node.branches):
+                label = f"{prefix}{node.kind}[{number}] > "
+                branch_opened: list[tuple[str, StageGen]] = []
+                heads.extend(_open_chain(branch.nodes, pushes[0], branch_opened, label))
+                mine.extend(branch_opened)
+            pushes = tuple(heads) if node.kind == "merge" else (_fan_out(tuple(heads)),)
+        opened[:0] = mine
+    return pushes
+
+
+def _fan_out(heads: tuple[Push, ...]) -> Push:
+    def fan_out(item: object) -> None:
+        for push in heads:
+            push(item)
+
+    return fan_out
+
+
+# -- building stages -------------------------------------------------------------
+
+
+def stage(fn: Callable[Concatenate[Push, P], StageGen]) -> Callable[P, Stage]:
+    """Make a stage factory from a generator function taking ``push`` first.
+
+    ::
+
+        @stage
+        def grep(push, pattern):
+            while True:
+                line = yield
+                if pattern in line:
+                    push(line)
+
+        grep("python") | each(print)
+    """
+
+    @functools.wraps(fn)
+    def make(*args: P.args, **kwargs: P.kwargs) -> Stage:
+        return Stage(fn, args, kwargs)
+
+    return make
+
+
+def _transform(push: Push, fn: Callable[[Any], Any]) -> StageGen:
+    while True:
+        push(fn((yield)))
+
+
+def _keep(push: Push, predicate: Callable[[Any], object]) -> StageGen:
+    while True:
+        item = yield
+        if predicate(item):
+            push(item)
+
+
+def _each(push: Push, fn: Callable[[Any], object]) -> StageGen:
+    while True:
+        fn((yield))
+
+
+def _collect(push: Push) -> Generator[None, Any, list[Any]]:
+    items: list[Any] = []
+    append = items.append
+    try:
+        while True:
+            append((yield))
+    except GeneratorExit:
+        return items
+
+
+def _fn_name(fn: object) -> str:
+    return str(getattr(fn, "__name__", type(fn).__name__))
+
+
+def transform(fn: Callable[[Any], Any], *, name: str | None = None) -> Stage:
+    """A stage pushing ``fn(item)`` for each item (a ``map``)."""
+    return Stage(_transform, (fn,), name=name or f"transform({_fn_name(fn)})")
+
+
+def keep(predicate: Callable[[Any], object], *, name: str | None = None) -> Stage:
+    """A stage pushing only the items for which ``predicate`` is true (a ``filter``)."""
+    return Stage(_keep, (predicate,), name=name or f"keep({_fn_name(predicate)})")
+
+
+def each(fn: Callable[[Any], object], *, name: str | None = None) -> Stage:
+    """A sink calling ``fn(item)`` for each item (pushes nothing on)."""
+    return Stage(_each, (fn,), name=name or f"each({_fn_name(fn)})")
+
+
+def collect(*, name: str = "collect") -> Stage:
+    """A sink keeping every item; the list is its result when the pipeline closes."""
+    return Stage(_collect, name=name)
+
+
+def broadcast(*branches: _Node) -> _Node:
+    """Fan out: each item goes to every branch, in order; what the branches
+    push out flows on into the stages after the broadcast (if any)."""
+    return _Branches("broadcast", tuple(map(_as_pipeline, branches)))
+
+
+def merge(*inputs: _Node) -> _Node:
+    """Fan in: a pipeline with several inputs (``OpenPipeline.inputs``), each
+    a branch whose output flows into the stages after the merge."""
+    return _Branches("merge", tuple(map(_as_pipeline, inputs)))
+
+
+def _as_pipeline(node: _Node) -> Pipeline:
+    return node if isinstance(node, Pipeline) else Pipeline(node)
+
+
+def pipeline(*nodes: _Node, name: str = "pipeline") -> Pipeline:
+    """``pipeline(a, b, c)`` is ``a | b | c``, with a name for errors."""
+    return Pipeline(*nodes, name=name)
+
+
+# -- a running pipeline ----------------------------------------------------------
+
+
+class OpenPipeline:
+    """A running pipeline: push items in with :meth:`send` or :meth:`feed`."""
+
+    __slots__ = ("_frames", "_head", "_stages", "closed", "inputs", "name", "results")
+
+    def __init__(
+        self, name: str, inputs: tuple[Push, ...], stages: list[tuple[str, StageGen]]
+    ) -> None:
+        self.name = name
+        self.inputs = inputs
+        self._head = inputs[0]
+        self._stages = stages
+        #: each stage's frame -> its name, to tell from a traceback which one raised
+        self._frames: dict[FrameType, str] = {
+            frame: label for label, gen in stages if (frame := _frame_of(gen)) is not None
+        }
+        self.results: dict[str, Any] = {}
+        self.closed = False
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The stages' names, upstream first (the order they close in)."""
+        return tuple(label for label, _ in self._stages)
+
+    def send(self, item: object) -> None:
+        """Push one item in (into the first input)."""
+        try:
+            self._head(item)
+        except Exception as exc:
+            self._failed(item, exc)
+
+    __call__ = send
+
+    def feed(self, items: Iterable[Any], input: int = 0) -> None:
+        """Push every item of ``items`` in (into input number ``input``)."""
+        push = self.inputs[input]
+        item: Any = None
+        try:
+            for item in items:
+                push(item)
+        except Exception as exc:
+            self._failed(item, exc)
+
+    def close(self) -> dict[str, Any]:
+        """Close every stage, upstream first; return the stages' results.
+
+        Every stage is closed even if one raises; the first failure is then
+        raised as :class:`StageError`. Closing twice is fine.
+        """
+        if self.closed:
+            return self.results
+        self.closed = True
+        self._head = self._refuse
+        self.inputs = tuple(self._refuse for _ in self.inputs)
+        first: StageError | None = None
+        for label, gen in self._stages:
+            try:
+                value = _finish(gen)
+            except Exception as exc:
+                error = StageError(self.name, self._stage_of(exc, label), None, "")
+                error.message = f"stage {error.stage!r} failed while closing"
+                error.__cause__ = exc
+                first = first or error
+                continue
+            if value is not None:
+                self.results[label] = value
+        if first is not None:
+            raise first
+        return self.results
+
+    def _refuse(self, item: object) -> None:
+        raise ServiceClosedError(self.name, "cannot push: the pipeline is closed")
+
+    def _failed(self, item: object, exc: Exception) -> None:
+        """A stage raised while an item went through: close the rest, report it."""
+        if isinstance(exc, ServiceClosedError) and exc.service == self.name:
+            raise exc
+        label = self._stage_of(exc, "?")
+        try:
+            self.close()  # the stages it went through are dead; the rest close in order
+        except StageError as late:
+            exc.add_note(f"closing the rest of the pipeline failed too: {late}")
+        raise StageError(self.name, label, item) from exc
+
+    def _stage_of(self, exc: BaseException, default: str) -> str:
+        """The deepest stage whose frame is in ``exc``'s traceback."""
+        found = default
+        tb: TracebackType | None = exc.__traceback__
+        frames = self._frames
+        while tb is not None:
+            found = frames.get(tb.tb_frame, found)
+            tb = tb.tb_next
+        return found
+
+    def __enter__(self) -> OpenPipeline:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<OpenPipeline {self.name!r} ({len(self._stages)} stages, {state})>"
+
+
+def _frame_of(gen: StageGen) -> FrameType | None:
+    frame: FrameType | None = getattr(gen, "gi_frame", None)
+    return frame
+
+
+def _finish(gen: StageGen) -> Any:
+    """Close ``gen`` and return what it returned (``close()`` drops it before 3.13)."""
+    if _frame_of(gen) is None:
+        return None
+    try:
+        gen.throw(GeneratorExit)
+    except StopIteration as stop:
+        return stop.value
+    except GeneratorExit:
+        return None
+    gen.close()  # it yielded: close() raises the "ignored GeneratorExit" RuntimeError
+    raise RuntimeError("generator ignored GeneratorExit")
