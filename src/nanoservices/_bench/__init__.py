@@ -1,0 +1,23 @@
+"""The nanoservices benchmark (issue 2), shared by ``nanoservices bench`` and
+``benchmarks/bench_core.py``.
+
+What a request costs through every nanoservices call path and through what
+people would use instead (threads and queues, asyncio, processes, actors), all
+as ratios to a bare ``gen.send`` of the same echo body; and what an idle
+service costs in memory. ``run_suite`` measures, ``report`` prints, ``chart``
+draws, ``output`` writes files.
+"""
+
+from .core import FULL, QUICK, BenchConfig, BenchResult, MemoryRow, SpeedRow, run_suite
+from .targets import Target
+
+__all__ = [
+    "FULL",
+    "QUICK",
+    "BenchConfig",
+    "BenchResult",
+    "MemoryRow",
+    "SpeedRow",
+    "Target",
+    "run_suite",
+]

@@ -1,0 +1,145 @@
+"""The in-process speed rows: the baselines and every nanoservices call path.
+
+Each setup is a context manager giving a batch (``n`` requests in a tight
+``for _ in repeat(None, n)`` loop), written the way a caller would write it:
+``h.call(x)`` looks the method up on every request, ``send(x)`` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import repeat
+
+from ._services import (
+    REQUEST,
+    echo_fn,
+    echo_service,
+    echo_str_service,
+    primed_send,
+    streamer_service,
+)
+from ._timing import Batch, Candidate
+
+__all__ = ["SPEED_ROWS"]
+
+
+@contextmanager
+def _loop() -> Iterator[Batch]:
+    def batch(n: int) -> None:
+        for _ in repeat(None, n):
+            pass
+
+    yield batch
+
+
+@contextmanager
+def _function() -> Iterator[Batch]:
+    fn = echo_fn
+
+    def batch(n: int) -> None:
+        request = REQUEST
+        for _ in repeat(None, n):
+            fn(request)
+
+    yield batch
+
+
+@contextmanager
+def _bare_send() -> Iterator[Batch]:
+    send = primed_send()
+
+    def batch(n: int) -> None:
+        request = REQUEST
+        for _ in repeat(None, n):
+            send(request)
+
+    yield batch
+
+
+@contextmanager
+def _handle_call() -> Iterator[Batch]:
+    with echo_service() as h:
+
+        def batch(n: int) -> None:
+            request = REQUEST
+            for _ in repeat(None, n):
+                h.call(request)
+
+        yield batch
+
+
+@contextmanager
+def _handle_dunder_call() -> Iterator[Batch]:
+    with echo_service() as h:
+
+        def batch(n: int) -> None:
+            request = REQUEST
+            for _ in repeat(None, n):
+                h(request)
+
+        yield batch
+
+
+@contextmanager
+def _hot() -> Iterator[Batch]:
+    with echo_service() as h:
+
+        def batch(n: int) -> None:
+            request = REQUEST
+            with h.hot() as send:
+                for _ in repeat(None, n):
+                    send(request)
+
+        yield batch
+
+
+@contextmanager
+def _validated() -> Iterator[Batch]:
+    with echo_str_service() as h:
+        if h.spec.check is None:  # pragma: no cover - guards the row's meaning
+            raise RuntimeError("the validated row's service does not validate")
+
+        def batch(n: int) -> None:
+            request = REQUEST
+            for _ in repeat(None, n):
+                h.call(request)
+
+        yield batch
+
+
+@contextmanager
+def _shared() -> Iterator[Batch]:
+    with echo_service() as h:
+        shared = h.shared()
+
+        def batch(n: int) -> None:
+            request = REQUEST
+            for _ in repeat(None, n):
+                shared.call(request)
+
+        yield batch
+
+
+@contextmanager
+def _stream_item() -> Iterator[Batch]:
+    with streamer_service() as h:
+
+        def batch(n: int) -> None:
+            for _ in h.stream(n):
+                pass
+
+        yield batch
+
+
+SPEED_ROWS: tuple[Candidate, ...] = (
+    Candidate("loop", "empty loop (overhead)", "baseline", _loop),
+    Candidate("function", "plain function call", "baseline", _function),
+    Candidate("bare_send", "bare gen.send", "baseline", _bare_send),
+    Candidate("call", "h.call(x)", "nanoservices", _handle_call),
+    Candidate("dunder_call", "h(x)", "nanoservices", _handle_dunder_call),
+    Candidate("hot", "with h.hot() as send", "nanoservices", _hot),
+    Candidate("validated", "h.call(x), str validated", "nanoservices", _validated),
+    Candidate("shared", "h.shared().call(x)", "nanoservices", _shared),
+    Candidate("stream_item", "one item of h.stream(n)", "nanoservices", _stream_item),
+)

@@ -1,0 +1,62 @@
+"""The speed rows as a bar chart (PNG and SVG), with matplotlib's Agg backend.
+
+One horizontal bar per mechanism on a log scale (the rows span four orders of
+magnitude), each labelled with its ns per request and its ratio to a bare
+``gen.send``; a dashed line marks the bare send.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .core import BASELINE, BenchResult
+from .report import fmt_ns, fmt_ratio
+
+__all__ = ["draw_chart"]
+
+_COLORS = {"baseline": "#4c78a8", "nanoservices": "#54a24b", "alternative": "#e45756"}
+
+
+def draw_chart(result: BenchResult, paths: list[Path], dpi: int = 90) -> list[Path]:
+    """Draw the chart once and save it to every path (the suffix picks the format)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display, and the same output everywhere
+    import matplotlib.pyplot as plt
+
+    rows = [row for row in result.speed if row.key != "loop"]
+    labels = [row.label for row in rows]
+    values = [row.median_ns for row in rows]
+    fig, ax = plt.subplots(figsize=(8.5, 0.36 * len(rows) + 1.4))
+    try:
+        positions = range(len(rows))
+        ax.barh(positions, values, color=[_COLORS.get(row.group, "grey") for row in rows])
+        ax.set_yticks(list(positions), labels)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlim(min(values) / 2, max(values) * 12)
+        for position, row in zip(positions, rows, strict=True):
+            ax.text(
+                row.median_ns * 1.12,
+                position,
+                f"{fmt_ns(row.median_ns)} ns  ({fmt_ratio(row.ratio)})",
+                va="center",
+                fontsize=8,
+            )
+        base = next((row.median_ns for row in rows if row.key == BASELINE), None)
+        if base is not None:
+            ax.axvline(base, color="black", linestyle="--", linewidth=0.8)
+        env = result.environment
+        ax.set_xlabel("ns per request (median, log scale); ratio to a bare gen.send")
+        ax.set_title(
+            f"nanoservices: per-request cost, Python {env['python']} ({result.config.mode} run)",
+            fontsize=10,
+        )
+        ax.grid(axis="x", which="major", alpha=0.3)
+        fig.tight_layout()
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
+    return paths

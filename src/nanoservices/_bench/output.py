@@ -1,0 +1,46 @@
+"""Writing a run to disk: JSON (all numbers), text (the tables), PNG and SVG
+(the chart)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .core import BenchResult
+from .report import render_text
+
+__all__ = ["Written", "write_json", "write_outputs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The files one run wrote."""
+
+    json: Path
+    text: Path
+    charts: list[Path]
+
+
+def write_json(result: BenchResult, path: Path) -> Path:
+    """Every number of the run, with its configuration and environment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = result.to_json()
+    data["targets"] = [
+        {**target, "passed": t.passed, "verdict": t.verdict}
+        for target, t in zip(data["targets"], result.targets, strict=True)
+    ]
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def write_outputs(result: BenchResult, out: Path, stem: str = "bench") -> Written:
+    """``bench.json``, ``bench.txt``, ``bench.png`` and ``bench.svg`` in ``out``."""
+    from .chart import draw_chart  # matplotlib is the ``bench`` extra
+
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = write_json(result, out / f"{stem}.json")
+    text_path = out / f"{stem}.txt"
+    text_path.write_text(render_text(result), encoding="utf-8")
+    charts = draw_chart(result, [out / f"{stem}.png", out / f"{stem}.svg"])
+    return Written(json_path, text_path, charts)

@@ -1,0 +1,161 @@
+"""The run as rich tables (speed, memory, targets) and a terminal bar chart.
+
+Everything renders to a rich ``Console``; ``render_text`` records it as plain
+text for the ``bench.txt`` file the CLI writes beside the JSON.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from .core import BenchResult, SpeedRow
+
+__all__ = ["print_report", "render_text", "speed_bars", "tables"]
+
+_GROUP_STYLE = {"baseline": "cyan", "nanoservices": "green", "alternative": "magenta"}
+
+
+def fmt_ns(ns: float) -> str:
+    """Nanoseconds, with one decimal below 1 µs."""
+    return f"{ns:,.1f}" if ns < 1000 else f"{ns:,.0f}"
+
+
+def fmt_ratio(ratio: float | None) -> str:
+    """A ratio to bare send: ``1.27x``, ``1,248x``."""
+    if ratio is None or math.isnan(ratio):
+        return "-"
+    return f"{ratio:.2f}x" if ratio < 100 else f"{ratio:,.0f}x"
+
+
+def fmt_bytes(size: float | None) -> str:
+    """Bytes, with a unit past 10 KiB."""
+    if size is None:
+        return "-"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= 10 * scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size:,.0f} B"
+
+
+def speed_table(result: BenchResult) -> Table:
+    """Median ns per request and the ratio to a bare ``gen.send``, every row."""
+    table = Table(
+        title=f"Per-request cost ({result.config.mode} run, median of rounds)",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("mechanism", no_wrap=True)
+    table.add_column("ns/request", justify="right")
+    table.add_column("IQR (ns)", justify="right")
+    table.add_column("x gen.send", justify="right")
+    table.add_column("net x", justify="right")
+    for row in result.speed:
+        table.add_row(
+            Text(row.label, style=_GROUP_STYLE.get(row.group, "")),
+            fmt_ns(row.median_ns),
+            f"{fmt_ns(row.q1_ns)}-{fmt_ns(row.q3_ns)}",
+            fmt_ratio(row.ratio),
+            fmt_ratio(row.net_ratio),
+        )
+    table.caption = "net x: the empty loop's cost taken off both sides"
+    return table
+
+
+def memory_table(result: BenchResult) -> Table:
+    """Bytes per live idle instance, by tracemalloc and by RSS growth."""
+    table = Table(title="Memory per live idle instance", box=box.SIMPLE_HEAD)
+    table.add_column("instance", no_wrap=True)
+    table.add_column("count", justify="right")
+    table.add_column("tracemalloc", justify="right")
+    table.add_column("RSS growth", justify="right")
+    table.add_column("x generator", justify="right")
+    for row in result.memory:
+        table.add_row(
+            row.label,
+            f"{row.count:,}",
+            fmt_bytes(row.traced_bytes),
+            fmt_bytes(row.rss_bytes),
+            fmt_ratio(row.ratio),
+        )
+    million = result.million
+    if million is not None:
+        table.add_row(
+            f"{million.count:,} live services (total)",
+            f"{million.count:,}",
+            "-",
+            fmt_bytes(million.rss_delta_bytes),
+            "-",
+        )
+    table.caption = "tracemalloc: Python heap, in process; RSS: growth of a fresh process"
+    return table
+
+
+def targets_table(result: BenchResult) -> Table:
+    """PASS or MISS for every target, with the measured value."""
+    table = Table(title="Targets", box=box.SIMPLE_HEAD)
+    table.add_column("target", no_wrap=True)
+    table.add_column("measured", justify="right")
+    table.add_column("limit", justify="right")
+    table.add_column("verdict")
+    for target in result.targets:
+        if target.unit == "bytes":
+            measured, limit = fmt_bytes(target.measured), fmt_bytes(target.limit)
+        else:
+            measured, limit = fmt_ratio(target.measured), fmt_ratio(target.limit)
+        style = "bold green" if target.passed else "bold red"
+        table.add_row(target.name, measured, limit, Text(target.verdict, style=style))
+    return table
+
+
+def speed_bars(rows: list[SpeedRow], width: int = 40) -> Table:
+    """A terminal bar chart of ns per request, log scale (the loop row left out)."""
+    shown = [row for row in rows if row.key != "loop"]
+    table = Table(title="ns per request (log scale)", show_header=False, box=None)
+    table.add_column("mechanism", no_wrap=True)
+    table.add_column("bar", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    if not shown:
+        return table
+    low = math.log10(min(row.median_ns for row in shown) / 2)
+    high = math.log10(max(row.median_ns for row in shown))
+    span = max(high - low, 1e-9)
+    for row in shown:
+        cells = max(1, round((math.log10(row.median_ns) - low) / span * width))
+        table.add_row(
+            row.label,
+            Text("█" * cells, style=_GROUP_STYLE.get(row.group, "")),
+            f"{fmt_ns(row.median_ns)} ns  {fmt_ratio(row.ratio)}",
+        )
+    return table
+
+
+def tables(result: BenchResult) -> Group:
+    """The whole report: speed, memory, targets, skipped rows."""
+    parts: list[Table | Text] = [speed_table(result), memory_table(result), targets_table(result)]
+    for key, why in result.skipped.items():
+        parts.append(Text(f"skipped {key}: {why}", style="yellow"))
+    env = result.environment
+    parts.append(
+        Text(f"Python {env['python']} on {env['platform']}, {env['cpus']} CPUs", style="dim")
+    )
+    return Group(*parts)
+
+
+def print_report(result: BenchResult, console: Console | None = None, bars: bool = True) -> None:
+    """Print the tables (and the terminal chart) to ``console``."""
+    console = console or Console()
+    console.print(tables(result))
+    if bars:
+        console.print(speed_bars(result.speed, width=max(10, min(40, console.width - 50))))
+
+
+def render_text(result: BenchResult, width: int = 110) -> str:
+    """The report as plain text (for ``bench.txt``)."""
+    console = Console(file=io.StringIO(), record=True, width=width, color_system=None)
+    print_report(result, console)
+    return console.export_text()

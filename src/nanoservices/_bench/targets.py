@@ -1,0 +1,93 @@
+"""The targets issue 2 sets, checked against one run's numbers.
+
+Each target says what it compares, the measured value, the limit and whether
+it was met; a missed one stays in the report (a benchmark reports, it does not
+fail a build).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core import BenchResult
+
+__all__ = ["GIB", "Target", "check_targets"]
+
+GIB = 1 << 30
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One target: ``measured`` must be at most (or, with ``at_least``, at
+    least) ``limit``."""
+
+    name: str
+    measured: float
+    limit: float
+    unit: str  # "x" for ratios, "bytes"
+    at_least: bool = False
+
+    @property
+    def passed(self) -> bool:
+        """Whether the measured value meets the limit."""
+        if self.at_least:
+            return self.measured >= self.limit
+        return self.measured <= self.limit
+
+    @property
+    def verdict(self) -> str:
+        """``PASS`` or ``MISS``."""
+        return "PASS" if self.passed else "MISS"
+
+    @property
+    def margin(self) -> float:
+        """How far from the limit, as a ratio (> 1 means met by that factor)."""
+        if self.measured == 0 or self.limit == 0:
+            return float("inf")
+        return self.measured / self.limit if self.at_least else self.limit / self.measured
+
+
+def _speed_targets(result: BenchResult) -> list[Target]:
+    rows = {row.key: row for row in result.speed}
+    targets = []
+    for key, name in (
+        ("call", "h.call(x) <= 2x bare send"),
+        ("dunder_call", "h(x) <= 2x bare send"),
+    ):
+        if key in rows:
+            targets.append(Target(name, rows[key].ratio, 2.0, "x"))
+    if "hot" in rows:
+        targets.append(Target("hot() send <= 1.3x bare send", rows["hot"].ratio, 1.3, "x"))
+    if "thread_queue" in rows and "call" in rows:
+        cheaper = rows["thread_queue"].median_ns / rows["call"].median_ns
+        targets.append(
+            Target("h.call(x) >= 100x cheaper than thread+queue", cheaper, 100.0, "x", True)
+        )
+    return targets
+
+
+def _memory_targets(result: BenchResult) -> list[Target]:
+    targets = []
+    rows = {row.key: row for row in result.memory}
+    if "service" in rows and "generator" in rows:
+        targets.append(
+            Target("idle service <= 2x a bare primed generator", rows["service"].ratio, 2.0, "x")
+        )
+    million = result.million
+    if million is not None and million.rss_delta_bytes is not None:
+        targets.append(
+            Target(
+                f"{million.count:,} live services < 1 GiB (RSS growth)",
+                float(million.rss_delta_bytes),
+                float(GIB),
+                "bytes",
+            )
+        )
+    return targets
+
+
+def check_targets(result: BenchResult) -> list[Target]:
+    """Every target the run has the numbers for."""
+    return _speed_targets(result) + _memory_targets(result)

@@ -1,0 +1,168 @@
+"""Smoke tests of the benchmark (issue 2) and ``nanoservices bench`` (issue 8).
+
+Tiny counts, so they cannot rot and stay fast; no speed asserts beyond orders
+of magnitude no machine can get wrong (a thread round trip is slower than a
+generator send).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from typer.testing import CliRunner
+
+import nanoservices._bench as bench_pkg
+from nanoservices._bench import BenchConfig, BenchResult, run_suite
+from nanoservices._bench._mechanisms import MECHANISM_ROWS
+from nanoservices._bench._memory import MEMORY_KINDS, traced_delta
+from nanoservices._bench._services import primed_send
+from nanoservices._bench._speed import SPEED_ROWS
+from nanoservices._bench._timing import Batch, calibrate, interleave, summarize
+from nanoservices._bench.output import write_outputs
+from nanoservices._bench.report import render_text
+
+TINY = BenchConfig(
+    mode="tiny",
+    rounds=3,
+    target_batch_ns=20_000,
+    max_batch=100,
+    min_batch=10,
+    slow_max_batch=5,
+    slow_min_batch=2,
+    memory_counts={"generator": 300, "service": 300, "asyncio_task": 50, "thread": 4},
+    million=2_000,
+)
+
+#: For the command-line tests: no child processes for memory.
+TINY_IN_PROCESS = replace(TINY, rss=False, million=0)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def result() -> BenchResult:
+    steps: list[tuple[str, int, int]] = []
+    done = run_suite(TINY, lambda what, step, total: steps.append((what, step, total)))
+    assert steps[-1][1] == steps[-1][2]  # the progress reaches its total
+    return done
+
+
+def test_every_row_is_measured(result: BenchResult) -> None:
+    keys = [row.key for row in result.speed]
+    assert keys == [row.key for row in SPEED_ROWS + MECHANISM_ROWS]
+    assert not result.skipped
+    for row in result.speed:
+        assert row.median_ns > 0
+        assert row.q1_ns <= row.median_ns <= row.q3_ns
+        assert row.rounds == TINY.rounds
+
+
+def test_ratios_are_to_bare_send(result: BenchResult) -> None:
+    base = result.row("bare_send")
+    assert base.ratio == pytest.approx(1.0)
+    assert base.net_ratio == pytest.approx(1.0)
+    for row in result.speed:
+        assert row.ratio == pytest.approx(row.median_ns / base.median_ns)
+    assert result.row("thread_queue").median_ns > base.median_ns
+
+
+def test_bare_send_against_itself_is_about_one() -> None:
+    def batch_of(send: Callable[[str], object]) -> Batch:
+        def batch(n: int) -> None:
+            for _ in range(n):
+                send("ping")
+
+        return batch
+
+    batches = {"a": batch_of(primed_send()), "b": batch_of(primed_send())}
+    times = interleave(batches, {"a": 2_000, "b": 2_000}, rounds=9)
+    a, b = summarize(times["a"], 2_000), summarize(times["b"], 2_000)
+    assert 0.5 < a.median_ns / b.median_ns < 2.0
+
+
+def test_calibrate_stays_in_bounds() -> None:
+    send = primed_send()
+
+    def batch(n: int) -> None:
+        for _ in range(n):
+            send("ping")
+
+    assert calibrate(batch, 10**12, 8, 64) == 64
+    assert calibrate(batch, 0, 8, 64) == 8
+
+
+def test_memory_rows(result: BenchResult) -> None:
+    rows = {row.key: row for row in result.memory}
+    assert list(rows) == [kind.key for kind in MEMORY_KINDS]
+    assert rows["generator"].ratio == pytest.approx(1.0)
+    for row in rows.values():
+        assert row.traced_bytes > 0
+        assert row.count == TINY.memory_counts[row.key]
+    assert rows["service"].traced_bytes > rows["generator"].traced_bytes
+    assert result.million is not None
+    assert result.million.count == TINY.million
+
+
+def test_traced_delta_counts_instances_not_the_holder() -> None:
+    kind = next(kind for kind in MEMORY_KINDS if kind.key == "generator")
+    small, large = traced_delta(kind.build, 100), traced_delta(kind.build, 1_000)
+    assert 5 < large / small < 20
+
+
+def test_targets_are_checked(result: BenchResult) -> None:
+    names = " ".join(target.name for target in result.targets)
+    for part in ("h.call(x)", "h(x)", "hot()", "thread+queue", "idle service", "live services"):
+        assert part in names
+    for target in result.targets:
+        assert target.verdict in {"PASS", "MISS"}
+
+
+def test_report_and_files(result: BenchResult, tmp_path: Path) -> None:
+    text = render_text(result)
+    for part in ("bare gen.send", "Pykka actor ask", "Targets"):
+        assert part in text
+    written = write_outputs(result, tmp_path)
+    data = json.loads(written.json.read_text(encoding="utf-8"))
+    assert {row["key"] for row in data["speed"]} >= {"bare_send", "call", "hot", "pykka_ask"}
+    assert all("verdict" in target for target in data["targets"])
+    png, svg = written.charts
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"<svg" in svg.read_bytes()[:2_000]
+    assert written.text.read_text(encoding="utf-8") == text
+
+
+def test_cli_bench_quick_writes_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nanoservices._cli import _register_commands, app
+
+    monkeypatch.setattr(bench_pkg, "QUICK", TINY_IN_PROCESS)
+    _register_commands()
+    outcome = CliRunner().invoke(app, ["bench", "--quick", "--out", str(tmp_path)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "x gen.send" in outcome.output
+    for name in ("bench.json", "bench.txt", "bench.png", "bench.svg"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def _script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_core", ROOT / "benchmarks/bench_core.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_script_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = _script()
+    monkeypatch.setattr(script, "QUICK", TINY_IN_PROCESS)
+    out = tmp_path / "bench.json"
+    png = tmp_path / "bench.png"
+    assert script.main(["--quick", "--json", str(out), "--png", str(png)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["config"]["mode"] == "tiny"
+    assert png.read_bytes().startswith(b"\x89PNG")
