@@ -8,7 +8,16 @@ service costs in memory. ``run_suite`` measures, ``report`` prints, ``chart``
 draws, ``output`` writes files.
 """
 
-from .core import FULL, QUICK, BenchConfig, BenchResult, MemoryRow, SpeedRow, run_suite
+from .core import (
+    FULL,
+    QUICK,
+    BenchConfig,
+    BenchResult,
+    MemoryRow,
+    MillionRow,
+    SpeedRow,
+    run_suite,
+)
 from .targets import Target
 
 __all__ = [
@@ -17,6 +26,7 @@ __all__ = [
     "BenchConfig",
     "BenchResult",
     "MemoryRow",
+    "MillionRow",
     "SpeedRow",
     "Target",
     "run_suite",

@@ -29,6 +29,7 @@ __all__ = [
     "BenchConfig",
     "BenchResult",
     "MemoryRow",
+    "MillionRow",
     "Progress",
     "SpeedRow",
     "run_suite",

@@ -39,7 +39,11 @@ def fmt_bytes(size: float | None) -> str:
         return "-"
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if size >= 10 * scale:
-            return f"{size / scale:,.1f} {unit}"
+            return (
+                f"{size / scale:,.1f} {unit}"
+                if size < 100 * scale
+                else f"{size / scale:,.0f} {unit}"
+            )
     return f"{size:,.0f} B"
 
 
@@ -70,10 +74,10 @@ def memory_table(result: BenchResult) -> Table:
     """Bytes per live idle instance, by tracemalloc and by RSS growth."""
     table = Table(title="Memory per live idle instance", box=box.SIMPLE_HEAD)
     table.add_column("instance", no_wrap=True)
-    table.add_column("count", justify="right")
-    table.add_column("tracemalloc", justify="right")
-    table.add_column("RSS growth", justify="right")
-    table.add_column("x generator", justify="right")
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_column("traced", justify="right", no_wrap=True)
+    table.add_column("RSS", justify="right", no_wrap=True)
+    table.add_column("x gen", justify="right", no_wrap=True)
     for row in result.memory:
         table.add_row(
             row.label,
@@ -85,13 +89,13 @@ def memory_table(result: BenchResult) -> Table:
     million = result.million
     if million is not None:
         table.add_row(
-            f"{million.count:,} live services (total)",
+            "live services, in all",
             f"{million.count:,}",
             "-",
             fmt_bytes(million.rss_delta_bytes),
             "-",
         )
-    table.caption = "tracemalloc: Python heap, in process; RSS: growth of a fresh process"
+    table.caption = "traced: tracemalloc (Python heap); RSS: growth of a fresh process"
     return table
 
 
@@ -99,9 +103,9 @@ def targets_table(result: BenchResult) -> Table:
     """PASS or MISS for every target, with the measured value."""
     table = Table(title="Targets", box=box.SIMPLE_HEAD)
     table.add_column("target", no_wrap=True)
-    table.add_column("measured", justify="right")
-    table.add_column("limit", justify="right")
-    table.add_column("verdict")
+    table.add_column("measured", justify="right", no_wrap=True)
+    table.add_column("limit", justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
     for target in result.targets:
         if target.unit == "bytes":
             measured, limit = fmt_bytes(target.measured), fmt_bytes(target.limit)
