@@ -1,0 +1,186 @@
+"""One service hosted by ``nanoservices run``: send, stream, reset, close, describe.
+
+Both front ends (the interactive prompt and the JSON-lines pipe) drive a
+:class:`Session`, so they agree on what a request does:
+
+* a plain request is ``handle.call``; when a native service replies with a
+  ``Stream`` marker, its items are handed out one at a time (the contract
+  allows iterating the marker; the service is already waiting for its next
+  request);
+* a ``:stream`` request is ``handle.stream``: it holds the service until its
+  items run out or it is stopped early, which puts the service back to
+  waiting (the talk's reset).
+
+Errors keep the service's name and what went wrong; none ends the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from nanoservices import Handle, ServiceError, ServiceFailedError, State, Stream
+
+from ._observe import Observer
+from ._target import Target, TargetError
+
+__all__ = ["ErrorInfo", "Items", "Session", "describe_error"]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """An error as the CLI reports it: type, service, message, and the original cause."""
+
+    type: str
+    service: str
+    message: str
+    cause: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (``cause`` only when there is one)."""
+        out: dict[str, Any] = {"type": self.type, "service": self.service, "message": self.message}
+        if self.cause is not None:
+            out["cause"] = self.cause
+        return out
+
+    def __str__(self) -> str:
+        text = f"{self.type}: {self.message}"
+        if self.cause is None or self.cause in self.message:
+            return text
+        return f"{text}\n  caused by {self.cause}"
+
+
+def describe_error(exc: BaseException, service: str) -> ErrorInfo:
+    """What to tell the user about ``exc``, always naming the service."""
+    name = getattr(exc, "service", None) or service
+    message = str(exc)
+    if not message.startswith(f"service {name!r}"):
+        message = f"service {name!r}: {message}" if message else f"service {name!r}"
+    cause = exc.__cause__
+    cause_text = f"{type(cause).__name__}: {cause}" if cause is not None else None
+    return ErrorInfo(type(exc).__name__, name, message, cause_text)
+
+
+class Items:
+    """The items of one streamed reply; iterate, then :meth:`stop` to leave early.
+
+    Wraps either the handle's own stream (``handle.stream``) or a ``Stream``
+    marker a native service replied with; errors from the items always come
+    out as service errors naming the service.
+    """
+
+    __slots__ = ("_iterator", "_name", "_request", "_stop", "count", "done")
+
+    def __init__(self, source: Any, name: str, request: object) -> None:
+        self._name = name
+        self._request = request
+        if isinstance(source, Stream):
+            self._iterator: Iterator[Any] = iter(source.source)
+            self._stop = getattr(self._iterator, "close", None)
+        else:
+            self._iterator = source
+            self._stop = getattr(source, "cancel", None)
+        self.count = 0
+        self.done = False
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        if self.done:
+            raise StopIteration
+        try:
+            item = next(self._iterator)
+        except StopIteration:
+            self.done = True
+            raise
+        except ServiceError:
+            self.done = True
+            raise
+        except Exception as exc:
+            self.done = True
+            raise ServiceFailedError(self._name, self._request) from exc
+        self.count += 1
+        return item
+
+    def stop(self) -> None:
+        """Leave early: the stream's source is closed, the service waits again."""
+        if not self.done:
+            self.done = True
+            if self._stop is not None:
+                self._stop()
+
+
+class Session:
+    """A running service, with the operations the CLI offers on it."""
+
+    def __init__(self, handle: Handle[Any, Any], target: Target, observer: Observer) -> None:
+        self.handle = handle
+        self.target = target
+        self.observer = observer
+        self.collecting = observer.watch(handle)
+
+    @property
+    def name(self) -> str:
+        """The service's name (for prompts and errors)."""
+        return self.handle.name
+
+    @property
+    def state(self) -> State:
+        """The handle's state."""
+        return self.handle.state
+
+    @property
+    def closed(self) -> bool:
+        """Whether the service is closed (by :meth:`close`, or it ended itself)."""
+        return self.handle.state is State.CLOSED
+
+    @property
+    def greeting(self) -> Any:
+        """What the service said when it started (the talk's menu), or None."""
+        return getattr(self.handle, "greeting", None)
+
+    def send(self, request: object) -> Any | Items:
+        """One request: the reply, or :class:`Items` when a native service streamed."""
+        reply = self.handle.call(request)
+        if isinstance(reply, Stream):
+            return Items(reply, self.name, request)
+        return reply
+
+    def stream(self, request: object) -> Items:
+        """One request whose reply is a stream (``handle.stream``)."""
+        return Items(self.handle.stream(request), self.name, request)
+
+    def reset(self) -> None:
+        """Back to waiting for a request (an open stream ends; a failed service restarts)."""
+        self.handle.reset()
+
+    def close(self) -> None:
+        """Close the service (its ``finally`` blocks run)."""
+        self.handle.close()
+
+    def restart(self) -> None:
+        """A fresh generator from the factory (the service's state is lost)."""
+        restart = getattr(self.handle, "restart", None)
+        if restart is None:
+            raise TargetError(f"service {self.name!r}: this handle cannot restart")
+        restart()
+
+    def throw(self, name: str) -> Any:
+        """Raise the exception class ``name`` (found in the service's module) inside it."""
+        exc = getattr(self.target.module, name, None)
+        if not (isinstance(exc, type) and issubclass(exc, Exception)):
+            raise TargetError(
+                f"service {self.name!r}: {self.target.module.__name__} has no exception "
+                f"class {name!r} to throw"
+            )
+        return self.handle.throw(exc)
+
+    def statistics(self) -> Any | None:
+        """The statistics snapshot, or None when this build has none."""
+        return self.observer.statistics(self.handle)
+
+    def inspect(self) -> Any:
+        """What the inspection module (or the handle itself) tells about the service."""
+        return self.observer.inspect(self.handle)
