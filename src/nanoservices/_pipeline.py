@@ -83,6 +83,14 @@ class _Node:
             return NotImplemented
         return Pipeline(*self._nodes(), *other._nodes())
 
+    def open(self) -> OpenPipeline:
+        """Start a pipeline of this one node (see :meth:`Pipeline.open`)."""
+        return Pipeline(self).open()
+
+    def run(self, items: Iterable[Any]) -> dict[str, Any]:
+        """Open, push every item, close; return the stages' results."""
+        return Pipeline(self).run(items)
+
 
 class Stage(_Node):
     """One stage, not running yet: a generator function, its arguments, a name."""
