@@ -1,0 +1,82 @@
+"""The services of ``basics`` written as async generators (tests, docs, the demo).
+
+Each behaves exactly like its sync namesake, so the behaviour suite can run the
+same tests over async handles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from nanoservices import Stream
+from nanoservices.aio import aservice, astream
+
+__all__ = ["countdown", "counter", "divider", "echo", "md5", "times_five"]
+
+
+@aservice
+async def echo() -> AsyncGenerator[Any, Any]:
+    """Replies with the request itself (any object, ``None`` included)."""
+    reply = None
+    while True:
+        reply = yield reply
+
+
+@aservice
+async def times_five() -> AsyncGenerator[Any, Any]:
+    """Replies ``request * 5``."""
+    reply = None
+    while True:
+        request = yield reply
+        reply = request * 5
+
+
+@aservice
+async def md5(encoding: str = "utf-8") -> AsyncGenerator[str | None, str]:
+    """The md5 of each request, with a declared request type."""
+    reply = None
+    while True:
+        request = yield reply
+        reply = hashlib.md5(request.encode(encoding)).hexdigest()
+
+
+@aservice
+async def counter(start: int = 0) -> AsyncGenerator[int, int]:
+    """Adds each request to a running total and replies with the total."""
+    total = start
+    while True:
+        total += yield total
+
+
+async def _count_down(n: int, closed: list[int]) -> AsyncIterator[int]:
+    try:
+        for i in range(n, 0, -1):
+            await asyncio.sleep(0)  # a real await point, where cancellation can land
+            yield i
+    finally:
+        closed.append(n)
+
+
+@aservice
+async def countdown() -> AsyncGenerator[Stream[int] | list[int], int]:
+    """Streams ``n, ..., 1`` from an async source; ``-1`` replies with the closed sources."""
+    closed: list[int] = []
+    request = yield closed
+    while True:
+        if request == -1:
+            request = yield list(closed)
+        elif request < 0:
+            raise ValueError(f"cannot count down from {request}")
+        else:
+            request = yield astream(_count_down(request, closed))
+
+
+@aservice
+async def divider(numerator: float = 1.0) -> AsyncGenerator[float | None, float]:
+    """Replies ``numerator / request``: a zero request makes the body raise."""
+    reply = None
+    while True:
+        reply = numerator / (yield reply)
