@@ -1,0 +1,164 @@
+"""The docs cannot rot: every ```python block of every page runs, and the site builds.
+
+Each page is one test. Its ``python`` blocks run in order in one namespace, like
+a doctest session, with the page's directory unchanged and a fresh temporary
+directory as the working directory (so examples may write files). Examples show
+results with ``assert``: a wrong output fails the test.
+
+A block is skipped only when it needs something the suite cannot give every
+run (the real network, a PostgreSQL server, a Ray cluster). Mark it with an
+HTML comment on the line before the fence, saying why::
+
+    <!-- skip: needs the real WMO server -->
+    ```python
+    ...
+    ```
+
+Blocks in other languages (``bash``, ``text``, ``pycon``) are not run.
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import types
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+# A fence opening: ```python, optionally with attributes (title="..."), at any indent.
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})\s*(?P<info>[^\n`]*)$")
+_SKIP = re.compile(r"<!--\s*skip:\s*(?P<why>[^>]*?)\s*-->")
+#: Why skipping is allowed at all: what the suite cannot start on every run.
+_ALLOWED_SKIP_REASONS = ("network", "postgres", "ray")
+
+
+@dataclass(frozen=True)
+class Block:
+    page: Path
+    line: int  # 1-based line of the opening fence
+    code: str
+    skip: str | None  # the reason, when the block is marked skip
+
+
+def blocks_of(page: Path) -> list[Block]:
+    """The fenced ``python`` blocks of ``page``, in order."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    found: list[Block] = []
+    i = 0
+    while i < len(lines):
+        match = _FENCE.match(lines[i])
+        if match is None:
+            i += 1
+            continue
+        ticks, info, indent = match["ticks"], match["info"].strip(), match["indent"]
+        start = i
+        body: list[str] = []
+        i += 1
+        while i < len(lines) and not (
+            lines[i].strip().startswith(ticks) and lines[i].strip().strip(ticks[0]) == ""
+        ):
+            body.append(lines[i])
+            i += 1
+        i += 1  # the closing fence
+        language = info.split(maxsplit=1)[0].lower() if info else ""
+        if language not in ("python", "py"):
+            continue
+        previous = next((line for line in reversed(lines[:start]) if line.strip()), "")
+        skip = _SKIP.search(previous)
+        code = textwrap.dedent("\n".join(line.removeprefix(indent) for line in body))
+        found.append(Block(page, start + 1, code, skip["why"] if skip else None))
+    return found
+
+
+def pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def _page_id(page: Path) -> str:
+    return page.relative_to(DOCS).as_posix()
+
+
+def test_docs_have_examples() -> None:
+    """The harness finds pages and blocks (a broken regex must not pass silently)."""
+    total = sum(len(blocks_of(page)) for page in pages())
+    assert len(pages()) >= 10
+    assert total >= 50
+
+
+@pytest.mark.parametrize("page", pages(), ids=_page_id)
+def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every python block of ``page`` runs, in order, in one namespace."""
+    monkeypatch.chdir(tmp_path)
+    module = types.ModuleType("__docs__")
+    namespace = module.__dict__
+    # Dataclasses and pickling look classes up in sys.modules[cls.__module__].
+    monkeypatch.setitem(sys.modules, "__docs__", module)
+    ran = 0
+    for block in blocks_of(page):
+        if block.skip is not None:
+            assert any(word in block.skip.lower() for word in _ALLOWED_SKIP_REASONS), (
+                f"{_page_id(page)}:{block.line}: skip only for network, PostgreSQL or Ray, "
+                f"not {block.skip!r}"
+            )
+            continue
+        source = "\n" * (block.line) + block.code  # tracebacks point at the page's line
+        try:
+            exec(compile(source, str(page), "exec"), namespace)
+        except BaseException as exc:
+            raise AssertionError(
+                f"{_page_id(page)}, block at line {block.line} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        ran += 1
+    # Close what the page left open (generators, handles, local servers) while
+    # the page's names still exist: a generator's except clauses may need them.
+    for value in list(namespace.values()):
+        closer = getattr(value, "close", None)
+        if closer is not None and (
+            isinstance(value, types.GeneratorType)
+            or type(value).__module__.startswith("nanoservices")
+        ):
+            try:
+                closer()
+            except Exception:
+                pass
+    namespace.clear()
+    gc.collect()
+
+
+def test_skips_are_rare() -> None:
+    """Skipped blocks stay the exception: at most one in ten."""
+    all_blocks = [block for page in pages() for block in blocks_of(page)]
+    skipped = [block for block in all_blocks if block.skip is not None]
+    assert len(skipped) * 10 <= len(all_blocks), [f"{b.page.name}:{b.line}" for b in skipped]
+
+
+@pytest.mark.slow
+def test_mkdocs_build_strict(tmp_path: Path) -> None:
+    """``mkdocs build --strict`` passes: no broken link, no missing page, no bad reference."""
+    mkdocs = shutil.which("mkdocs")
+    command = [mkdocs] if mkdocs else [sys.executable, "-m", "mkdocs"]
+    start = time.monotonic()
+    result = subprocess.run(
+        [*command, "build", "--strict", "--quiet", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "index.html").is_file()
+    assert (tmp_path / "site" / "reference" / "index.html").is_file() or any(
+        (tmp_path / "site" / "reference").iterdir()
+    )
+    print(f"mkdocs build --strict: {time.monotonic() - start:.1f} s")
