@@ -123,12 +123,13 @@ class ServiceInfo:
 class _Entry:
     """A name's current binding and, once connected, its handle."""
 
-    __slots__ = ("binding", "handle", "lock")
+    __slots__ = ("binding", "handle", "lock", "retired")
 
     def __init__(self, binding: Binding) -> None:
         self.binding = binding
         self.handle: Handle[Any, Any] | None = None
         self.lock = threading.Lock()
+        self.retired = False
 
     def connect(self, name: str) -> Handle[Any, Any]:
         handle = self.handle
@@ -136,12 +137,16 @@ class _Entry:
             with self.lock:  # two first callers must not start two services
                 handle = self.handle
                 if handle is None:
+                    if self.retired:  # replaced before its first use: never start it
+                        raise ServiceClosedError(name, "this binding was replaced or removed")
                     handle = self.handle = self.binding.connect(name)
         return handle
 
     def release(self) -> None:
-        """Close the handle if the registry started it."""
-        handle, self.handle = self.handle, None
+        """Retire the entry; close its handle if the registry started it."""
+        with self.lock:
+            self.retired = True
+            handle, self.handle = self.handle, None
         if handle is not None and getattr(self.binding, "owned", False):
             handle.close()
 
@@ -319,7 +324,7 @@ class ServiceRef:
         try:
             return entry.connect(self.name).call(request)
         except ServiceClosedError:
-            if self._registry._entries.get(self.name) is entry:
+            if not entry.retired:
                 raise
             return self._handle().call(request)  # replaced under us: once more
 
