@@ -114,10 +114,20 @@ class Statistics:
 class StatsCollector(CallTimer):
     """Counts one handle's events; subscribe it with :func:`collect_statistics`."""
 
-    __slots__ = ("errors", "items", "latency", "pending_ns", "requests", "restarts", "streams")
+    __slots__ = (
+        "_event_requests",
+        "_timed",
+        "errors",
+        "items",
+        "latency",
+        "pending_ns",
+        "restarts",
+        "streams",
+    )
 
     def __init__(self) -> None:
-        self.requests = 0
+        self._event_requests = 0  # counted from REQUEST events (events mode)
+        self._timed = 0  # calls timed by record_call (timed mode)
         self.errors = 0
         self.restarts = 0
         self.streams = 0
@@ -126,13 +136,28 @@ class StatsCollector(CallTimer):
         self.pending_ns: int | None = None  # start of the call in flight (events mode)
 
     def record_call(self, duration_ns: int) -> None:
-        self.requests += 1
-        self.latency.record(duration_ns)
+        # LatencyHistogram.record inlined: this runs on every call.
+        self._timed += 1
+        latency = self.latency
+        shift = duration_ns.bit_length() - (_SUB_BITS + 1)
+        index = duration_ns if shift <= 0 else (shift << _SUB_BITS) + (duration_ns >> shift)
+        latency.counts[index if index < _BUCKETS else _BUCKETS - 1] += 1
+        latency.count += 1
+        latency.total_ns += duration_ns
+        if duration_ns > latency.max_ns:
+            latency.max_ns = duration_ns
+        if duration_ns < latency.min_ns or latency.count == 1:
+            latency.min_ns = duration_ns
+
+    @property
+    def requests(self) -> int:
+        """Calls made since collecting started."""
+        return self._event_requests + self._timed
 
     def __call__(self, event: Event) -> None:
         kind = event.kind
         if kind is EventKind.REQUEST:  # events mode: another hook wants events
-            self.requests += 1
+            self._event_requests += 1
             self.pending_ns = event.time_ns
         elif kind is EventKind.REPLY:
             self.pending_ns = None
