@@ -247,6 +247,11 @@ class Router:
         self.routes = dict(routes)
         self.name = name
         self.__name__ = name
+        # key -> the payload's check (nested router, typed service) or None;
+        # built once: the routes are fixed when the router is made
+        self._payload_checks: dict[Hashable, Callable[[object], str | None] | None] = {
+            key: _payload_check(route) for key, route in self.routes.items()
+        }
 
     def __call__(self) -> Generator[Any, Any, None]:
         """A fresh router generator (primed, it yields ``None``)."""
@@ -255,24 +260,37 @@ class Router:
     def check(self, request: object) -> str | None:
         """Why ``request`` cannot be routed, or None; nested routers and service
         factories with a declared request type check their payload too."""
+        # the hot path of validation: a plain tuple naming a route whose payload
+        # needs no check; everything else goes the long way
+        if request.__class__ is tuple and len(request) == 2:
+            try:
+                inner = self._payload_checks.get(request[0], _NO_ROUTE)
+            except TypeError:  # unhashable key
+                inner = _NO_ROUTE
+            if inner is None:
+                return None
+        return self._check_slowly(request)
+
+    def _check_slowly(self, request: object) -> str | None:
         if request is None:
             return None
+        if isinstance(request, tuple) and len(request) == 2:
+            key, payload = request
+            try:
+                inner = self._payload_checks.get(key, _NO_ROUTE)
+            except TypeError:
+                inner = _NO_ROUTE
+            if inner is None or (inner is not _NO_ROUTE and payload is None):
+                return None
+            if inner is not _NO_ROUTE:
+                reason = inner(payload)
+                return None if reason is None else f"{key!r}: {reason}"
+        return self._refusal(request)
+
+    def _refusal(self, request: object) -> str:
         if not isinstance(request, tuple) or len(request) != 2:
             return f"expected a (key, payload) pair, got {type(request).__name__}"
-        key, payload = request
-        try:
-            route = self.routes[key]
-        except (KeyError, TypeError):
-            return f"no route {short_repr(key)} (routes: {', '.join(map(repr, self.routes))})"
-        inner: Callable[[object], str | None] | None = None
-        if isinstance(route, Router):
-            inner = route.check
-        elif isinstance(route, ServiceFactory):
-            inner = route.spec.check
-        if inner is None or payload is None:
-            return None
-        reason = inner(payload)
-        return None if reason is None else f"{key!r}: {reason}"
+        return f"no route {short_repr(request[0])} (routes: {', '.join(map(repr, self.routes))})"
 
     def _serve(self) -> Generator[Any, Any, None]:
         routes, name = self.routes, self.name
@@ -281,9 +299,6 @@ class Router:
         reply: Any = None
         try:
             while True:
-                thrown: BaseException | None = None
-                key: Hashable
-                payload: Any
                 try:
                     request = yield reply
                 except GeneratorExit:
@@ -291,29 +306,37 @@ class Router:
                 except BaseException as exc:
                     if current is _NO_ROUTE or not hasattr(live[current], "throw"):
                         raise  # not delegating, or no throw(): raised here (PEP 380)
-                    thrown, key, payload = exc, current, None
+                    thrown: BaseException | None = exc
+                    key: Hashable = current
+                    payload: Any = None
+                    sub: Any = live[key]
                 else:
-                    if request is None:
-                        if current is _NO_ROUTE:
-                            reply = None
-                            continue
-                        key, payload = current, None
-                    else:
-                        key, payload = _split(request, name)
-                sub = live.get(key)
+                    # the hot path: a (key, payload) pair for a live sub-service
+                    thrown = None
+                    try:
+                        key, payload = request
+                        sub = live[key]
+                    except (TypeError, ValueError, KeyError):
+                        if request is None:
+                            if current is _NO_ROUTE:
+                                reply = None
+                                continue
+                            key, payload = current, None
+                        else:
+                            key, payload = _split(request, name)
+                        sub = live.get(key)
                 try:
-                    if sub is None:
-                        route = _lookup(routes, key, name)
-                        sub = live[key] = iter(_open(route))
+                    if thrown is not None:
+                        reply = sub.throw(thrown)
+                    elif sub is None:
+                        sub = live[key] = iter(_open(_lookup(routes, key, name)))
                         reply = next(sub)  # priming; the reply only for a None payload
                         if payload is not None:
-                            reply = sub.send(payload)  # type: ignore[attr-defined]
-                    elif thrown is not None:
-                        reply = sub.throw(thrown)  # type: ignore[attr-defined]
+                            reply = sub.send(payload)
                     elif payload is None:
                         reply = next(sub)
                     else:
-                        reply = sub.send(payload)  # type: ignore[attr-defined]
+                        reply = sub.send(payload)
                     current = key
                 except StopIteration as finished:  # it returned: its value answers
                     del live[key]
@@ -334,17 +357,19 @@ class Router:
         raw: bool = False,
         reset_with: type[BaseException] | None = None,
         restart: RestartPolicy | None = None,
+        validate: bool = True,
     ) -> ServiceFactory[[], Any, Any]:
         """A factory of handles hosting this router; unroutable requests are
         refused before the router runs (``InvalidRequestError``), so a typo in a
-        key cannot kill the router and its sub-services."""
+        key cannot kill the router and its sub-services. ``validate=False``
+        skips that check (a bad key then fails the router with ``RoutingError``)."""
         return _host(
             self,
             name=name or self.name,
             raw=raw,
             reset_with=reset_with,
             restart=restart,
-            check=self.check,
+            check=self.check if validate else None,
         )
 
     def __repr__(self) -> str:
@@ -369,6 +394,14 @@ def _close_all(live: dict[Hashable, Iterator[Any]], name: str, routes: Mapping[A
 
 
 _NO_ROUTE: Final[Any] = object()
+
+
+def _payload_check(route: object) -> Callable[[object], str | None] | None:
+    if isinstance(route, Router):
+        return route.check
+    if isinstance(route, ServiceFactory):
+        return route.spec.check
+    return None
 
 
 def _split(request: object, name: str) -> tuple[Hashable, Any]:
