@@ -12,7 +12,8 @@ BENCH = Path(__file__).parent.parent / "benchmarks" / "bench_compose.py"
 
 def test_bench_compose_runs_with_tiny_counts(capsys: pytest.CaptureFixture[str]) -> None:
     spec = importlib.util.spec_from_file_location("bench_compose", BENCH)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     ratios = module.main(["--quick"], calls=50, repeat=1)
