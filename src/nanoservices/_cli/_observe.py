@@ -13,6 +13,8 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from rich import box
+
 __all__ = ["Observer", "basic_inspection"]
 
 _STATS_MODULE = "nanoservices._stats"
@@ -83,9 +85,12 @@ class Observer:
         """A rich table of the statistics of ``handles``, or None."""
         if self._table is not None:
             try:
-                return self._table(list(handles), title=title)
+                table = self._table(list(handles), title=title)
             except TypeError:
                 return None
+            # No vertical rules: nine columns then fit 80 (what rich assumes off a terminal).
+            table.box = box.SIMPLE_HEAD
+            return table
         return None
 
     def inspection_tree(self, handle: Any) -> Any | None:
