@@ -64,7 +64,7 @@ def demo(
     console.print(
         Panel(
             "Generators, coroutines, and nanoservices (PyCon Africa 2020), end to end.\n"
-            "Everything runs here: no network, no threads of your own, no processes.",
+            "Offline: forecasts come from bundled WWIS data on a local server (127.0.0.1).",
             title="nanoservices demo",
             expand=False,
         )
