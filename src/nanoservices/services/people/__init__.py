@@ -9,8 +9,47 @@
         for person in h.stream({"last_name": "Lerner", "$order": "-birth_date"}):
             print(person.first_name, person.birth_date)
 
-The query language is described in :mod:`._query` and ``docs/services/people.md``.
-PostgreSQL needs the ``postgres`` extra (psycopg 3).
+Backends: an SQLite file (``"path.sqlite3"``, a ``Path`` or ``"sqlite:///path"``,
+opened read-only) or PostgreSQL (``"postgresql://..."``, the ``postgres`` extra;
+a server-side cursor, read-only transactions). The connection lives as long as
+the service; a lost PostgreSQL connection fails the request that noticed with
+:class:`DatabaseUnavailableError`, and the next request reconnects.
+
+A query is a plain dict. Keys are column names (AND-ed together) or one of the
+options ``$order``, ``$limit`` and ``$offset``::
+
+    {"last_name": "Lerner"}                                  # equality
+    {"last_name": "Lerner", "city": "Haifa"}                 # several fields: AND
+    {"birth_date": {">=": "1990-01-01", "<": "2000-01-01"}}  # operators: AND-ed too
+    {"last_name": {"in": ["Lerner", "Cohen"]}}
+    {"email": {"like": "%@example.org"}, "first_name": {"startswith": "Re"}}
+    {"$order": ["last_name", "-birth_date"], "$limit": 10, "$offset": 20}
+    {}                                                       # everybody, by id
+
+Columns and the values they take:
+
+- ``id``: ``int``;
+- ``birth_date``: ``datetime.date`` or an ISO string ``"YYYY-MM-DD"``;
+- ``first_name``, ``last_name``, ``city``, ``email``: ``str`` (at most
+  1000 characters, no NUL, valid Unicode).
+
+Operators: ``=`` ``!=`` ``<`` ``<=`` ``>`` ``>=`` take one value; ``in`` and
+``not in`` take a list, tuple or set of at most 1000 values (an empty ``in``
+matches nobody); ``like`` (text columns, case-sensitive, ``%`` any run, ``_``
+one character, ``\\`` escapes) and ``startswith`` (text columns, taken
+literally) take a string. ``None`` is never a value: every column is NOT NULL.
+
+``$order`` is a column name or a list of them, ``-`` in front for descending;
+``id`` is always appended as the last key, so results are deterministic and
+``$offset`` paging is stable. Text sorts by code point on both backends.
+``$limit`` and ``$offset`` are non-negative ints.
+
+Why so strict: SQL text is built only from whitelisted table, column and
+operator names; every value the caller sends is a bound parameter. Anything
+else is refused with :class:`nanoservices.InvalidRequestError` naming the
+``people`` service and what was wrong. The check runs inside the reply stream,
+on its first step: a bad query fails only its own stream; the service keeps
+serving.
 """
 
 from ._backend import Backend as Backend

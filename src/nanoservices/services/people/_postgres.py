@@ -86,8 +86,9 @@ class PostgresBackend:
             cursor.execute(sql, params)
             yield from cursor
         except psycopg.OperationalError as exc:
+            lost = connection.broken or connection.closed
             self._drop()  # whatever broke, the next request starts on a fresh connection
-            if connection.broken or connection.closed:
+            if lost:
                 raise unavailable(
                     f"lost the connection to PostgreSQL ({str(exc).strip()}); "
                     "the next request reconnects"
@@ -100,14 +101,17 @@ class PostgresBackend:
         self, connection: psycopg.Connection[Any], cursor: psycopg.ServerCursor[Any]
     ) -> None:
         """Close the cursor and end the read-only transaction, whatever happened."""
-        if connection.closed or connection.broken:
-            self._drop()
-            return
-        try:
-            cursor.close()
-            connection.rollback()
-        except psycopg.Error:
-            self._drop()  # an unusable connection: replace it on the next request
+        if not (connection.closed or connection.broken):
+            try:
+                cursor.close()
+                connection.rollback()
+                return
+            except psycopg.Error:
+                pass  # an unusable connection: replace it on the next request
+        connection.close()
+        if self._connection is connection:
+            self._connection = None
+        cursor.close()  # on a closed connection this only marks the cursor closed
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None

@@ -1,38 +1,15 @@
 """The people query language: validate a request dict, then build parameterized SQL.
 
-A query is a plain dict. Keys are column names (AND-ed together) or one of the
-options ``$order``, ``$limit`` and ``$offset``::
+The language itself (columns, value types, operators, ``$order``, ``$limit``,
+``$offset``) is described in the package docstring
+(:mod:`nanoservices.services.people`) and in ``docs/services/people.md``;
+``parse_query`` is its executable definition.
 
-    {"last_name": "Lerner"}                                  # equality
-    {"last_name": "Lerner", "city": "Haifa"}                 # several fields: AND
-    {"birth_date": {">=": "1990-01-01", "<": "2000-01-01"}}  # operators: AND-ed too
-    {"last_name": {"in": ["Lerner", "Cohen"]}}
-    {"email": {"like": "%@example.org"}, "first_name": {"startswith": "Re"}}
-    {"$order": ["last_name", "-birth_date"], "$limit": 10, "$offset": 20}
-    {}                                                       # everybody, by id
-
-Columns and the values they take:
-
-- ``id``: ``int``;
-- ``birth_date``: ``datetime.date`` or an ISO string ``"YYYY-MM-DD"``;
-- ``first_name``, ``last_name``, ``city``, ``email``: ``str`` (at most
-  1000 characters, no NUL, valid Unicode).
-
-Operators: ``=`` ``!=`` ``<`` ``<=`` ``>`` ``>=`` take one value; ``in`` and
-``not in`` take a list, tuple or set of at most 1000 values (an empty ``in``
-matches nobody); ``like`` (text columns, case-sensitive, ``%`` any run, ``_``
-one character, ``\\`` escapes) and ``startswith`` (text columns, taken
-literally) take a string. ``None`` is never a value: every column is NOT NULL.
-
-``$order`` is a column name or a list of them, ``-`` in front for descending;
-``id`` is always appended as the last key, so results are deterministic and
-``$offset`` paging is stable. Text sorts by code point on both backends.
-``$limit`` and ``$offset`` are non-negative ints.
-
-Why so strict: SQL text is built only from the names in :mod:`._schema` and
-the fixed operator table below; every value the caller sends is a bound
-parameter, and anything else is refused with :class:`nanoservices.InvalidRequestError`
-naming the ``people`` service and what was wrong, before SQL is built.
+Why two steps: :func:`parse_query` checks everything the caller sent and
+normalizes it into a :class:`Query` of whitelisted names and typed values;
+:func:`build_sql` then writes SQL text only from the names in :mod:`._schema`
+and the fixed operator table below, with a placeholder for every value. No
+caller string is ever formatted into SQL text, so there is nothing to escape.
 """
 
 from __future__ import annotations
