@@ -13,17 +13,58 @@ from ._errors import ServiceClosedError as ServiceClosedError
 from ._errors import ServiceError as ServiceError
 from ._errors import ServiceFailedError as ServiceFailedError
 from ._errors import TransportError as TransportError
+from ._events import CallTimer as CallTimer
 from ._events import Event as Event
 from ._events import EventKind as EventKind
 from ._events import Hook as Hook
+from ._explain import Explanation as Explanation
+from ._explain import explain as explain
+from ._explain import explain_rich as explain_rich
+from ._explain import explanation as explanation
+from ._explain import install_excepthook as install_excepthook
+from ._explain import uninstall_excepthook as uninstall_excepthook
 from ._handle import Handle as Handle
 from ._handle import LocalHandle as LocalHandle
 from ._handle import ReplyStream as ReplyStream
+from ._inspect import FrameView as FrameView
+from ._inspect import Inspection as Inspection
+from ._inspect import format_inspection as format_inspection
+from ._inspect import inspect_service as inspect_service
+from ._inspect import inspection_tree as inspection_tree
+from ._inspect import live_services as live_services
+from ._otel import OpenTelemetryTracer as OpenTelemetryTracer
+from ._pipeline import OpenPipeline as OpenPipeline
+from ._pipeline import Pipeline as Pipeline
+from ._pipeline import Stage as Stage
+from ._pipeline import StageError as StageError
+from ._pipeline import broadcast as broadcast
+from ._pipeline import collect as collect
+from ._pipeline import each as each
+from ._pipeline import keep as keep
+from ._pipeline import merge as merge
+from ._pipeline import pipeline as pipeline
+from ._pipeline import stage as stage
+from ._pipeline import transform as transform
 from ._protocol import NO_REPLY as NO_REPLY
 from ._protocol import Refusal as Refusal
 from ._protocol import Stream as Stream
 from ._protocol import refuse as refuse
 from ._protocol import stream as stream
+from ._registry import Binding as Binding
+from ._registry import HandleBinding as HandleBinding
+from ._registry import LocalBinding as LocalBinding
+from ._registry import Registry as Registry
+from ._registry import ServiceInfo as ServiceInfo
+from ._registry import ServiceRef as ServiceRef
+from ._registry import UnknownServiceError as UnknownServiceError
+from ._registry import default_registry as default_registry
+from ._router import Menu as Menu
+from ._router import Routed as Routed
+from ._router import Router as Router
+from ._router import RoutingError as RoutingError
+from ._router import menu as menu
+from ._router import route_of as route_of
+from ._router import router as router
 from ._service import ServiceFactory as ServiceFactory
 from ._service import ServiceSpec as ServiceSpec
 from ._service import coroutine as coroutine
@@ -32,46 +73,119 @@ from ._service import service as service
 from ._shared import SharedHandle as SharedHandle
 from ._shared import SharedStream as SharedStream
 from ._state import State as State
+from ._stats import LatencyHistogram as LatencyHistogram
+from ._stats import Statistics as Statistics
+from ._stats import StatsCollector as StatsCollector
+from ._stats import collect_statistics as collect_statistics
+from ._stats import format_statistics as format_statistics
+from ._stats import render_statistics_table as render_statistics_table
+from ._stats import statistics as statistics
+from ._stats import stop_statistics as stop_statistics
 from ._supervise import Never as Never
 from ._supervise import OnFailure as OnFailure
 from ._supervise import RestartPolicy as RestartPolicy
 from ._supervise import SupervisionStats as SupervisionStats
+from ._trace import LoggingTracer as LoggingTracer
+from ._trace import Recorder as Recorder
+from ._trace import Sink as Sink
+from ._trace import Tracing as Tracing
+from ._trace import format_duration as format_duration
+from ._trace import observe as observe
+from ._trace import trace as trace
+from ._trace import tracing as tracing
 
 __version__ = "0.1.0"
 
 __all__ = [
     "NO_REPLY",
+    "Binding",
+    "CallTimer",
     "Event",
     "EventKind",
+    "Explanation",
+    "FrameView",
     "Handle",
+    "HandleBinding",
     "Hook",
+    "Inspection",
     "InvalidRequestError",
+    "LatencyHistogram",
+    "LocalBinding",
     "LocalHandle",
+    "LoggingTracer",
+    "Menu",
     "Never",
     "OnFailure",
+    "OpenPipeline",
+    "OpenTelemetryTracer",
+    "Pipeline",
     "ProtocolViolationError",
+    "Recorder",
     "ReentryError",
     "Refusal",
+    "Registry",
     "ReplyStream",
     "RestartLimitError",
     "RestartPolicy",
+    "Routed",
+    "Router",
+    "RoutingError",
     "ServiceBusyError",
     "ServiceClosedError",
     "ServiceError",
     "ServiceFactory",
     "ServiceFailedError",
+    "ServiceInfo",
+    "ServiceRef",
     "ServiceSpec",
     "SharedHandle",
     "SharedStream",
+    "Sink",
+    "Stage",
+    "StageError",
     "State",
+    "Statistics",
+    "StatsCollector",
     "Stream",
     "SupervisionStats",
+    "Tracing",
     "TransportError",
+    "UnknownServiceError",
+    "broadcast",
+    "collect",
+    "collect_statistics",
     "coroutine",
+    "default_registry",
+    "each",
+    "explain",
+    "explain_rich",
+    "explanation",
+    "format_duration",
+    "format_inspection",
+    "format_statistics",
+    "inspect_service",
+    "inspection_tree",
+    "install_excepthook",
+    "keep",
+    "live_services",
+    "menu",
+    "merge",
+    "observe",
+    "pipeline",
     "raw",
     "refuse",
+    "render_statistics_table",
+    "route_of",
+    "router",
     "service",
+    "stage",
+    "statistics",
+    "stop_statistics",
     "stream",
+    "trace",
+    "tracing",
+    "transform",
+    "uninstall_excepthook",
 ]
 
 # Clean tracebacks and reprs: public names report the package, not private modules.

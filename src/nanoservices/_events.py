@@ -12,7 +12,7 @@ import enum
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["CallTimer", "Event", "EventKind", "Hook", "emit", "now_ns"]
 
@@ -36,12 +36,13 @@ class EventKind(enum.Enum):
     CLOSE = "close"
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """One thing that happened to a service, with its timing.
 
-    ``value`` is the request (REQUEST, THROW), reply (REPLY), item (ITEM) or
-    ``None``; ``duration_ns`` is set on REPLY, ITEM, ERROR and STREAM_END.
+    ``value`` is the request (REQUEST, THROW, ERROR), reply (REPLY), item (ITEM)
+    or ``None``; ``duration_ns`` is set on REPLY (the call's duration).
+    A named tuple, not a frozen dataclass: events are made on the traced path,
+    and a tuple is three times cheaper to build.
     """
 
     kind: EventKind
