@@ -1,0 +1,50 @@
+"""A registry binding: a service name that points at a URL instead of a local factory.
+
+The registry (``_registry``) asks a binding for a handle; this one connects to
+a ``nanoservices serve`` server, so callers keep asking for the name while
+configuration decides where the service runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._client import AsyncRemoteHandle, RemoteHandle, aconnect, connect
+
+__all__ = ["RemoteBinding"]
+
+
+@dataclass(frozen=True)
+class RemoteBinding:
+    """Where a named service runs remotely, and how to open a session on it."""
+
+    url: str
+    service: str
+    token: str | None = field(default=None, repr=False)
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float = 30.0
+
+    def make_handle(self, *args: Any, **kwargs: Any) -> RemoteHandle[Any, Any]:
+        """A new session; ``args``/``kwargs`` (if any) replace the bound ones."""
+        return connect(
+            self.url,
+            self.service,
+            *(args or self.args),
+            token=self.token,
+            kwargs=dict(kwargs or self.kwargs),
+            timeout=self.timeout,
+        )
+
+    async def amake_handle(self, *args: Any, **kwargs: Any) -> AsyncRemoteHandle[Any, Any]:
+        """The async twin of :meth:`make_handle`."""
+        return await aconnect(
+            self.url,
+            self.service,
+            *(args or self.args),
+            token=self.token,
+            kwargs=dict(kwargs or self.kwargs),
+            timeout=self.timeout,
+        )

@@ -1,0 +1,545 @@
+"""Remote handles: a service served over HTTP, with the local handle's interface.
+
+``connect(url, service=...)`` (httpx.Client) and ``await aconnect(...)``
+(httpx.AsyncClient) open a session that owns a service instance on the server
+and return a handle: ``call``, lazy ``stream``, ``reset``, ``throw``, ``close``,
+``state``, context manager. What a request and a response mean is written once
+in :class:`_Wire`; the sync and async twins only do the I/O, a few lines each
+(the httpx ``Client``/``AsyncClient`` pattern).
+
+``state`` is the state the server reported in its last answer (a property does
+no I/O); another client of a *shared* service may have changed it since.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Generic, TypeVar
+
+import httpx
+import msgspec
+
+from nanoservices._errors import InvalidRequestError, ServiceError, TransportError
+from nanoservices._state import Op, State, refusal
+
+from ._wire import CLIENT_HEADER, STATE_HEADER, error_from_problem
+
+__all__ = [
+    "AsyncRemoteHandle",
+    "AsyncRemoteStream",
+    "RemoteHandle",
+    "RemoteStream",
+    "aconnect",
+    "connect",
+]
+
+RequestT = TypeVar("RequestT")
+ReplyT = TypeVar("ReplyT")
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+_STATES = {s.value: s for s in State}
+
+
+class _Wire:
+    """What requests and responses mean, shared by both remote handles (no I/O)."""
+
+    __slots__ = ("base", "headers", "name", "path", "state")
+
+    def __init__(self, base: str, service: str, token: str | None, client_id: str | None) -> None:
+        self.base = base.rstrip("/")
+        self.name = service
+        self.path = ""  # the session's path, once opened
+        self.state = State.READY
+        self.headers = {CLIENT_HEADER: client_id or secrets.token_urlsafe(16)}
+        if token is not None:
+            self.headers["authorization"] = f"Bearer {token}"
+
+    def open_body(self, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> bytes:
+        return self.encode({"args": list(args), "kwargs": kwargs or {}}, "factory arguments")
+
+    def opened(self, response: httpx.Response) -> Any:
+        doc = self.outcome(response)
+        self.path = f"{self.base}/services/{self.name}/sessions/{doc['session']}"
+        return doc.get("greeting")
+
+    def encode(self, value: object, what: str = "request") -> bytes:
+        try:
+            return _encode(value)
+        except (TypeError, msgspec.EncodeError, OverflowError) as exc:
+            raise InvalidRequestError(
+                self.name, value, f"the {what} has no JSON form: {exc}"
+            ) from None
+
+    def throw_body(self, exc: BaseException | type[BaseException]) -> bytes:
+        if isinstance(exc, type) and issubclass(exc, BaseException):
+            name, args = exc.__name__, ()
+        elif isinstance(exc, BaseException):
+            name, args = type(exc).__name__, exc.args
+        else:
+            raise InvalidRequestError(
+                self.name, exc, "throw() takes an exception class or instance"
+            )
+        return self.encode({"type": name, "args": list(args)}, "exception")
+
+    def track(self, response: httpx.Response) -> None:
+        state = response.headers.get(STATE_HEADER)
+        if state in _STATES:
+            self.state = _STATES[state]
+
+    def outcome(self, response: httpx.Response) -> Any:
+        """The decoded body of a successful answer; the rebuilt error otherwise."""
+        self.track(response)
+        if response.status_code < 300:
+            return _decode(response.content) if response.content else None
+        raise self.error(response.status_code, response.content)
+
+    def error(self, status: int, content: bytes) -> ServiceError:
+        try:
+            doc = _decode(content)
+        except msgspec.DecodeError:
+            doc = None
+        if isinstance(doc, dict) and doc.get("state") in _STATES:
+            self.state = _STATES[doc["state"]]
+        elif status == 410:
+            self.state = State.CLOSED
+        return error_from_problem(doc, self.name, status)
+
+    def frame(self, line: str) -> tuple[bool, Any]:
+        """(True, item) for an item; (False, None) at the end; raises a stream's error."""
+        doc = _decode(line)
+        if "item" in doc:
+            return True, doc["item"]
+        if "error" in doc:
+            problem = doc["error"]
+            self.state = _STATES.get(problem.get("state"), State.READY)
+            raise error_from_problem(problem, self.name)
+        self.state = _STATES.get(doc.get("state"), State.READY)
+        return False, None
+
+    def unreachable(self, exc: Exception) -> TransportError:
+        return TransportError(self.name, f"cannot reach the server at {self.base}: {exc}")
+
+    def __repr__(self) -> str:
+        return f"{self.name!r} at {self.base} {self.state.value}"
+
+
+class RemoteHandle(Generic[RequestT, ReplyT]):
+    """A service instance on a ``nanoservices serve`` server (see :func:`connect`)."""
+
+    def __init__(self, client: httpx.Client, wire: _Wire, owns_client: bool) -> None:
+        self._client = client
+        self._wire = wire
+        self._owns = owns_client
+        self._stream: RemoteStream[Any] | None = None
+        self._closed = False
+        self.greeting: Any = None
+
+    def _post(self, path: str, content: bytes = b"") -> httpx.Response:
+        if self._closed:
+            raise refusal(State.CLOSED, Op.CALL, self.name)
+        try:
+            return self._client.post(
+                self._wire.path + path, content=content, headers=self._wire.headers
+            )
+        except httpx.TransportError as exc:
+            raise self._wire.unreachable(exc) from exc
+
+    def _drop_stream(self) -> None:
+        opened, self._stream = self._stream, None
+        if opened is not None:
+            opened._finish()
+
+    def call(self, request: RequestT, /) -> ReplyT:
+        """Send ``request`` and return the reply."""
+        return self._wire.outcome(self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
+
+    __call__ = call
+
+    def stream(self, request: RequestT, /) -> RemoteStream[Any]:
+        """Send ``request``; iterate its streamed reply lazily, item by item."""
+        wire = self._wire
+        if self._closed:
+            raise refusal(State.CLOSED, Op.CALL, self.name)
+        sent = self._client.build_request(
+            "POST", wire.path + "/stream", content=wire.encode(request), headers=wire.headers
+        )
+        try:
+            response = self._client.send(sent, stream=True)
+        except httpx.TransportError as exc:
+            raise wire.unreachable(exc) from exc
+        if response.status_code != 200:
+            content = response.read()
+            response.close()
+            raise wire.error(response.status_code, content)
+        wire.track(response)
+        self._stream = RemoteStream(self, response)
+        return self._stream
+
+    def _cancel_stream(self, opened: RemoteStream[Any]) -> None:
+        if self._stream is opened:
+            self._stream = None
+            with contextlib.suppress(ServiceError):
+                self._wire.outcome(
+                    self._client.delete(self._wire.path + "/stream", headers=self._wire.headers)
+                )
+
+    def reset(self) -> None:
+        """End an open stream, or restart a failed service; its state is kept."""
+        self._drop_stream()
+        self._wire.outcome(self._post("/reset"))
+
+    def throw(self, exc: BaseException | type[BaseException], /) -> Any:
+        """Raise ``exc`` in the service (the server allows only named exception classes)."""
+        self._drop_stream()
+        return self._wire.outcome(self._post("/throw", self._wire.throw_body(exc)))
+
+    def close(self) -> None:
+        """Close the session (the service's ``finally`` blocks run); twice is fine."""
+        if not self._closed:
+            self._closed = True
+            self._drop_stream()
+            with contextlib.suppress(ServiceError, httpx.TransportError):
+                self._wire.outcome(self._client.delete(self._wire.path, headers=self._wire.headers))
+            self._wire.state = State.CLOSED
+            if self._owns:
+                self._client.close()
+                self._owns = False
+
+    def __enter__(self) -> RemoteHandle[RequestT, ReplyT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        return self._wire.name
+
+    @property
+    def state(self) -> State:
+        """The state the server reported last (STREAMING while your stream is open)."""
+        return State.STREAMING if self._stream is not None else self._wire.state
+
+    def __repr__(self) -> str:
+        return f"<RemoteHandle {self._wire!r}>"
+
+
+class RemoteStream(Generic[ReplyT]):
+    """A streamed reply read line by line as the server produces it."""
+
+    def __init__(self, handle: RemoteHandle[Any, Any], response: httpx.Response) -> None:
+        self._handle: RemoteHandle[Any, Any] | None = handle
+        self._response = response
+        self._lines: Iterator[str] = response.iter_lines()
+
+    def __iter__(self) -> RemoteStream[ReplyT]:
+        return self
+
+    def __next__(self) -> ReplyT:
+        handle = self._handle
+        if handle is None:
+            raise StopIteration
+        try:
+            line = next(self._lines, "")
+            while line == "" and not self._response.is_closed:
+                line = next(self._lines, "")
+        except httpx.HTTPError as exc:
+            self._finish()
+            raise handle._wire.unreachable(exc) from exc
+        if not line:
+            self._finish()
+            raise TransportError(handle.name, "the stream broke off before its end frame")
+        try:
+            more, item = handle._wire.frame(line)
+        except ServiceError:
+            self._finish()
+            raise
+        if not more:
+            self._finish()
+            raise StopIteration
+        return item  # type: ignore[no-any-return]
+
+    def _finish(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None and handle._stream is self:
+            handle._stream = None
+        self._response.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._handle is not None
+
+    def cancel(self) -> None:
+        """Stop early: the server closes the source; the service waits for a request."""
+        handle = self._handle
+        if handle is not None:
+            self._handle = None
+            self._response.close()
+            handle._cancel_stream(self)
+
+    close = cancel
+
+    def __enter__(self) -> RemoteStream[ReplyT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.cancel()
+
+
+def connect(
+    url: str,
+    service: str,
+    *args: Any,
+    token: str | None = None,
+    kwargs: dict[str, Any] | None = None,
+    timeout: float = 30.0,
+    client: httpx.Client | None = None,
+    client_id: str | None = None,
+) -> RemoteHandle[Any, Any]:
+    """Open a session on ``service`` at ``url`` and return its handle.
+
+    Args:
+        args, kwargs: the service factory's arguments (sent as JSON).
+        token: bearer token, when the server asks for one.
+        client: an ``httpx.Client`` to share a connection pool (not closed by us).
+
+    Raises:
+        TransportError: the server cannot be reached, or does not know ``service``.
+    """
+    wire = _Wire(url, service, token, client_id)
+    owns = client is None
+    http = client or httpx.Client(timeout=timeout)
+    handle: RemoteHandle[Any, Any] = RemoteHandle(http, wire, owns)
+    try:
+        response = http.post(
+            f"{wire.base}/services/{service}/sessions",
+            content=wire.open_body(args, kwargs),
+            headers=wire.headers,
+        )
+        handle.greeting = wire.opened(response)
+    except httpx.TransportError as exc:
+        if owns:
+            http.close()
+        raise wire.unreachable(exc) from exc
+    except BaseException:
+        if owns:
+            http.close()
+        raise
+    return handle
+
+
+class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
+    """The async twin of :class:`RemoteHandle` (see :func:`aconnect`)."""
+
+    def __init__(self, client: httpx.AsyncClient, wire: _Wire, owns_client: bool) -> None:
+        self._client = client
+        self._wire = wire
+        self._owns = owns_client
+        self._stream: AsyncRemoteStream[Any] | None = None
+        self._closed = False
+        self.greeting: Any = None
+
+    async def _post(self, path: str, content: bytes = b"") -> httpx.Response:
+        if self._closed:
+            raise refusal(State.CLOSED, Op.CALL, self.name)
+        try:
+            return await self._client.post(
+                self._wire.path + path, content=content, headers=self._wire.headers
+            )
+        except httpx.TransportError as exc:
+            raise self._wire.unreachable(exc) from exc
+
+    async def _drop_stream(self) -> None:
+        opened, self._stream = self._stream, None
+        if opened is not None:
+            await opened._finish()
+
+    async def call(self, request: RequestT, /) -> ReplyT:
+        return self._wire.outcome(await self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
+
+    __call__ = call
+
+    def stream(self, request: RequestT, /) -> AsyncRemoteStream[Any]:
+        """The streamed reply, for ``async for``; the request goes on the first step."""
+        return AsyncRemoteStream(self, request)
+
+    async def _cancel_stream(self, opened: AsyncRemoteStream[Any]) -> None:
+        if self._stream is opened:
+            self._stream = None
+            with contextlib.suppress(ServiceError):
+                self._wire.outcome(
+                    await self._client.delete(
+                        self._wire.path + "/stream", headers=self._wire.headers
+                    )
+                )
+
+    async def reset(self) -> None:
+        await self._drop_stream()
+        self._wire.outcome(await self._post("/reset"))
+
+    async def throw(self, exc: BaseException | type[BaseException], /) -> Any:
+        await self._drop_stream()
+        return self._wire.outcome(await self._post("/throw", self._wire.throw_body(exc)))
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._drop_stream()
+            with contextlib.suppress(ServiceError, httpx.TransportError):
+                self._wire.outcome(
+                    await self._client.delete(self._wire.path, headers=self._wire.headers)
+                )
+            self._wire.state = State.CLOSED
+            if self._owns:
+                await self._client.aclose()
+                self._owns = False
+
+    async def __aenter__(self) -> AsyncRemoteHandle[RequestT, ReplyT]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @property
+    def name(self) -> str:
+        return self._wire.name
+
+    @property
+    def state(self) -> State:
+        return State.STREAMING if self._stream is not None else self._wire.state
+
+    def __repr__(self) -> str:
+        return f"<AsyncRemoteHandle {self._wire!r}>"
+
+
+class AsyncRemoteStream(Generic[ReplyT]):
+    """The async twin of :class:`RemoteStream`; ``async with`` closes it right away."""
+
+    def __init__(self, handle: AsyncRemoteHandle[Any, Any], request: object) -> None:
+        self._handle: AsyncRemoteHandle[Any, Any] | None = handle
+        self._request = request
+        self._response: httpx.Response | None = None
+        self._lines: AsyncIterator[str] | None = None
+
+    async def open(self) -> AsyncRemoteStream[ReplyT]:
+        handle = self._handle
+        if self._response is not None or handle is None:
+            return self
+        if handle._closed:
+            raise refusal(State.CLOSED, Op.CALL, handle.name)
+        wire = handle._wire
+        client = handle._client
+        sent = client.build_request(
+            "POST", wire.path + "/stream", content=wire.encode(self._request), headers=wire.headers
+        )
+        try:
+            response = await client.send(sent, stream=True)
+        except httpx.TransportError as exc:
+            self._handle = None
+            raise wire.unreachable(exc) from exc
+        self._response = response
+        if response.status_code != 200:
+            content = await response.aread()
+            await response.aclose()
+            self._handle = None
+            raise wire.error(response.status_code, content)
+        wire.track(response)
+        self._lines = response.aiter_lines()
+        handle._stream = self
+        return self
+
+    def __aiter__(self) -> AsyncRemoteStream[ReplyT]:
+        return self
+
+    async def __anext__(self) -> ReplyT:
+        await self.open()
+        handle = self._handle
+        if handle is None or self._lines is None:
+            raise StopAsyncIteration
+        line = ""
+        try:
+            async for line in self._lines:
+                if line:
+                    break
+        except httpx.HTTPError as exc:
+            await self._finish()
+            raise handle._wire.unreachable(exc) from exc
+        if not line:
+            await self._finish()
+            raise TransportError(handle.name, "the stream broke off before its end frame")
+        try:
+            more, item = handle._wire.frame(line)
+        except ServiceError:
+            await self._finish()
+            raise
+        if not more:
+            await self._finish()
+            raise StopAsyncIteration
+        return item  # type: ignore[no-any-return]
+
+    async def _finish(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle is not None and handle._stream is self:
+            handle._stream = None
+        if self._response is not None:
+            await self._response.aclose()
+
+    @property
+    def is_open(self) -> bool:
+        return self._handle is not None and self._response is not None
+
+    async def aclose(self) -> None:
+        handle = self._handle
+        if handle is not None:
+            self._handle = None
+            if self._response is not None:
+                await self._response.aclose()
+                await handle._cancel_stream(self)
+
+    cancel = aclose
+
+    async def __aenter__(self) -> AsyncRemoteStream[ReplyT]:
+        return await self.open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+async def aconnect(
+    url: str,
+    service: str,
+    *args: Any,
+    token: str | None = None,
+    kwargs: dict[str, Any] | None = None,
+    timeout: float = 30.0,
+    client: httpx.AsyncClient | None = None,
+    client_id: str | None = None,
+) -> AsyncRemoteHandle[Any, Any]:
+    """The async twin of :func:`connect`: ``h = await aconnect(url, "md5")``."""
+    wire = _Wire(url, service, token, client_id)
+    owns = client is None
+    http = client or httpx.AsyncClient(timeout=timeout)
+    handle: AsyncRemoteHandle[Any, Any] = AsyncRemoteHandle(http, wire, owns)
+    try:
+        response = await http.post(
+            f"{wire.base}/services/{service}/sessions",
+            content=wire.open_body(args, kwargs),
+            headers=wire.headers,
+        )
+        handle.greeting = wire.opened(response)
+    except httpx.TransportError as exc:
+        if owns:
+            await http.aclose()
+        raise wire.unreachable(exc) from exc
+    except BaseException:
+        if owns:
+            await http.aclose()
+        raise
+    return handle

@@ -1,0 +1,86 @@
+"""The server's session table: who owns which service instance, and for how long.
+
+Each client opens a session that owns its own service instance (or, for a
+shared service, a turn at the one instance). Ids come from
+``secrets.token_urlsafe``; a session is bound to its owner (the bearer token,
+or the client id when auth is off), and to anyone else it does not exist.
+Closed and expired ids are remembered for a while so their owner gets a clear
+410 instead of a puzzling 404.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+__all__ = ["Session", "SessionTable"]
+
+_TOMBSTONES: Final = 10_000
+
+
+@dataclass(slots=True, eq=False)
+class Session:
+    """One client's hold on a service instance."""
+
+    id: str
+    service: str
+    owner: str
+    handle: Any  # an AsyncHandle
+    shared: bool
+    last_used: float = field(default_factory=time.monotonic)
+    stream: Any = None  # the open AsyncReplyStream, if any
+
+
+class SessionTable:
+    """Sessions by id, with a limit, idle expiry, and memory of ended ids."""
+
+    def __init__(self, max_sessions: int, idle_timeout: float) -> None:
+        self.max_sessions = max_sessions
+        self.idle_timeout = idle_timeout
+        self._sessions: dict[str, Session] = {}
+        self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()  # id -> (owner, why)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def full(self) -> bool:
+        return len(self._sessions) >= self.max_sessions
+
+    def add(self, service: str, owner: str, handle: Any, shared: bool) -> Session:
+        session = Session(secrets.token_urlsafe(24), service, owner, handle, shared)
+        self._sessions[session.id] = session
+        return session
+
+    def get(self, session_id: str, owner: str) -> Session | str | None:
+        """The live session; else why it ended ("closed"/"expired"); else None (unknown)."""
+        session = self._sessions.get(session_id)
+        if session is not None and secrets.compare_digest(session.owner, owner):
+            session.last_used = time.monotonic()
+            return session
+        if session is not None:
+            return None  # someone else's: it does not exist for this caller
+        ended = self._ended.get(session_id)
+        if ended is not None and secrets.compare_digest(ended[0], owner):
+            return ended[1]
+        return None
+
+    def remove(self, session: Session, why: str) -> None:
+        if self._sessions.pop(session.id, None) is not None:
+            self._ended[session.id] = (session.owner, why)
+            while len(self._ended) > _TOMBSTONES:
+                self._ended.popitem(last=False)
+
+    def idle(self) -> list[Session]:
+        """Sessions unused for longer than the idle timeout (streams count as use)."""
+        limit = time.monotonic() - self.idle_timeout
+        return [
+            s
+            for s in self._sessions.values()
+            if s.last_used < limit and not (s.stream is not None and s.stream.is_open)
+        ]
+
+    def all(self) -> list[Session]:
+        return list(self._sessions.values())

@@ -1,0 +1,189 @@
+"""The wire format shared by the HTTP server and both remote handles (no I/O).
+
+Requests and replies are JSON (msgspec), never pickle. Errors are RFC 9457
+problem documents carrying ``{error, service, message}`` plus the context the
+error class needs; the client rebuilds them from an allow-list of nanoservices
+error classes, so nothing the server sends can name an arbitrary class.
+Streamed replies are JSON lines: ``{"item": x}`` per item, then exactly one
+``{"end": true, "state": ...}`` or ``{"error": {problem}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from nanoservices._errors import (
+    InvalidRequestError,
+    ProtocolViolationError,
+    ReentryError,
+    RestartLimitError,
+    ServiceBusyError,
+    ServiceClosedError,
+    ServiceError,
+    ServiceFailedError,
+    TransportError,
+)
+
+__all__ = [
+    "CLIENT_HEADER",
+    "NDJSON",
+    "PROBLEM_JSON",
+    "STATE_HEADER",
+    "SessionOpen",
+    "ThrowRequest",
+    "error_from_problem",
+    "problem",
+    "problem_for",
+    "status_for",
+]
+
+PROBLEM_JSON: Final = "application/problem+json"
+NDJSON: Final = "application/x-ndjson"
+CLIENT_HEADER: Final = "nanoservices-client"
+STATE_HEADER: Final = "nanoservices-state"
+_TYPE_BASE: Final = "urn:nanoservices:problem:"
+
+JSONScalar = str | int | float | bool | None
+
+
+class SessionOpen(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of ``POST /services/{name}/sessions``: the factory's arguments, as JSON."""
+
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+
+
+class ThrowRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Body of ``POST /sessions/{id}/throw``: an allowed exception, by name."""
+
+    type: str
+    args: list[JSONScalar] = []
+
+
+# (status, problem kind) per error class; the most specific class wins.
+_STATUS: Final[list[tuple[type[ServiceError], int, str]]] = [
+    (InvalidRequestError, 422, "invalid-request"),
+    (ServiceBusyError, 409, "busy"),
+    (ServiceClosedError, 410, "closed"),
+    (ServiceFailedError, 500, "service-failed"),
+    (ProtocolViolationError, 500, "protocol-violation"),
+    (TransportError, 502, "transport"),
+    (ServiceError, 500, "service-error"),
+]
+
+#: The only classes a client rebuilds; anything else becomes a TransportError.
+ALLOWED: Final[dict[str, type[ServiceError]]] = {
+    cls.__name__: cls
+    for cls in (
+        ServiceError,
+        ServiceClosedError,
+        ServiceFailedError,
+        RestartLimitError,
+        ServiceBusyError,
+        ReentryError,
+        InvalidRequestError,
+        ProtocolViolationError,
+        TransportError,
+    )
+}
+
+
+def status_for(exc: ServiceError) -> tuple[int, str]:
+    """The HTTP status and problem kind for a service error."""
+    for cls, status, kind in _STATUS:
+        if isinstance(exc, cls):
+            return status, kind
+    return 500, "service-error"  # pragma: no cover (ServiceError is last)
+
+
+def jsonable(value: object) -> Any:
+    """``value`` as JSON builtins, or its bounded repr when it has no JSON form."""
+    try:
+        return msgspec.to_builtins(value)
+    except (TypeError, msgspec.EncodeError, OverflowError):
+        from nanoservices._errors import short_repr
+
+        return short_repr(value)
+
+
+def problem(
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    *,
+    error: str,
+    service: str | None,
+    message: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A problem document (RFC 9457) with the members the client rebuilds errors from."""
+    doc: dict[str, Any] = {
+        "type": _TYPE_BASE + kind,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "error": error,
+        "service": service,
+        "message": detail if message is None else message,
+    }
+    doc.update(extra)
+    return doc
+
+
+def problem_for(exc: ServiceError, state: str | None = None) -> dict[str, Any]:
+    """The problem document for an error a handle raised."""
+    status, kind = status_for(exc)
+    detail = str(exc)
+    prefix = f"service {exc.service!r}: "
+    message = detail[len(prefix) :] if detail.startswith(prefix) else detail
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ServiceFailedError | InvalidRequestError):
+        extra["request"] = jsonable(exc.request)
+    if isinstance(exc, ServiceFailedError):
+        extra["restarted"] = exc.restarted
+        if exc.__cause__ is not None:
+            extra["cause"] = type(exc.__cause__).__name__
+    if isinstance(exc, InvalidRequestError):
+        extra["reason"] = exc.reason
+        message = exc.reason
+    if isinstance(exc, RestartLimitError):
+        extra["restarts"] = exc.restarts
+        extra["last_error"] = exc.last_error
+    if state is not None:
+        extra["state"] = state
+    return problem(
+        status,
+        kind,
+        type(exc).__name__,
+        detail,
+        error=type(exc).__name__,
+        service=exc.service,
+        message=message,
+        **extra,
+    )
+
+
+def error_from_problem(doc: Any, service: str, status: int = 0) -> ServiceError:
+    """Rebuild the error a problem document describes (allow-listed classes only)."""
+    if not isinstance(doc, dict):
+        return TransportError(service, f"the server answered {status} with no problem document")
+    name = str(doc.get("service") or service)
+    message = str(doc.get("message") or doc.get("detail") or doc.get("title") or status)
+    cls = ALLOWED.get(str(doc.get("error")), TransportError)
+    request = doc.get("request")
+    if cls is RestartLimitError:
+        return RestartLimitError(
+            name,
+            request,
+            int(doc.get("restarts") or 0),
+            str(doc.get("last_error") or ""),
+            message,
+        )
+    if issubclass(cls, ServiceFailedError):
+        return cls(name, request, message, bool(doc.get("restarted")))
+    if issubclass(cls, InvalidRequestError):
+        return cls(name, request, str(doc.get("reason") or message))
+    return cls(name, message)
