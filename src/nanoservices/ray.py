@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, NoReturn, TypeVar
 
 import ray
-from ray.exceptions import RayError
+from ray.exceptions import ActorDiedError, RayError
 
 from nanoservices import (
     OnFailure,
@@ -67,7 +67,7 @@ ServiceHost: Any = ray.remote(HostCore)
 DEFAULT_RESTART: RestartPolicy = OnFailure(3, per=60.0)
 
 _FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, little read-ahead
-_REOPEN_TIMEOUT = 60.0  # seconds to wait for Ray to bring a lost host back
+_REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
 
 
 def _path_of(
@@ -475,7 +475,9 @@ class RayHandle(_Base, Generic[RequestT, ReplyT]):
         while True:
             try:
                 self._reopened(ray.get(self._reopen_ref()))
-            except RayError as again:  # not back yet (or gone for good)
+            except ActorDiedError as gone:  # Ray will not restart it (max_restarts used up)
+                self._restarted(request, cause, gone)
+            except RayError as again:  # restarting: tasks are refused until it is back
                 if time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue
@@ -730,6 +732,8 @@ class AsyncRayHandle(_Base, Generic[RequestT, ReplyT]):
         while True:
             try:
                 self._reopened(await self._reopen_ref())
+            except ActorDiedError as gone:
+                self._restarted(request, cause, gone)
             except RayError as again:
                 if time.monotonic() < deadline:
                     await asyncio.sleep(0.05)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from nanoservices.ray import ServiceHostPool
 from tests.ray.cluster import ensure_local_ray
 
 from . import transports
@@ -16,6 +15,9 @@ from . import transports
 
 @contextmanager
 def _ray() -> Iterator[Callable[..., Any]]:
+    # imported here, after tests.ray.cluster has set Ray's environment
+    from nanoservices.ray import ServiceHostPool
+
     ensure_local_ray()  # the one local Ray the Ray tests share (shut down by tests/ray)
     with ServiceHostPool(1, num_cpus=0.1) as pool:
         yield lambda path, *args: pool.start(path, *args)

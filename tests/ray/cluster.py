@@ -6,8 +6,13 @@ only, with its logs and sockets in a temporary directory.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from typing import Any
+
+# Ray turns 127.0.0.1 into the machine's outward address unless told this is a
+# single-machine setup (its default on macOS and Windows); read when Ray is imported.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 import ray
 

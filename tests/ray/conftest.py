@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-pytest.importorskip("ray")
-
-from nanoservices.ray import ServiceHostPool
-
+# first, before anything imports Ray: it sets Ray's environment
 from .cluster import ensure_local_ray, shutdown_local_ray
+
+if TYPE_CHECKING:
+    from nanoservices.ray import ServiceHostPool
 
 
 @pytest.fixture(scope="session")
@@ -24,5 +25,7 @@ def local_ray() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def pool(local_ray: None) -> Iterator[ServiceHostPool]:
     """Two small host actors for one test module (fractional CPUs: 2 cores in all)."""
+    from nanoservices.ray import ServiceHostPool
+
     with ServiceHostPool(2, num_cpus=0.1) as hosts:
         yield hosts

@@ -1,0 +1,37 @@
+"""Services that misbehave on request, to prove the fault paths (Ray host crashes)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Generator
+from typing import Any
+
+from nanoservices import service
+
+__all__ = ["LockedError", "crasher"]
+
+
+class LockedError(Exception):
+    """An error that cannot be pickled (it holds a lock): it cannot cross Ray as is."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.lock = threading.Lock()
+
+
+@service
+def crasher() -> Generator[Any, Any, None]:
+    """Counts requests and replies ``(count, pid)``. The request ``"exit"`` ends its
+    whole process at once (``os._exit``), as a segfault or an OOM kill would;
+    ``"locked"`` raises :class:`LockedError`."""
+    count = 0
+    reply: Any = None
+    while True:
+        request = yield reply
+        if request == "exit":
+            os._exit(1)
+        if request == "locked":
+            raise LockedError("holding the lock")
+        count += 1
+        reply = (count, os.getpid())

@@ -1,0 +1,95 @@
+"""A service whose Ray host dies is restarted; its caller gets one clear error."""
+
+from __future__ import annotations
+
+import pytest
+import ray
+
+from nanoservices import OnFailure, RestartLimitError, ServiceFailedError, State, TransportError
+from nanoservices.ray import ServiceHostPool
+
+pytestmark = pytest.mark.ray
+
+CRASHER = "nanoservices.examples.faults:crasher"
+
+
+@pytest.fixture
+def hosts(local_ray: None) -> ServiceHostPool:
+    """One host actor that Ray restarts whenever it dies; killed at the end."""
+    pool = ServiceHostPool(1, num_cpus=0.1, max_restarts=-1)
+    yield pool  # type: ignore[misc]
+    pool.shutdown()
+
+
+def test_a_crash_in_flight_fails_that_request_then_serves_again(hosts: ServiceHostPool) -> None:
+    h = hosts.start(CRASHER)
+    assert h("a")[0] == 1
+    _, old_pid = h("b")
+    with pytest.raises(ServiceFailedError) as caught:
+        h("exit")  # os._exit inside the service: the whole actor process dies
+    error = caught.value
+    assert error.service == "crasher"
+    assert error.request == "exit"
+    assert error.restarted
+    assert "lost with its Ray host actor" in str(error)
+    count, pid = h("c")  # a fresh instance, in a fresh process
+    assert count == 1
+    assert pid != old_pid
+    assert h.state is State.READY
+    assert h.restarts == 1
+
+
+def test_a_killed_actor_fails_the_next_request_of_every_session(hosts: ServiceHostPool) -> None:
+    first, second = hosts.start(CRASHER), hosts.start(CRASHER)
+    first("a"), second("a")
+    ray.kill(hosts.actors[0], no_restart=False)
+    for h in (first, second):
+        with pytest.raises(ServiceFailedError) as caught:
+            h("after the kill")
+        assert caught.value.service == "crasher"
+        assert caught.value.restarted
+        assert h("again")[0] == 1  # served again, by a fresh instance
+    assert hosts.loads() == [2]
+
+
+def test_the_restart_policy_limits_restarts_after_host_crashes(hosts: ServiceHostPool) -> None:
+    h = hosts.start(CRASHER, restart=OnFailure(1, per=60.0))
+    with pytest.raises(ServiceFailedError):
+        h("exit")
+    assert h("a")[0] == 1
+    with pytest.raises(RestartLimitError) as caught:
+        h("exit")
+    assert caught.value.service == "crasher"
+    assert h.state is State.FAILED
+    with pytest.raises(TransportError):
+        h("a")
+
+
+def test_a_host_ray_will_not_restart_gives_a_transport_error(local_ray: None) -> None:
+    pool = ServiceHostPool(1, num_cpus=0.1, max_restarts=0)
+    try:
+        h = pool.start(CRASHER)
+        with pytest.raises(TransportError) as caught:
+            h("exit")
+        assert caught.value.service == "crasher"
+        assert "could not be reached again" in str(caught.value)
+        assert h.state is State.FAILED
+        h.close()  # nothing left to close: fine
+    finally:
+        pool.shutdown()
+
+
+def test_the_async_handle_recovers_too(hosts: ServiceHostPool) -> None:
+    import asyncio
+
+    async def scenario() -> tuple[int, int]:
+        h = hosts.start(CRASHER).aio()
+        await h.call("a")
+        with pytest.raises(ServiceFailedError) as caught:
+            await h.call("exit")
+        assert caught.value.restarted
+        count, _ = await h("b")
+        await h.close()
+        return count, h.restarts
+
+    assert asyncio.run(scenario()) == (1, 1)
