@@ -21,6 +21,8 @@ from ._state import State
 
 __all__ = ["SharedHandle", "SharedStream"]
 
+_get_ident = threading.get_ident
+
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
@@ -48,7 +50,10 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         self._timeout = -1.0 if timeout is None else timeout
 
     def _acquire(self, what: str) -> None:
-        me = threading.get_ident()
+        me = _get_ident()
+        if self._lock.acquire(False):  # uncontended: the common case, no wait
+            self._owner = me
+            return
         if self._owner == me:
             if self._handle._state is State.STREAMING:
                 raise ServiceBusyError(
@@ -68,11 +73,16 @@ class SharedHandle(Generic[RequestT, ReplyT]):
 
     def call(self, request: RequestT, /) -> ReplyT:
         """Wait for a turn, then send ``request`` and return the reply."""
-        self._acquire("call")
+        lock = self._lock
+        if lock.acquire(False):  # uncontended: the common case, inlined
+            self._owner = _get_ident()
+        else:
+            self._acquire("call")
         try:
             return self._handle.call(request)
         finally:
-            self._release()
+            self._owner = self._open_stream = None
+            lock.release()
 
     __call__ = call
 
