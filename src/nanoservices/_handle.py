@@ -28,13 +28,13 @@ from ._errors import (
     InvalidRequestError,
     ProtocolViolationError,
     ReentryError,
-    RestartLimitError,
     ServiceBusyError,
     ServiceError,
     ServiceFailedError,
     short_repr,
 )
 from ._events import CallTimer, Event, EventKind, Hook, emit, now_ns
+from ._failure import judge_failure, restart_failed
 from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Refused, Stream
 from ._state import Op, State, advance, refusal
 from ._supervise import Supervision, SupervisionStats
@@ -300,35 +300,24 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         extra = self._extras()
         sup = extra.supervision or Supervision()
         extra.supervision = sup
-        sup.record_failure(exc)
+        # The decision is shared with the async handle (_failure); the doing is ours.
+        verdict = judge_failure(self.name, request, exc, self._spec.restart, sup)
         if extra.hooks:
             emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
-        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit...: not ours
+        if not verdict.restart:
             self._become(State.FAILED)
-            raise exc
-        policy = self._spec.restart
-        if policy is None:
-            self._become(State.FAILED)
-            raise ServiceFailedError(self.name, request) from exc
-        if not sup.may_restart(policy):
-            self._become(State.FAILED)
-            raise RestartLimitError(
-                self.name, request, sup.restarts, f"{type(exc).__name__}: {exc}"
-            ) from exc
+            if verdict.error is exc:  # KeyboardInterrupt, SystemExit...: not ours to wrap
+                raise exc
+            raise verdict.error from exc
         try:
             self._start_generator()
         except ServiceError as restart_error:
             self._become(State.FAILED)
-            raise ServiceFailedError(
-                self.name,
-                request,
-                f"failed on request {short_repr(request)} ({type(exc).__name__}: {exc}), "
-                f"and restarting it failed too: {restart_error}",
-            ) from exc
+            raise restart_failed(self.name, request, exc, restart_error) from exc
         sup.record_restart()
         if extra.hooks:
             emit(extra.hooks, Event(EventKind.RESTART, self.name, request, exc, time_ns=now_ns()))
-        raise ServiceFailedError(self.name, request, restarted=True) from exc
+        raise verdict.error from exc
 
     # -- life cycle -------------------------------------------------------------
 
