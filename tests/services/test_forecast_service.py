@@ -336,3 +336,12 @@ def test_closing_mid_stream_closes_the_pool_too(
     next(h.stream(44))
     h.close()
     assert clients[0].is_closed
+
+
+def test_a_site_root_is_accepted_as_base_url(wmo_server: Any) -> None:
+    """Passing the server's root (not the template) still reaches the feed."""
+    from nanoservices.services.forecast import forecasts as make_forecasts
+
+    with make_forecasts(base_url=wmo_server.base_url) as weather:
+        days = list(weather.stream(44))
+    assert len(days) == 6

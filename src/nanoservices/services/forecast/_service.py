@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterator
-from typing import Final, cast
+from typing import Final
+from urllib.parse import urlsplit
 
-from nanoservices import InvalidRequestError, Stream, service, stream
+from nanoservices import NO_REPLY, InvalidRequestError, Stream, service, stream
 
 from ._cities import CityIndex, bundled_cities
 from ._errors import CityLookupError
@@ -43,8 +44,10 @@ def forecasts(
     """Serve WWIS daily forecasts: request a city, stream its days.
 
     Args:
-        base_url: a format string with a ``{city_id}`` field; default WWIS's
-            own feed. Point it at :func:`serve_local_wmo` to work offline.
+        base_url: a format string with a ``{city_id}`` field (default WWIS's
+            own feed), or a site root with no path such as
+            ``http://127.0.0.1:8000``, to which WWIS's path ``/en/json/{city_id}_en.json`` is added. Point
+            it at :func:`serve_local_wmo` to work offline.
         timeout: seconds to wait for WWIS (connect, and each read).
         cache_ttl: seconds a city's forecast is reused before it is fetched
             again (WWIS issues forecasts a few times a day); 0 disables caching.
@@ -57,10 +60,10 @@ def forecasts(
     ``__cause__`` is a :class:`ForecastError`. Both surface on the stream's first step.
     """
     index = cities if cities is not None else bundled_cities()
+    if "{city_id}" not in base_url and urlsplit(base_url).path in ("", "/"):
+        base_url = base_url.rstrip("/") + "/en/json/{city_id}_en.json"
     with Forecaster(base_url, timeout=timeout, cache_ttl=cache_ttl, clock=clock) as forecaster:
-        # The priming yield's value is ignored by the core; the cast keeps the
-        # reply type honest for callers (a Stream, never None).
-        request = yield cast(Stream[DailyForecast], None)
+        request = yield NO_REPLY
         while True:
             request = yield stream(_days(forecaster, index, request))
 
