@@ -46,8 +46,9 @@ def forecasts(
     Args:
         base_url: a format string with a ``{city_id}`` field (default WWIS's
             own feed), or a site root with no path such as
-            ``http://127.0.0.1:8000``, to which WWIS's path ``/en/json/{city_id}_en.json`` is added. Point
-            it at :func:`serve_local_wmo` to work offline.
+            ``http://127.0.0.1:8000``, to which WWIS's path
+            ``/en/json/{city_id}_en.json`` is added. Point it at
+            :func:`serve_local_wmo` to work offline.
         timeout: seconds to wait for WWIS (connect, and each read).
         cache_ttl: seconds a city's forecast is reused before it is fetched
             again (WWIS issues forecasts a few times a day); 0 disables caching.
