@@ -85,6 +85,9 @@ class AsyncGenEngine:
                 self.name, None, f"could not start: {type(exc).__name__}: {exc}"
             ) from exc
         if not isinstance(agen, AsyncGeneratorType):
+            close = getattr(agen, "close", None)  # a coroutine never awaited would warn
+            if close is not None:
+                close()
             raise ProtocolViolationError(
                 self.name,
                 f"{self._spec.fn.__qualname__}() returned {type(agen).__name__}, not an async "
@@ -194,6 +197,13 @@ class AsyncGenEngine:
             raise ServiceFailedError(
                 self.name, self._request, "closing the stream's source raised"
             ) from exc
+
+    def abandon(self, cursor: AsyncCursor) -> AsyncCursor | None:
+        """The stream's reader is gone: free the service now; close the source later."""
+        if self._cursor is not cursor:
+            return None
+        self._end(cursor)
+        return cursor
 
     # -- reset, throw, close -------------------------------------------------------
 

@@ -91,6 +91,10 @@ class SyncEngine:
             raise StopAsyncIteration
         return item
 
+    def abandon(self, items: Any) -> None:
+        """The stream's reader is gone: a sync stream can be closed right now."""
+        items.cancel()
+
     async def cancel_stream(self, items: Any) -> None:
         await self._run(items.cancel)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import contextlib
 import functools
 import typing
 from collections.abc import AsyncGenerator, Callable, Generator
@@ -61,6 +62,7 @@ class _Engine(Protocol):
     def is_open(self, token: Any) -> bool: ...
     async def next_item(self, token: Any) -> Any: ...
     async def cancel_stream(self, token: Any) -> None: ...
+    def abandon(self, token: Any) -> Any: ...
     async def reset(self) -> None: ...
     async def throw(self, exc: BaseException | type[BaseException]) -> Any: ...
     async def restart(self) -> None: ...
@@ -83,7 +85,7 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
         self._engine = engine
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
-        self._pending: list[Any] = []  # streams dropped mid-way, to close on the next turn
+        self._pending: list[Any] = []  # sources of dropped streams, closed on the next turn
         self._timeout = timeout
 
     # -- turns ------------------------------------------------------------------
@@ -112,8 +114,9 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
 
     async def _close_dropped(self) -> None:
         pending, self._pending = self._pending, []
-        for token in pending:
-            await self._engine.cancel_stream(token)
+        for cursor in pending:
+            with contextlib.suppress(Exception):
+                await cursor.cancel()
 
     async def _locked(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
         await self._turn(what)
@@ -253,7 +256,10 @@ class AsyncReplyStream(Generic[ItemT]):
 
     def __del__(self) -> None:
         if self._token is not None and self.is_open:
-            self._handle._pending.append(self._token)  # closed on the handle's next turn
+            with contextlib.suppress(Exception):
+                source = self._handle._engine.abandon(self._token)
+                if source is not None:  # an async source: closed on the handle's next turn
+                    self._handle._pending.append(source)
 
     def __repr__(self) -> str:
         return f"<AsyncReplyStream of {self._handle.name!r} ({'open' if self.is_open else 'done'})>"

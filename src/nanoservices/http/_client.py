@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Generic, TypeVar
 
@@ -133,7 +134,9 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         self._client = client
         self._wire = wire
         self._owns = owns_client
-        self._stream: RemoteStream[Any] | None = None
+        # weak: a stream dropped mid-way (a ``break``) must be freed at once, so
+        # that its __del__ gives the service back
+        self._stream_ref: weakref.ref[RemoteStream[Any]] | None = None
         self._closed = False
         self.greeting: Any = None
 
@@ -146,6 +149,14 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
             )
         except httpx.TransportError as exc:
             raise self._wire.unreachable(exc) from exc
+
+    @property
+    def _stream(self) -> RemoteStream[Any] | None:
+        return None if self._stream_ref is None else self._stream_ref()
+
+    @_stream.setter
+    def _stream(self, opened: RemoteStream[Any] | None) -> None:
+        self._stream_ref = None if opened is None else weakref.ref(opened)
 
     def _drop_stream(self) -> None:
         opened, self._stream = self._stream, None
@@ -175,8 +186,9 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
             response.close()
             raise wire.error(response.status_code, content)
         wire.track(response)
-        self._stream = RemoteStream(self, response)
-        return self._stream
+        opened: RemoteStream[Any] = RemoteStream(self, response)
+        self._stream = opened
+        return opened
 
     def _cancel_stream(self, opened: RemoteStream[Any]) -> None:
         if self._stream is opened:
@@ -342,19 +354,30 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         self._client = client
         self._wire = wire
         self._owns = owns_client
-        self._stream: AsyncRemoteStream[Any] | None = None
+        self._stream_ref: weakref.ref[AsyncRemoteStream[Any]] | None = None
+        self._dropped = False  # a stream was dropped mid-way: cancel it on the next step
         self._closed = False
         self.greeting: Any = None
 
     async def _post(self, path: str, content: bytes = b"") -> httpx.Response:
         if self._closed:
             raise refusal(State.CLOSED, Op.CALL, self.name)
+        if self._dropped:
+            await self._cancel_dropped()
         try:
             return await self._client.post(
                 self._wire.path + path, content=content, headers=self._wire.headers
             )
         except httpx.TransportError as exc:
             raise self._wire.unreachable(exc) from exc
+
+    @property
+    def _stream(self) -> AsyncRemoteStream[Any] | None:
+        return None if self._stream_ref is None else self._stream_ref()
+
+    @_stream.setter
+    def _stream(self, opened: AsyncRemoteStream[Any] | None) -> None:
+        self._stream_ref = None if opened is None else weakref.ref(opened)
 
     async def _drop_stream(self) -> None:
         opened, self._stream = self._stream, None
@@ -369,6 +392,13 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
     def stream(self, request: RequestT, /) -> AsyncRemoteStream[Any]:
         """The streamed reply, for ``async for``; the request goes on the first step."""
         return AsyncRemoteStream(self, request)
+
+    async def _cancel_dropped(self) -> None:
+        self._dropped = False
+        with contextlib.suppress(ServiceError, httpx.TransportError):
+            self._wire.outcome(
+                await self._client.delete(self._wire.path + "/stream", headers=self._wire.headers)
+            )
 
     async def _cancel_stream(self, opened: AsyncRemoteStream[Any]) -> None:
         if self._stream is opened:
@@ -434,6 +464,8 @@ class AsyncRemoteStream(Generic[ReplyT]):
             return self
         if handle._closed:
             raise refusal(State.CLOSED, Op.CALL, handle.name)
+        if handle._dropped:
+            await handle._cancel_dropped()
         wire = handle._wire
         client = handle._client
         sent = client.build_request(
@@ -510,6 +542,12 @@ class AsyncRemoteStream(Generic[ReplyT]):
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+    def __del__(self) -> None:
+        handle = self._handle
+        if handle is not None and self._response is not None:
+            handle._stream = None
+            handle._dropped = True  # no I/O here: the handle cancels it on its next step
 
 
 async def aconnect(
