@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import ray
 
@@ -42,7 +44,10 @@ def test_a_crash_in_flight_fails_that_request_then_serves_again(hosts: ServiceHo
 def test_a_killed_actor_fails_the_next_request_of_every_session(hosts: ServiceHostPool) -> None:
     first, second = hosts.start(CRASHER), hosts.start(CRASHER)
     first("a"), second("a")
-    ray.kill(hosts.actors[0], no_restart=False)
+    actor = hosts.actors[0]
+    before = ray.get(actor.ping.remote())
+    ray.kill(actor, no_restart=False)
+    _wait_for_a_new_incarnation(actor, before)  # the kill lands between requests
     for h in (first, second):
         with pytest.raises(ServiceFailedError) as caught:
             h("after the kill")
@@ -93,3 +98,15 @@ def test_the_async_handle_recovers_too(hosts: ServiceHostPool) -> None:
         return count, h.restarts
 
     assert asyncio.run(scenario()) == (1, 1)
+
+
+def _wait_for_a_new_incarnation(actor: object, before: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if ray.get(actor.ping.remote(), timeout=10) != before:  # type: ignore[attr-defined]
+                return
+        except ray.exceptions.RayActorError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("Ray did not restart the killed actor")
