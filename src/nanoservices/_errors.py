@@ -83,7 +83,12 @@ class ServiceFailedError(ServiceError, RuntimeError):
         self.restarted = restarted
 
     def __str__(self) -> str:
-        text = self.message or f"failed on request {short_repr(self.request)}"
+        what = self.request
+        text = self.message or (
+            f"failed on {what!r}"
+            if type(what).__name__ == "Thrown"  # a throw(), not a request
+            else f"failed on request {short_repr(what)}"
+        )
         cause = self.__cause__
         if cause is not None and not self.message:
             text += f": {type(cause).__name__}: {cause}"

@@ -57,6 +57,23 @@ _READY = State.READY
 _NO_CONFIG: tuple[tuple[Any, ...], dict[str, Any]] = ((), {})
 
 
+class Thrown:
+    """Stands for the request when a service fails on ``throw(exc)``."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException | type[BaseException]) -> None:
+        self.exception = exception
+
+    def __repr__(self) -> str:
+        return f"throw({self.exception!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Thrown) and other.exception is self.exception
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class _Unknown:
     def __repr__(self) -> str:
         return "<a request sent through hot()>"
@@ -72,22 +89,38 @@ class Handle(Protocol[RequestT_contra, ReplyT_co]):
     """
 
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The service's name, used in every error and event."""
+        ...
 
     @property
-    def state(self) -> State: ...
+    def state(self) -> State:
+        """READY, BUSY, STREAMING, FAILED or CLOSED."""
+        ...
 
-    def call(self, request: RequestT_contra, /) -> ReplyT_co: ...
+    def call(self, request: RequestT_contra, /) -> ReplyT_co:
+        """Send ``request`` and return the service's reply."""
+        ...
 
-    def __call__(self, request: RequestT_contra, /) -> ReplyT_co: ...
+    def __call__(self, request: RequestT_contra, /) -> ReplyT_co:
+        """Same as :meth:`call` (a little slower: Python calls ``__call__`` from C)."""
+        ...
 
-    def stream(self, request: RequestT_contra, /) -> Iterator[Any]: ...
+    def stream(self, request: RequestT_contra, /) -> Iterator[Any]:
+        """Send ``request`` and iterate its streamed reply lazily, item by item."""
+        ...
 
-    def reset(self) -> None: ...
+    def reset(self) -> None:
+        """Back to waiting for a request (ends an open stream)."""
+        ...
 
-    def throw(self, exc: BaseException | type[BaseException], /) -> Any: ...
+    def throw(self, exc: BaseException | type[BaseException], /) -> Any:
+        """Raise ``exc`` inside the service at its ``yield``; return what it yields next."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close the service so its ``finally`` blocks run; closing twice is fine."""
+        ...
 
 
 class _Extra:
@@ -519,8 +552,12 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     # -- reset and throw -----------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to waiting for a request: cancel an open stream; a failed service
-        is restarted. The service's own state (caches, connections) is kept."""
+        """Back to waiting for a request.
+
+        An open stream is cancelled and the service keeps its own state (caches,
+        connections). A FAILED service has no state left to keep: it is
+        restarted from its factory.
+        """
         state = self._state
         if state is State.FAILED:
             self.restart()
@@ -552,7 +589,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         try:
             return self._gen.throw(exc)
         except BaseException as raised:
-            return self._recover(exc, raised)
+            return self._recover(Thrown(exc), raised)
 
     # -- what the handle tells -------------------------------------------------------
 
