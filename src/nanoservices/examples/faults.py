@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import service
+from nanoservices import Stream, service, stream
 
-__all__ = ["LockedError", "crasher"]
+__all__ = ["LockedError", "crasher", "failing_stream"]
 
 
 class LockedError(Exception):
@@ -35,3 +35,16 @@ def crasher() -> Generator[Any, Any, None]:
             raise LockedError("holding the lock")
         count += 1
         reply = (count, os.getpid())
+
+
+def _items_then_error(n: int) -> Iterator[int]:
+    yield from range(n)
+    raise ValueError(f"no item after {n - 1}")
+
+
+@service
+def failing_stream() -> Generator[Stream[int] | None, int, None]:
+    """Streams ``0 .. n-1`` for request ``n``, then fails that stream (the service lives on)."""
+    request = yield None
+    while True:
+        request = yield stream(_items_then_error(request))
