@@ -75,7 +75,7 @@ def test_shared_handle_times_out_with_a_busy_error() -> None:
     h = _slow_echo_factory(0.5)().shared(timeout=0.05)
     thread, out = _in_thread(h, "slow")
     time.sleep(0.1)
-    with pytest.raises(ns.ServiceBusyError, match="waiting 0.05s"):
+    with pytest.raises(ns.ServiceBusyError, match=r"waiting 0\.05s"):
         h("impatient")
     thread.join()
     assert out == ["slow"]

@@ -64,7 +64,7 @@ def test_service_failing_before_its_first_yield_fails_to_start() -> None:
         raise ConnectionError(f"cannot reach {dsn}")
         yield
 
-    with pytest.raises(ns.ServiceFailedError, match="could not start.*cannot reach db") as caught:
+    with pytest.raises(ns.ServiceFailedError, match=r"could not start.*cannot reach db") as caught:
         broken("db")
     assert isinstance(caught.value.__cause__, ConnectionError)
 
@@ -178,7 +178,7 @@ def test_close_runs_finally_and_context_manager_closes() -> None:
         assert not closed
     assert closed == [True]
     assert h.state is ns.State.CLOSED
-    with pytest.raises(ns.ServiceClosedError, match="'resource'.*closed"):
+    with pytest.raises(ns.ServiceClosedError, match=r"'resource'.*closed"):
         h(None)
     with pytest.raises(ns.ServiceClosedError):
         h.stream(None)

@@ -43,8 +43,6 @@ def test_refusals_name_the_situation(state: State, error: type[Exception]) -> No
     assert isinstance(refusal(state, Op.CALL, "svc"), error)
 
 
-
-
 def test_inlined_hot_path_agrees_with_the_table() -> None:
     """What the handle allows in each stored state is what the table allows."""
     ready = basics.countdown()

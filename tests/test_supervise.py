@@ -99,7 +99,7 @@ def test_restart_that_cannot_start_leaves_the_service_failed() -> None:
                 raise RuntimeError("boom")
 
     h = needs_db()
-    with pytest.raises(ns.ServiceFailedError, match="restarting it failed too.*database is down"):
+    with pytest.raises(ns.ServiceFailedError, match=r"restarting it failed too.*database is down"):
         h(0)
     assert h.state is ns.State.FAILED
 
@@ -116,7 +116,9 @@ def test_keyboard_interrupt_is_not_wrapped() -> None:
     assert h.state is ns.State.FAILED
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"max_restarts": -1}, "max_restarts"), ({"per": 0}, "per")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"max_restarts": -1}, "max_restarts"), ({"per": 0}, "per")]
+)
 def test_bad_policy_is_refused(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ns.OnFailure(**kwargs)  # type: ignore[arg-type]
