@@ -218,3 +218,13 @@ def test_sqlite_answers_match_the_model(
 ) -> None:
     query = parse_query(request_)
     assert list(backend.rows(query)) == model(query, everybody)
+
+
+def test_package_all_is_honest() -> None:
+    import nanoservices.services.people as package
+
+    for name in package.__all__:
+        value = getattr(package, name)
+        if callable(value):  # classes and functions report the package, not _modules
+            assert value.__module__ == package.__name__, name
+    assert package.people.name == "people"
