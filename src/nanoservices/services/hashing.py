@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Callable, Generator
 from typing import Any, Final, cast
 
-from nanoservices import service
+from nanoservices import NO_REPLY, service
 
 __all__ = ["ALGORITHMS", "hasher", "md5"]
 
@@ -61,9 +61,7 @@ def hasher(algorithm: str = "md5", encoding: str = "utf-8") -> Generator[str, st
     """
     new = _constructor(algorithm)
     codecs.lookup(encoding)  # an unknown encoding fails here, at construction, not per request
-    # The priming yield's value is ignored by the core; the cast keeps the reply
-    # type honest for callers (always a str).
-    request = yield cast(str, None)
+    request = yield NO_REPLY
     while True:
         data = request.encode(encoding) if isinstance(request, str) else request
         request = yield new(data).hexdigest()

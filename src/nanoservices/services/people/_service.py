@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator, Mapping
 
-from nanoservices import Stream, service, stream
+from nanoservices import NO_REPLY, Stream, service, stream
 
 from ._backend import Backend, open_backend
 from ._query import SERVICE, parse_query
@@ -33,9 +33,7 @@ def people(dsn_or_path: str | os.PathLike[str]) -> Generator[Stream[Person], Req
     """
     backend = open_backend(dsn_or_path)
     try:
-        # The priming yield's value is ignored (the handle's greeting); an empty
-        # stream keeps the declared reply type honest for mypy.
-        request = yield stream(())
+        request = yield NO_REPLY
         while True:
             request = yield stream(_answer(backend, request))
     finally:
