@@ -27,7 +27,7 @@ import weakref
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, NoReturn, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NoReturn, TypeVar
 
 import ray
 from ray.exceptions import ActorDiedError, RayError
@@ -917,11 +917,11 @@ class AsyncRayStream(Generic[ReplyT]):
 
 @dataclass(frozen=True)
 class RayBinding:
-    """Resolves a service name to an instance hosted on Ray (the registry's Ray seam).
+    """A registry binding: a name that lives on Ray (``registry.bind("md5", RayBinding(...))``).
 
-    The actors are named (``{pool}-{i}`` in ``namespace``) and the instance is a
-    named session, so every process that makes a handle from an equal binding
-    reaches the same service instance.
+    The host actors are named (``{pool}-{i}`` in ``namespace``); with a
+    ``session``, the instance is named too, so every process that connects
+    an equal binding reaches the same service instance.
     """
 
     target: str  # "module:factory"
@@ -933,6 +933,21 @@ class RayBinding:
     namespace: str = "nanoservices"
     num_cpus: float = 1.0
     restart: RestartPolicy | None = None
+
+    kind: ClassVar[str] = "ray"
+
+    @property
+    def owned(self) -> bool:
+        """Whether the registry may close what it connected (not a shared named session)."""
+        return self.session is None
+
+    def connect(self, name: str) -> RayHandle[Any, Any]:
+        """The :class:`~nanoservices.Binding` method: a handle on the bound service."""
+        return self.make_handle()
+
+    def describe(self) -> str:
+        where = f"session {self.session!r}" if self.session else "a fresh instance"
+        return f"{self.target} on Ray actors {self.pool}-* ({self.namespace}), {where}"
 
     def make_handle(self) -> RayHandle[Any, Any]:
         """A handle on the bound service (starting the hosts and the instance if needed)."""

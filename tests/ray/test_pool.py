@@ -59,7 +59,9 @@ def test_a_named_session_is_one_instance_for_every_caller(pool: ServiceHostPool)
 
 
 def test_a_binding_resolves_a_name_to_the_same_ray_hosted_service(local_ray: None) -> None:
-    binding = RayBinding(f"{B}:counter", args=(100,), session="shared-total", pool="bind-test")
+    binding = RayBinding(
+        f"{B}:counter", args=(100,), session="shared-total", pool="bind-test", num_cpus=0.1
+    )
     first, second = binding.make_handle(), binding.make_handle()
     try:
         assert first(1) == 101
@@ -67,6 +69,21 @@ def test_a_binding_resolves_a_name_to_the_same_ray_hosted_service(local_ray: Non
     finally:
         first.close()
         ServiceHostPool(1, name="bind-test", namespace="nanoservices").shutdown()
+
+
+def test_the_registry_resolves_a_name_through_a_ray_binding(local_ray: None) -> None:
+    from nanoservices._registry import Binding, Registry
+
+    binding = RayBinding(f"{B}:times_five", pool="registry-test", num_cpus=0.1)
+    assert isinstance(binding, Binding)
+    registry = Registry()
+    registry.bind("five", binding)
+    try:
+        assert registry.get("five")(3) == 15
+        assert registry.listing()[0].name == "five"
+    finally:
+        registry.close()
+        ServiceHostPool(1, name="registry-test", namespace="nanoservices").shutdown()
 
 
 def test_call_on_a_streaming_service_sends_the_items(pool: ServiceHostPool) -> None:
