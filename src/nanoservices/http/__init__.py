@@ -18,6 +18,7 @@ from ._client import connect as connect
 
 if TYPE_CHECKING:
     from ._host import Served as Served
+    from ._run import running as running
     from ._run import serve as serve
     from ._server import create_app as create_app
 
@@ -31,6 +32,7 @@ __all__ = [
     "aconnect",
     "connect",
     "create_app",
+    "running",
     "serve",
 ]
 
@@ -45,8 +47,8 @@ def __getattr__(name: str) -> Any:
         from ._server import create_app
 
         return create_app
-    if name == "serve":
-        from ._run import serve
+    if name in ("serve", "running"):
+        from . import _run
 
-        return serve
+        return getattr(_run, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,11 @@
-"""Running a server: uvicorn bound to 127.0.0.1 unless told otherwise."""
+"""Running a server: uvicorn bound to 127.0.0.1 unless told otherwise (or in a thread)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import uvicorn
@@ -10,7 +13,7 @@ import uvicorn
 from ._host import Served
 from ._server import create_app
 
-__all__ = ["serve"]
+__all__ = ["running", "serve"]
 
 
 def serve(
@@ -40,3 +43,41 @@ def serve(
         app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5, lifespan="on"
     )
     uvicorn.Server(config).run()
+
+
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # only the main thread takes signals
+        pass
+
+
+@contextlib.contextmanager
+def running(
+    services: Mapping[str, Any] | Iterable[Served], *, port: int = 0, **options: Any
+) -> Iterator[str]:
+    """Serve ``services`` on 127.0.0.1 in a background thread; yields the base URL.
+
+    For tests, notebooks and examples. Leaving the block shuts the server down
+    gracefully (every service is closed). ``options`` go to :func:`create_app`.
+    """
+    config = uvicorn.Config(
+        create_app(services, **options),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
+    server = _ThreadServer(config)
+    thread = threading.Thread(target=server.run, name="nanoservices-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start (see its log)")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{bound}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
