@@ -128,3 +128,18 @@ def test_async_remote_handle(url: str) -> None:
             assert await asyncio.gather(c(1), c(1)) in ([11, 12], [12, 11])
 
     asyncio.run(main())
+
+
+def test_remote_binding_plugs_into_the_registry(url: str) -> None:
+    from nanoservices._registry import Binding, Registry
+    from nanoservices.http import RemoteBinding
+
+    binding = RemoteBinding(url, "counter", args=(5,))
+    assert isinstance(binding, Binding)
+    registry = Registry()
+    registry.bind("count", binding)
+    handle = binding.connect("count")
+    try:
+        assert handle(1) == 6
+    finally:
+        handle.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from ._client import AsyncRemoteHandle, RemoteHandle, aconnect, connect
 
@@ -18,7 +18,15 @@ __all__ = ["RemoteBinding"]
 
 @dataclass(frozen=True)
 class RemoteBinding:
-    """Where a named service runs remotely, and how to open a session on it."""
+    """Where a named service runs remotely, and how to open a session on it.
+
+    Satisfies the registry's ``Binding`` protocol (``kind``, ``connect``,
+    ``describe``): ``registry.bind("md5", RemoteBinding(url, "md5"))``. The
+    registry owns the session it opens and closes it when the name goes.
+    """
+
+    kind: ClassVar[str] = "http"
+    owned: ClassVar[bool] = True
 
     url: str
     service: str
@@ -26,6 +34,13 @@ class RemoteBinding:
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     timeout: float = 30.0
+
+    def connect(self, name: str) -> RemoteHandle[Any, Any]:
+        """A new session on the bound service (the registry's ``Binding.connect``)."""
+        return self.make_handle()
+
+    def describe(self) -> str:
+        return f"{self.service} at {self.url}"
 
     def make_handle(self, *args: Any, **kwargs: Any) -> RemoteHandle[Any, Any]:
         """A new session; ``args``/``kwargs`` (if any) replace the bound ones."""
