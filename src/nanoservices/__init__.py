@@ -4,6 +4,8 @@ A service is a generator function (``request = yield reply``); ``@service`` turn
 it into a factory of primed handles that are pleasant, safe and fast to call.
 """
 
+from typing import TYPE_CHECKING
+
 from ._errors import InvalidRequestError as InvalidRequestError
 from ._errors import ProtocolViolationError as ProtocolViolationError
 from ._errors import ReentryError as ReentryError
@@ -94,10 +96,44 @@ from ._trace import observe as observe
 from ._trace import trace as trace
 from ._trace import tracing as tracing
 
+if TYPE_CHECKING:  # loaded on first use (asyncio, httpx): ``import nanoservices`` stays quick
+    from .aio import AsyncHandle as AsyncHandle
+    from .aio import AsyncReplyStream as AsyncReplyStream
+    from .aio import AsyncServiceFactory as AsyncServiceFactory
+    from .aio import aservice as aservice
+    from .aio import astream as astream
+    from .aio import to_async as to_async
+    from .http._client import AsyncRemoteHandle as AsyncRemoteHandle
+    from .http._client import AsyncRemoteStream as AsyncRemoteStream
+    from .http._client import RemoteHandle as RemoteHandle
+    from .http._client import RemoteStream as RemoteStream
+    from .http._client import aconnect as aconnect
+    from .http._client import connect as connect
+
+_LAZY = {
+    "AsyncHandle": "aio",
+    "AsyncReplyStream": "aio",
+    "AsyncServiceFactory": "aio",
+    "aservice": "aio",
+    "astream": "aio",
+    "to_async": "aio",
+    "AsyncRemoteHandle": "http._client",
+    "AsyncRemoteStream": "http._client",
+    "RemoteHandle": "http._client",
+    "RemoteStream": "http._client",
+    "aconnect": "http._client",
+    "connect": "http._client",
+}
+
 __version__ = "0.1.0"
 
 __all__ = [
     "NO_REPLY",
+    "AsyncHandle",
+    "AsyncRemoteHandle",
+    "AsyncRemoteStream",
+    "AsyncReplyStream",
+    "AsyncServiceFactory",
     "Binding",
     "CallTimer",
     "Event",
@@ -124,6 +160,8 @@ __all__ = [
     "ReentryError",
     "Refusal",
     "Registry",
+    "RemoteHandle",
+    "RemoteStream",
     "ReplyStream",
     "RestartLimitError",
     "RestartPolicy",
@@ -151,9 +189,13 @@ __all__ = [
     "Tracing",
     "TransportError",
     "UnknownServiceError",
+    "aconnect",
+    "aservice",
+    "astream",
     "broadcast",
     "collect",
     "collect_statistics",
+    "connect",
     "coroutine",
     "default_registry",
     "each",
@@ -182,14 +224,30 @@ __all__ = [
     "statistics",
     "stop_statistics",
     "stream",
+    "to_async",
     "trace",
     "tracing",
     "transform",
     "uninstall_excepthook",
 ]
 
+
+def __getattr__(name: str) -> object:
+    """Load the transports' names (asyncio, HTTP) when first used."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nanoservices' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
 # Clean tracebacks and reprs: public names report the package, not private modules.
 for _name in __all__:
+    if _name in _LAZY:
+        continue
     _obj = globals()[_name]
     if getattr(_obj, "__module__", "").startswith("nanoservices._"):
         try:
