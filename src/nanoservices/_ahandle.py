@@ -179,7 +179,10 @@ class AsyncGenEngine:
                 with contextlib.suppress(BaseException):
                     await cursor.cancel()
                 raise
-            raise stream_failure(self.name, self._request, exc) from exc
+            error = stream_failure(self.name, self._request, exc)
+            if error is exc:
+                raise
+            raise error from exc
 
     def _end(self, cursor: AsyncCursor) -> None:
         if self._cursor is cursor:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ._errors import RestartLimitError, ServiceError, ServiceFailedError
+from ._errors import InvalidRequestError, RestartLimitError, ServiceError, ServiceFailedError
 from ._supervise import RestartPolicy, Supervision
 
 __all__ = ["Verdict", "judge_failure", "restart_failed", "stream_failure"]
@@ -66,7 +66,13 @@ def restart_failed(
 
 
 def stream_failure(name: str, request: object, exc: BaseException) -> BaseException:
-    """The error for a streamed source that raised (the service itself survives)."""
+    """The error for a streamed source that raised (the service itself survives).
+
+    Raise it ``from exc`` unless it is ``exc`` itself. A refusal raised inside
+    the stream is reported under this handle's name (the body cannot know it).
+    """
+    if isinstance(exc, InvalidRequestError):
+        return InvalidRequestError(name, request, exc.reason)
     if isinstance(exc, ServiceError) and exc.service == name:
         return exc
     return ServiceFailedError(name, request)

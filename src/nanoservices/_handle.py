@@ -34,7 +34,7 @@ from ._errors import (
     short_repr,
 )
 from ._events import CallTimer, Event, EventKind, Hook, emit, now_ns
-from ._failure import judge_failure, restart_failed
+from ._failure import judge_failure, restart_failed, stream_failure
 from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Refused, Stream
 from ._state import Op, State, advance, refusal
 from ._supervise import Supervision, SupervisionStats
@@ -516,11 +516,10 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             extra = self._extra
             if extra is not None and extra.hooks:
                 emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
-            if isinstance(exc, InvalidRequestError):  # refused from inside the stream
-                raise InvalidRequestError(self.name, request, exc.reason) from exc
-            if isinstance(exc, ServiceError) and exc.service == self.name:
+            error = stream_failure(self.name, request, exc)
+            if error is exc:
                 raise exc
-            raise ServiceFailedError(self.name, request) from exc
+            raise error from exc
         self._state = _READY  # let _recover judge the generator's state
         try:
             self._recover(request, exc)
