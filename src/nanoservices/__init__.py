@@ -96,7 +96,7 @@ from ._trace import observe as observe
 from ._trace import trace as trace
 from ._trace import tracing as tracing
 
-if TYPE_CHECKING:  # loaded on first use (asyncio, httpx): ``import nanoservices`` stays quick
+if TYPE_CHECKING:  # loaded on first use (asyncio, httpx, ray): ``import nanoservices`` stays quick
     from .aio import AsyncHandle as AsyncHandle
     from .aio import AsyncReplyStream as AsyncReplyStream
     from .aio import AsyncServiceFactory as AsyncServiceFactory
@@ -109,8 +109,20 @@ if TYPE_CHECKING:  # loaded on first use (asyncio, httpx): ``import nanoservices
     from .http._client import RemoteStream as RemoteStream
     from .http._client import aconnect as aconnect
     from .http._client import connect as connect
+    from .ray import AsyncRayHandle as AsyncRayHandle
+    from .ray import AsyncRayStream as AsyncRayStream
+    from .ray import RayBinding as RayBinding
+    from .ray import RayHandle as RayHandle
+    from .ray import RayStream as RayStream
+    from .ray import ServiceHostPool as ServiceHostPool
 
 _LAZY = {
+    "AsyncRayHandle": "ray",
+    "AsyncRayStream": "ray",
+    "RayBinding": "ray",
+    "RayHandle": "ray",
+    "RayStream": "ray",
+    "ServiceHostPool": "ray",
     "AsyncHandle": "aio",
     "AsyncReplyStream": "aio",
     "AsyncServiceFactory": "aio",
@@ -130,6 +142,8 @@ __version__ = "0.1.0"
 __all__ = [
     "NO_REPLY",
     "AsyncHandle",
+    "AsyncRayHandle",
+    "AsyncRayStream",
     "AsyncRemoteHandle",
     "AsyncRemoteStream",
     "AsyncReplyStream",
@@ -156,6 +170,9 @@ __all__ = [
     "OpenTelemetryTracer",
     "Pipeline",
     "ProtocolViolationError",
+    "RayBinding",
+    "RayHandle",
+    "RayStream",
     "Recorder",
     "ReentryError",
     "Refusal",
@@ -173,6 +190,7 @@ __all__ = [
     "ServiceError",
     "ServiceFactory",
     "ServiceFailedError",
+    "ServiceHostPool",
     "ServiceInfo",
     "ServiceRef",
     "ServiceSpec",
@@ -233,7 +251,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    """Load the transports' names (asyncio, HTTP) when first used."""
+    """Load the transports' names (asyncio, HTTP, Ray) when first used."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'nanoservices' has no attribute {name!r}")
