@@ -83,12 +83,7 @@ def blocks_of(page: Path) -> list[Block]:
 #: Pages whose examples cannot run yet, and why. Each is an expected failure
 #: (strict: once the page runs, the test fails until its entry is removed), so
 #: the debt stays visible without hiding other pages' failures.
-PENDING: dict[str, str] = {
-    "composition.md": "its examples are fragments: menu, router, stage and Registry "
-    "are not exported from nanoservices yet, and the blocks import nothing",
-    "debugging.md": "its blocks are skipped until nanoservices exports trace, Recorder, "
-    "statistics and explain (skips are allowed only for network, PostgreSQL or Ray)",
-}
+PENDING: dict[str, str] = {}
 
 
 def pages() -> list[Path]:
