@@ -107,7 +107,9 @@ class ServiceHostPool:
 
     Args:
         size: number of host actors.
-        num_cpus, memory, resources: what each actor reserves (Ray scheduling).
+        num_cpus: CPUs each actor reserves (Ray scheduling).
+        memory: memory each actor reserves, in bytes.
+        resources: custom resources each actor reserves.
         max_restarts: how often Ray restarts a dead host (-1: always); whether
             each service on it comes back is its handle's restart policy.
         placement: ``"round_robin"`` or ``"least_loaded"`` (fewest open
@@ -195,7 +197,8 @@ class ServiceHostPool:
                 the service's own, else ``DEFAULT_RESTART``).
             batch: the most streamed items fetched per round trip (1: strictly
                 one at a time).
-            args, kwargs: the factory's arguments (they must pickle).
+            *args: the factory's positional arguments (they must pickle).
+            **kwargs: the factory's keyword arguments (they must pickle).
         """
         path, options = _path_of(service)
         index = self._place(session)

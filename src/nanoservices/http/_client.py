@@ -318,7 +318,8 @@ def connect(
     """Open a session on ``service`` at ``url`` and return its handle.
 
     Args:
-        args, kwargs: the service factory's arguments (sent as JSON).
+        *args: the service factory's positional arguments (sent as JSON).
+        kwargs: the service factory's keyword arguments (sent as JSON).
         token: bearer token, when the server asks for one.
         client: an ``httpx.Client`` to share a connection pool (not closed by us).
 
