@@ -38,6 +38,7 @@ from ._failure import judge_failure, restart_failed, stream_failure
 from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Refused, Stream
 from ._state import Op, State, advance, refusal
 from ._supervise import Supervision, SupervisionStats
+from ._validate import InstanceCheck
 
 if TYPE_CHECKING:
     from ._service import ServiceSpec
@@ -146,7 +147,28 @@ def _refuser(state: State, name: str) -> Send:
 
 
 def _validating(send: Send, check: Callable[[object], str | None], name: str) -> Send:
-    """A send that refuses requests failing ``check`` before the generator sees them."""
+    """A send that refuses requests failing ``check`` before the generator sees them.
+
+    A plain ``isinstance`` check is inlined (one frame fewer per call): typed
+    services are the common case.
+    """
+    if isinstance(check, InstanceCheck):
+        classes = check.classes
+        if not check.refuse_bool:
+
+            def send_instance(request: object) -> Any:
+                if isinstance(request, classes):
+                    return send(request)
+                raise InvalidRequestError(name, request, check(request) or "")
+
+            return send_instance
+
+        def send_instance_not_bool(request: object) -> Any:
+            if isinstance(request, classes) and type(request) is not bool:
+                return send(request)
+            raise InvalidRequestError(name, request, check(request) or "")
+
+        return send_instance_not_bool
 
     def send_checked(request: object) -> Any:
         reason = check(request)

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Check", "build_check", "request_type_of"]
+__all__ = ["Check", "InstanceCheck", "build_check", "request_type_of"]
 
 #: Returns None when the request is acceptable, else the reason it is not.
 Check = Callable[[object], str | None]
@@ -45,6 +45,22 @@ def _type_name(tp: object) -> str:
     return repr(tp).replace("typing.", "")
 
 
+class InstanceCheck:
+    """A check that is one ``isinstance``: the handle inlines it into its send."""
+
+    __slots__ = ("classes", "expected", "refuse_bool")
+
+    def __init__(self, classes: tuple[type, ...], refuse_bool: bool, expected: str) -> None:
+        self.classes = classes
+        self.refuse_bool = refuse_bool
+        self.expected = expected
+
+    def __call__(self, request: object) -> str | None:
+        if isinstance(request, self.classes) and not (self.refuse_bool and type(request) is bool):
+            return None
+        return f"expected {self.expected}, got {type(request).__name__}"
+
+
 def build_check(tp: object) -> Check | None:
     """A check for requests of type ``tp``; None when every request is acceptable."""
     if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
@@ -62,12 +78,7 @@ def build_check(tp: object) -> Check | None:
             issubclass(bool, c) for c in classes if c is not object
         )
 
-        def check_instance(request: object) -> str | None:
-            if isinstance(request, classes) and not (refuse_bool and type(request) is bool):
-                return None
-            return f"expected {expected}, got {type(request).__name__}"
-
-        return check_instance
+        return InstanceCheck(classes, refuse_bool, expected)
 
     def check_deep(request: object) -> str | None:
         try:
