@@ -12,6 +12,7 @@ ERRORS = [
     ns.ServiceError("svc", "message"),
     ns.ServiceClosedError("svc", "closed"),
     ns.ServiceFailedError("svc", {"q": 1}, "", True),
+    ns.ServiceStartError("svc", None, "could not start: ValueError: bad dsn"),
     ns.RestartLimitError("svc", 3, 2, "ValueError: x"),
     ns.ServiceBusyError("svc", "busy"),
     ns.ReentryError("svc", "itself"),

@@ -64,8 +64,9 @@ def test_service_failing_before_its_first_yield_fails_to_start() -> None:
         raise ConnectionError(f"cannot reach {dsn}")
         yield
 
-    with pytest.raises(ns.ServiceFailedError, match=r"could not start.*cannot reach db") as caught:
+    with pytest.raises(ns.ServiceStartError, match=r"could not start.*cannot reach db") as caught:
         broken("db")
+    assert isinstance(caught.value, ns.ServiceFailedError)  # a failure, before any request
     assert isinstance(caught.value.__cause__, ConnectionError)
 
 

@@ -14,6 +14,7 @@ from ._errors import ServiceBusyError as ServiceBusyError
 from ._errors import ServiceClosedError as ServiceClosedError
 from ._errors import ServiceError as ServiceError
 from ._errors import ServiceFailedError as ServiceFailedError
+from ._errors import ServiceStartError as ServiceStartError
 from ._errors import TransportError as TransportError
 from ._events import CallTimer as CallTimer
 from ._events import Event as Event
@@ -137,6 +138,7 @@ _LAZY = {
     "connect": "http._client",
 }
 
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -194,6 +196,7 @@ __all__ = [
     "ServiceInfo",
     "ServiceRef",
     "ServiceSpec",
+    "ServiceStartError",
     "SharedHandle",
     "SharedStream",
     "Sink",

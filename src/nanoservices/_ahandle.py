@@ -19,6 +19,7 @@ from ._errors import (
     ServiceBusyError,
     ServiceError,
     ServiceFailedError,
+    ServiceStartError,
 )
 from ._failure import judge_failure, restart_failed, stream_failure
 from ._state import Op, State, advance, refusal
@@ -81,7 +82,7 @@ class AsyncGenEngine:
         try:
             agen: object = self._spec.fn(*self._args, **self._kwargs)
         except Exception as exc:
-            raise ServiceFailedError(
+            raise ServiceStartError(
                 self.name, None, f"could not start: {type(exc).__name__}: {exc}"
             ) from exc
         if not isinstance(agen, AsyncGeneratorType):
@@ -100,7 +101,7 @@ class AsyncGenEngine:
                 self.name, "the generator returned before its first yield"
             ) from exc
         except Exception as exc:
-            raise ServiceFailedError(
+            raise ServiceStartError(
                 self.name, None, f"could not start: {type(exc).__name__}: {exc}"
             ) from exc
         self._agen = agen

@@ -5,6 +5,7 @@
     ServiceError                    .service (name) on every error we raise
     ├── ServiceClosedError          you closed it (or it finished), then used it
     ├── ServiceFailedError          the body raised: .request, __cause__ = original
+    │   ├── ServiceStartError       it raised before its first yield (bad configuration)
     │   └── RestartLimitError       the supervisor gave up: .restarts, .last_error
     ├── ServiceBusyError            two threads at once, a stream open, a lock timeout
     │   └── ReentryError            the service called itself
@@ -30,6 +31,7 @@ __all__ = [
     "ServiceClosedError",
     "ServiceError",
     "ServiceFailedError",
+    "ServiceStartError",
     "TransportError",
 ]
 
@@ -93,6 +95,13 @@ class ServiceFailedError(ServiceError, RuntimeError):
         if cause is not None and not self.message:
             text += f": {type(cause).__name__}: {cause}"
         return f"service {self.service!r}: {text}"
+
+
+class ServiceStartError(ServiceFailedError):
+    """The service could not start: its function raised before its first
+    ``yield`` (a bad DSN, an unknown algorithm, a database that is down).
+    ``__cause__`` is the original; there is no request (``.request`` is None).
+    """
 
 
 class RestartLimitError(ServiceFailedError):

@@ -31,6 +31,7 @@ from ._errors import (
     ServiceBusyError,
     ServiceError,
     ServiceFailedError,
+    ServiceStartError,
     short_repr,
 )
 from ._events import CallTimer, Event, EventKind, Hook, emit, now_ns
@@ -383,7 +384,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         try:
             gen: object = spec.fn(*args, **kwargs)
         except Exception as exc:
-            raise ServiceFailedError(
+            raise ServiceStartError(
                 self.name, None, f"could not start: {type(exc).__name__}: {exc}"
             ) from exc
         if not isinstance(gen, GeneratorType):
@@ -399,7 +400,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
                 self.name, "the generator returned before its first yield"
             ) from exc
         except Exception as exc:
-            raise ServiceFailedError(
+            raise ServiceStartError(
                 self.name, None, f"could not start: {type(exc).__name__}: {exc}"
             ) from exc
         self._gen: AnyGenerator = gen

@@ -30,6 +30,7 @@ from nanoservices import (
     ServiceError,
     ServiceFactory,
     ServiceFailedError,
+    ServiceStartError,
     Stream,
 )
 
@@ -148,7 +149,7 @@ class HostCore:
         except ServiceError as exc:
             return Failure(exc, _portable(exc.__cause__) if exc.__cause__ else None)
         except Exception as exc:
-            error = ServiceFailedError(path, None, f"could not start: {type(exc).__name__}: {exc}")
+            error = ServiceStartError(path, None, f"could not start: {type(exc).__name__}: {exc}")
             return Failure(error, _portable(exc))
         old = self._sessions.get(session)
         self._sessions[session] = handle

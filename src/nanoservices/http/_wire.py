@@ -23,6 +23,7 @@ from nanoservices._errors import (
     ServiceClosedError,
     ServiceError,
     ServiceFailedError,
+    ServiceStartError,
     TransportError,
 )
 
@@ -81,6 +82,7 @@ ALLOWED: Final[dict[str, type[ServiceError]]] = {
         ServiceClosedError,
         ServiceFailedError,
         RestartLimitError,
+        ServiceStartError,
         ServiceBusyError,
         ReentryError,
         InvalidRequestError,
