@@ -4,11 +4,17 @@ It awaits one protocol step at a time (``_aprotocol``), moves state through the
 one state table (``_state``), and leaves every failure decision to ``_failure``,
 which the sync handle uses too. It does no locking: the public
 :class:`~nanoservices.aio.AsyncHandle` in front of it serializes tasks.
+
+Its call path follows the sync handle's rule: ``await self._sink.asend(request)``
+where ``_sink`` is the async generator itself unless a request type or a hook
+asks for a wrapper; the wrapper is chosen when the generator starts or a hook
+is added (the same choice as the sync handle: ``call_timers``), never per call.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from types import AsyncGeneratorType
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +27,9 @@ from ._errors import (
     ServiceFailedError,
     ServiceStartError,
 )
+from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
 from ._failure import judge_failure, restart_failed, stream_failure
+from ._handle import _validating
 from ._state import Op, State, advance, refusal
 from ._supervise import Never, Supervision, SupervisionStats
 
@@ -32,6 +40,46 @@ __all__ = ["AsyncGenEngine"]
 
 _READY = State.READY
 
+ASend = Callable[[Any], Awaitable[Any]]
+
+
+def _atraced(asend: ASend, hooks: list[Hook], name: str) -> ASend:
+    """The async twin of ``_handle._traced``: reports each request and reply."""
+
+    async def asend_traced(request: object) -> Any:
+        start = now_ns()
+        emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
+        reply = await asend(request)
+        end = now_ns()
+        emit(hooks, Event(EventKind.REPLY, name, reply, duration_ns=end - start, time_ns=end))
+        return reply
+
+    return asend_traced
+
+
+def _atimed(asend: ASend, records: tuple[Callable[[int], None], ...]) -> ASend:
+    """The async twin of ``_handle._timed``: only times each call (statistics)."""
+
+    async def asend_timed(request: object) -> Any:
+        start = now_ns()
+        try:
+            return await asend(request)
+        finally:
+            duration = now_ns() - start
+            for record in records:
+                record(duration)
+
+    return asend_timed
+
+
+class _ASink:
+    """Stands in for the async generator on the call path: ``_sink.asend(request)``."""
+
+    __slots__ = ("asend",)
+
+    def __init__(self, asend: ASend) -> None:
+        self.asend = asend
+
 
 class AsyncGenEngine:
     """One instance of an async generator service (made by ``@aservice`` factories)."""
@@ -40,8 +88,10 @@ class AsyncGenEngine:
         "_agen",
         "_args",
         "_cursor",
+        "_hooks",
         "_kwargs",
         "_request",
+        "_sink",
         "_spec",
         "_state",
         "_sup",
@@ -57,6 +107,8 @@ class AsyncGenEngine:
         self._request: object = None  # the open stream's request (for its errors)
         self._state = State.CLOSED  # until start() primes it
         self._sup: Supervision | None = None
+        self._hooks: list[Hook] | None = None  # made by the first subscribe
+        self._sink: Any = None  # what call() sends to: the generator itself when bare
         self.greeting: Any = None
 
     @property
@@ -76,6 +128,65 @@ class AsyncGenEngine:
     @property
     def supervision(self) -> SupervisionStats:
         return (self._sup or Supervision()).snapshot(self._spec.restart or Never())
+
+    @property
+    def generator(self) -> Any:
+        """The live async generator (for inspection; do not drive it directly)."""
+        return self._agen
+
+    @property
+    def stream_source(self) -> Any:
+        """The source of the open stream (for inspection), or None."""
+        cursor = self._cursor
+        if cursor is None:
+            return None
+        return cursor.source
+
+    # -- hooks ------------------------------------------------------------------
+
+    @property
+    def hooks(self) -> tuple[Hook, ...]:
+        return tuple(self._hooks or ())
+
+    def subscribe(self, hook: Hook) -> None:
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        self._rewire()
+
+    def unsubscribe(self, hook: Hook) -> None:
+        if self._hooks is not None and hook in self._hooks:
+            self._hooks.remove(hook)
+            self._rewire()
+
+    def _rewire(self) -> None:
+        """Point ``_sink`` at the bare generator, or at the wrapper that the request
+        type and the hooks ask for (the twin of ``LocalHandle._rewire``)."""
+        agen = self._agen
+        if agen is None:
+            return
+        check = self._spec.check
+        hooks = self._hooks
+        if check is None and not hooks:
+            self._sink = agen
+            return
+        asend: Any = agen.asend
+        if check is not None:
+            asend = _validating(asend, check, self.name)  # returns the awaitable unawaited
+        if hooks:
+            records = call_timers(hooks)
+            if records is not None:
+                asend = _atimed(asend, records)
+            else:
+                asend = _atraced(asend, hooks, self.name)
+        self._sink = _ASink(asend)
+
+    def _emit(
+        self, kind: EventKind, value: object = None, error: BaseException | None = None
+    ) -> None:
+        hooks = self._hooks
+        if hooks:
+            emit(hooks, Event(kind, self.name, value, error, time_ns=now_ns()))
 
     async def start(self) -> None:
         """Make a fresh generator from the factory and prime it; READY afterwards."""
@@ -107,19 +218,15 @@ class AsyncGenEngine:
         self._agen = agen
         self._cursor = None
         self._state = _READY
+        self._rewire()
 
     # -- calls ------------------------------------------------------------------
 
     async def call(self, request: object) -> Any:
         if self._state is not _READY:
             raise refusal(self._state, Op.CALL, self.name, request)
-        check = self._spec.check
-        if check is not None:
-            reason = check(request)
-            if reason is not None:
-                raise InvalidRequestError(self.name, request, reason)
         try:
-            return await self._agen.asend(request)
+            return await self._sink.asend(request)
         except BaseException as exc:
             return await self._recover(request, exc)
 
@@ -130,12 +237,17 @@ class AsyncGenEngine:
             raise ServiceBusyError(
                 self.name, "the service is already running a step (it called itself?)"
             ) from None
+        if isinstance(exc, InvalidRequestError) and agen.ag_frame is not None:
+            self._emit(EventKind.ERROR, request, exc)  # refused before the generator ran
+            raise exc
         if isinstance(exc, StopAsyncIteration):  # the body returned: closed
             self._cursor = None
             self._state = State.CLOSED
+            self._emit(EventKind.CLOSE)
             return None
         sup = self._sup = self._sup or Supervision()
         verdict = judge_failure(self.name, request, exc, self._spec.restart, sup)
+        self._emit(EventKind.ERROR, request, exc)
         if verdict.restart:
             try:
                 await self.start()
@@ -143,6 +255,7 @@ class AsyncGenEngine:
                 self._state = State.FAILED
                 raise restart_failed(self.name, request, exc, restart_error) from exc
             sup.record_restart()
+            self._emit(EventKind.RESTART, request, exc)
         else:
             self._state = State.FAILED
         if verdict.error is exc:
@@ -160,6 +273,7 @@ class AsyncGenEngine:
         self._cursor = cursor
         self._request = request
         self._state = advance(State.BUSY, Op.OPEN_STREAM, self.name)
+        self._emit(EventKind.STREAM_OPEN, request)
         return cursor
 
     def is_open(self, cursor: object) -> bool:
@@ -170,12 +284,14 @@ class AsyncGenEngine:
         if self._cursor is not cursor:
             raise StopAsyncIteration
         try:
-            return await cursor.next_item()
+            item = await cursor.next_item()
         except StopAsyncIteration:
             self._end(cursor)
+            self._emit(EventKind.STREAM_END)
             raise
         except BaseException as exc:
             self._end(cursor)
+            self._emit(EventKind.ERROR, self._request, exc)
             if not isinstance(exc, Exception):  # a cancelled task: the stream is over
                 with contextlib.suppress(BaseException):
                     await cursor.cancel()
@@ -184,6 +300,10 @@ class AsyncGenEngine:
             if error is exc:
                 raise
             raise error from exc
+        hooks = self._hooks
+        if hooks:
+            emit(hooks, Event(EventKind.ITEM, self.name, item, time_ns=now_ns()))
+        return item
 
     def _end(self, cursor: AsyncCursor) -> None:
         if self._cursor is cursor:
@@ -194,6 +314,10 @@ class AsyncGenEngine:
         """End the stream early; the service goes back to waiting for a request."""
         if self._cursor is not cursor:
             return
+        await self._drop_stream(cursor)
+        self._emit(EventKind.RESET, self._request)
+
+    async def _drop_stream(self, cursor: AsyncCursor) -> None:
         self._end(cursor)
         try:
             await cursor.cancel()
@@ -207,6 +331,7 @@ class AsyncGenEngine:
         if self._cursor is not cursor:
             return None
         self._end(cursor)
+        self._emit(EventKind.RESET, self._request)
         return cursor
 
     # -- reset, throw, close -------------------------------------------------------
@@ -228,8 +353,9 @@ class AsyncGenEngine:
                 self.name, exc, "throw() takes an exception class or instance"
             )
         advance(self._state, Op.THROW, self.name)
-        if self._cursor is not None:
-            await self.cancel_stream(self._cursor)
+        if self._cursor is not None:  # the stream ends quietly, as with a sync handle
+            await self._drop_stream(self._cursor)
+        self._emit(EventKind.THROW, exc)
         try:
             return await self._agen.athrow(exc)
         except BaseException as raised:
@@ -241,6 +367,7 @@ class AsyncGenEngine:
         await self.start()
         with contextlib.suppress(Exception):
             await old.aclose()
+        self._emit(EventKind.RESTART)
 
     async def close(self) -> None:
         if self._state is State.CLOSED:
@@ -256,3 +383,5 @@ class AsyncGenEngine:
             raise ProtocolViolationError(
                 self.name, "the generator yielded while being closed (it caught GeneratorExit)"
             ) from exc
+        finally:
+            self._emit(EventKind.CLOSE)

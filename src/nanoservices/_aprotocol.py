@@ -44,6 +44,14 @@ class AsyncCursor:
         except StopIteration:
             raise StopAsyncIteration from None
 
+    @property
+    def source(self) -> Any:
+        """What the items come from (for inspection): an async iterator, or the
+        sync cursor's source."""
+        if self._aitems is not None:
+            return self._aitems
+        return getattr(self._sync, "_items", None)
+
     async def cancel(self) -> None:
         """End the stream early: close its source so its ``finally`` blocks run."""
         if self._aitems is not None:

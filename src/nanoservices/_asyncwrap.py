@@ -15,7 +15,10 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._events import Hook
+from ._observable import observable
 from ._state import State
+from ._supervise import SupervisionStats
 
 __all__ = ["SyncEngine"]
 
@@ -67,6 +70,24 @@ class SyncEngine:
     @property
     def greeting(self) -> Any:
         return getattr(self._handle, "greeting", None)
+
+    # Hooks go to the local handle behind: its events are the service's events.
+
+    @property
+    def hooks(self) -> tuple[Hook, ...]:
+        hooks: tuple[Hook, ...] = observable(self._handle).hooks
+        return hooks
+
+    def subscribe(self, hook: Hook) -> None:
+        observable(self._handle).subscribe(hook)
+
+    def unsubscribe(self, hook: Hook) -> None:
+        observable(self._handle).unsubscribe(hook)
+
+    @property
+    def supervision(self) -> SupervisionStats:
+        sup: SupervisionStats = observable(self._handle).supervision
+        return sup
 
     async def call(self, request: object) -> Any:
         if not self._offload:

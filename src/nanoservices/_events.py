@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-__all__ = ["CallTimer", "Event", "EventKind", "Hook", "emit", "now_ns"]
+__all__ = ["CallTimer", "Event", "EventKind", "Hook", "call_timers", "emit", "now_ns"]
 
 logger = logging.getLogger("nanoservices")
 
@@ -88,3 +88,16 @@ class CallTimer:
 
     def __call__(self, event: Event) -> None:
         """One event (every kind when events are on; no REQUEST/REPLY otherwise)."""
+
+
+def call_timers(hooks: list[Hook]) -> tuple[Callable[[int], None], ...] | None:
+    """Which send wrapper a handle with ``hooks`` needs, for every handle kind.
+
+    The ``record_call`` of each hook when every hook is a :class:`CallTimer`
+    (the handle only times its calls), or None when some hook needs events
+    (the handle builds REQUEST/REPLY events). Handles call this when a hook is
+    added or removed, never per call.
+    """
+    if all(isinstance(hook, CallTimer) for hook in hooks):
+        return tuple(hook.record_call for hook in hooks)  # type: ignore[attr-defined]
+    return None

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from inspect import CO_GENERATOR
+from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import TracebackType
 from typing import Any, Final
 
@@ -41,6 +41,9 @@ __all__ = [
 ]
 
 _CORE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
+
+
+_GENERATORS: Final = CO_GENERATOR | CO_ASYNC_GENERATOR  # a service's body, sync or async
 
 
 def _is_core(filename: str) -> bool:
@@ -82,7 +85,7 @@ def _frames(exc: BaseException, redact: Redact) -> tuple[FrameView, ...]:
                 filename=code.co_filename,
                 lineno=lineno,
                 source=linecache.getline(code.co_filename, lineno).strip(),
-                status="generator" if code.co_flags & CO_GENERATOR else "function",
+                status="generator" if code.co_flags & _GENERATORS else "function",
                 locals=show_locals(frame.f_locals, redact) if innermost else {},
             )
         )
@@ -136,7 +139,7 @@ def explanation(
     service = error.service if isinstance(error, ServiceError) else None
     if handle is None and service is not None:
         handle = _find_handle(service)
-    handle = getattr(handle, "local", handle)
+    handle = getattr(handle, "local", None) or handle  # None: an async service
     request = getattr(error, "request", None) if isinstance(error, ServiceError) else None
     cause = error.__cause__ if isinstance(error, ServiceFailedError) else None
     origin = cause if cause is not None else error

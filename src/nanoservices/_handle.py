@@ -34,7 +34,7 @@ from ._errors import (
     ServiceStartError,
     short_repr,
 )
-from ._events import CallTimer, Event, EventKind, Hook, emit, now_ns
+from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
 from ._failure import judge_failure, restart_failed, stream_failure
 from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Refused, Stream
 from ._state import Op, State, advance, refusal
@@ -223,8 +223,9 @@ def _timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
 def _observed(send: Send, hooks: list[Hook], name: str) -> Send:
     """The send of a handle with hooks: events when a hook needs them, and only
     timing when every hook is a :class:`CallTimer` (cheap statistics)."""
-    if all(isinstance(hook, CallTimer) for hook in hooks):
-        return _timed(send, tuple(hook.record_call for hook in hooks))  # type: ignore[attr-defined]
+    records = call_timers(hooks)
+    if records is not None:
+        return _timed(send, records)
     return _traced(send, hooks, name)
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import gc
 import linecache
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import CoroutineType, GeneratorType
+from types import AsyncGeneratorType, CoroutineType, GeneratorType
 from typing import Any
 
+from ._ahandle import AsyncGenEngine
 from ._handle import LocalHandle
 from ._redact import DEFAULT_SECRET_NAMES, Redact, show_locals
 from ._state import State
@@ -40,6 +42,8 @@ class FrameView:
     ``status`` is ``suspended`` (waiting at ``lineno``), ``running`` (executing
     right now, in this or another thread), ``finished``, or ``iterator`` for a
     plain iterator delegated to (``yield from some_list``), which has no frame.
+    For async services the chain follows ``await`` (coroutines, then whatever
+    has no frame, such as a future: ``awaiting``).
     """
 
     function: str
@@ -75,19 +79,28 @@ class Inspection:
         return format_inspection(self)
 
 
+def _parts(obj: Any) -> tuple[Any, Any, bool, Any]:
+    """Frame, code, running, and what it delegates to, of a generator, coroutine
+    or async generator (the three spell them differently)."""
+    if isinstance(obj, GeneratorType):
+        return obj.gi_frame, obj.gi_code, obj.gi_running, obj.gi_yieldfrom
+    if isinstance(obj, CoroutineType):
+        return obj.cr_frame, obj.cr_code, obj.cr_running, obj.cr_await
+    return obj.ag_frame, obj.ag_code, obj.ag_running, obj.ag_await
+
+
 def _frames(obj: Any, redact: Redact, with_locals: bool) -> tuple[FrameView, ...]:
     views: list[FrameView] = []
     seen: set[int] = set()
+    awaiting = False
     while obj is not None and id(obj) not in seen:
         seen.add(id(obj))
-        if isinstance(obj, GeneratorType | CoroutineType):
-            frame = obj.gi_frame if isinstance(obj, GeneratorType) else obj.cr_frame
-            code = obj.gi_code if isinstance(obj, GeneratorType) else obj.cr_code
+        if isinstance(obj, GeneratorType | CoroutineType | AsyncGeneratorType):
+            frame, code, running, inner = _parts(obj)
             if frame is None:
                 views.append(FrameView(obj.__qualname__, code.co_filename, None, "", "finished"))
                 break
             lineno = frame.f_lineno
-            running = obj.gi_running if isinstance(obj, GeneratorType) else obj.cr_running
             views.append(
                 FrameView(
                     function=obj.__qualname__,
@@ -98,9 +111,11 @@ def _frames(obj: Any, redact: Redact, with_locals: bool) -> tuple[FrameView, ...
                     locals=show_locals(frame.f_locals, redact) if with_locals else {},
                 )
             )
-            obj = obj.gi_yieldfrom if isinstance(obj, GeneratorType) else obj.cr_await
+            awaiting = not isinstance(obj, GeneratorType)
+            obj = inner
         else:
-            views.append(FrameView(type(obj).__qualname__, "", None, "", "iterator"))
+            status = "awaiting" if awaiting else "iterator"
+            views.append(FrameView(type(obj).__qualname__, "", None, "", status))
             break
     return tuple(views)
 
@@ -108,7 +123,7 @@ def _frames(obj: Any, redact: Redact, with_locals: bool) -> tuple[FrameView, ...
 def inspect_service(
     handle: Any, *, locals: bool = True, redact: Redact = DEFAULT_SECRET_NAMES
 ) -> Inspection:
-    """Look inside a live local (or shared) handle.
+    """Look inside a live handle: local, shared, or async (``@aservice`` or ``to_async``).
 
     Args:
         locals: include each generator's local variables (as bounded reprs).
@@ -117,9 +132,21 @@ def inspect_service(
             credential, auth), a predicate, a collection of exact names, or
             None to show everything. Passwords in URLs are always masked.
     """
-    local = getattr(handle, "local", handle)
+    local = getattr(handle, "local", None) or handle
+    engine = getattr(local, "_engine", None)
+    if isinstance(engine, AsyncGenEngine):
+        source = engine.stream_source
+        state = engine.state
+        return Inspection(
+            service=engine.name,
+            state=state,
+            protocol=engine.spec.protocol.name,
+            chain=() if state is State.CLOSED else _frames(engine.generator, redact, locals),
+            stream=_frames(source, redact, locals) if source is not None else (),
+            statistics=statistics(local),
+        )
     if not isinstance(local, LocalHandle):
-        raise TypeError(f"cannot inspect {handle!r}: only local and shared handles run here")
+        raise TypeError(f"cannot inspect {handle!r}: it does not run in this process")
     cursor = local._stream  # the open stream, if any (read-only peek)
     source = getattr(cursor, "_items", None) if cursor is not None else None
     closed = local.state is State.CLOSED
@@ -136,8 +163,9 @@ def inspect_service(
 def _lines(views: tuple[FrameView, ...], indent: str) -> Iterator[str]:
     for depth, view in enumerate(views):
         pad = indent + "   " * depth
-        if view.status == "iterator":
-            yield f"{pad}└─ {view.function} (an iterator, no frame)"
+        if view.status in ("iterator", "awaiting"):
+            what = "an iterator" if view.status == "iterator" else "awaited"
+            yield f"{pad}└─ {view.function} ({what}, no frame)"
             continue
         status = "" if view.status == "suspended" else f" [{view.status}]"
         yield f"{pad}└─ {view.function}  {view.where}{status}"
@@ -180,8 +208,9 @@ def inspection_tree(handle: Any, **options: Any) -> Any:
 
     def grow(parent: Any, views: tuple[FrameView, ...]) -> None:
         for view in views:
-            if view.status == "iterator":
-                parent = parent.add(f"[dim]{escape(view.function)} (iterator)[/]")
+            if view.status in ("iterator", "awaiting"):
+                what = "iterator" if view.status == "iterator" else "awaited"
+                parent = parent.add(f"[dim]{escape(view.function)} ({what})[/]")
                 continue
             label = f"[bold]{escape(view.function)}[/]  [dim]{escape(view.where)}[/]"
             if view.status != "suspended":
@@ -198,14 +227,25 @@ def inspection_tree(handle: Any, **options: Any) -> Any:
     return tree
 
 
-def live_services(*, include_closed: bool = False) -> list[LocalHandle[Any, Any]]:
-    """Every local handle alive in this process (shared handles wrap one of these).
+def live_services(*, include_closed: bool = False) -> list[Any]:
+    """Every local handle and async service handle alive in this process.
 
-    Walks the garbage collector's objects: free until called, a few
-    milliseconds per 100k objects when called. Closed handles are left out
-    unless ``include_closed``.
+    Shared handles and ``to_async`` wrappers wrap one of the local handles
+    listed, so they are not listed themselves. Walks the garbage collector's
+    objects: free until called, a few milliseconds per 100k objects when
+    called. Closed handles are left out unless ``include_closed``.
     """
-    found = [obj for obj in gc.get_objects() if isinstance(obj, LocalHandle)]
+    aio = sys.modules.get("nanoservices.aio")  # not imported: no async handle exists
+    kinds: tuple[type, ...] = (LocalHandle,) if aio is None else (LocalHandle, aio.AsyncHandle)
+    found: list[Any] = [
+        obj
+        for obj in gc.get_objects()
+        if isinstance(obj, kinds)
+        and (
+            isinstance(obj, LocalHandle)
+            or isinstance(getattr(obj, "_engine", None), AsyncGenEngine)
+        )
+    ]
     if not include_closed:
-        found = [h for h in found if h._state is not State.CLOSED]
+        found = [h for h in found if h.state is not State.CLOSED]
     return found

@@ -1,8 +1,9 @@
 """Finding the handle that accepts hooks behind any handle a caller holds.
 
 Tracing, statistics and inspection all subscribe to a handle's events. A shared
-handle wraps a local one (``.local``); later transports that host a local handle
-expose it the same way. One place decides, so every observer agrees.
+handle wraps a local one (``.local``); ``to_async`` wraps either and exposes the
+local handle behind it the same way; an async service's handle takes hooks
+itself. One place decides, so every observer agrees.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def observable(handle: Any) -> Any:
         TypeError: the handle cannot be observed (it reports no events).
     """
     inner = getattr(handle, "local", None)
+    if inner is not None and not isinstance(inner, Observable):
+        inner = getattr(inner, "local", None)  # a wrapper of a wrapper (async over shared)
     if inner is not None and isinstance(inner, Observable):
         return inner
     if isinstance(handle, Observable):

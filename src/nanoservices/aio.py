@@ -26,10 +26,11 @@ from ._ahandle import AsyncGenEngine
 from ._aprotocol import astream
 from ._asyncwrap import SyncEngine
 from ._errors import ReentryError, ServiceBusyError
+from ._events import Hook
 from ._protocol import NATIVE, Stream
 from ._service import ServiceSpec
 from ._state import State
-from ._supervise import RestartPolicy
+from ._supervise import RestartPolicy, SupervisionStats
 from ._validate import build_check
 
 __all__ = [
@@ -57,6 +58,12 @@ class _Engine(Protocol):
     def name(self) -> str: ...
     @property
     def state(self) -> State: ...
+    @property
+    def supervision(self) -> SupervisionStats: ...
+    @property
+    def hooks(self) -> tuple[Hook, ...]: ...
+    def subscribe(self, hook: Hook) -> None: ...
+    def unsubscribe(self, hook: Hook) -> None: ...
     async def call(self, request: object) -> Any: ...
     async def open_stream(self, request: object) -> Any: ...
     def is_open(self, token: Any) -> bool: ...
@@ -192,9 +199,36 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
         return getattr(self._engine, "greeting", None)
 
     @property
+    def supervision(self) -> SupervisionStats:
+        """What the restart policy did: failures, restarts, last error."""
+        return self._engine.supervision
+
+    @property
+    def hooks(self) -> tuple[Hook, ...]:
+        """The hooks subscribed to this service's events (tracers, statistics)."""
+        return self._engine.hooks
+
+    def subscribe(self, hook: Hook) -> None:
+        """Report this service's events to ``hook`` (tracing, statistics).
+
+        The events and their order are the sync handle's. With no hook the
+        call path is bare; the first hook switches it to a timed or traced
+        send once, not a check per call.
+        """
+        self._engine.subscribe(hook)
+
+    def unsubscribe(self, hook: Hook) -> None:
+        """Stop reporting to ``hook``; with no hook left the call path is bare again."""
+        self._engine.unsubscribe(hook)
+
+    @property
     def local(self) -> Any:
-        """The wrapped sync handle, when this wraps one (for hooks); else None."""
-        return self._engine.handle if isinstance(self._engine, SyncEngine) else None
+        """The local handle behind a wrapped sync handle (the shared handle's own
+        local, for ``to_async(h.shared())``), for hooks and inspection; else None."""
+        if not isinstance(self._engine, SyncEngine):
+            return None
+        handle = self._engine.handle
+        return getattr(handle, "local", handle)
 
     def __repr__(self) -> str:
         return f"<AsyncHandle {self.name!r} {self.state.value}>"
