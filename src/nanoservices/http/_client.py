@@ -58,8 +58,27 @@ class _Wire:
         if token is not None:
             self.headers["authorization"] = f"Bearer {token}"
 
-    def open_body(self, args: tuple[Any, ...], kwargs: dict[str, Any] | None) -> bytes:
-        return self.encode({"args": list(args), "kwargs": kwargs or {}}, "factory arguments")
+    def request(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        method: str,
+        path: str,
+        content: bytes | None = None,
+    ) -> httpx.Request:
+        """A request to this session (``path`` below it), for either client to send."""
+        return client.build_request(method, self.path + path, content=content, headers=self.headers)
+
+    def open_request(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None,
+    ) -> httpx.Request:
+        """The request that opens a session (a new service instance) on the server."""
+        body = self.encode({"args": list(args), "kwargs": kwargs or {}}, "factory arguments")
+        return client.build_request(
+            "POST", f"{self.base}/services/{self.name}/sessions", content=body, headers=self.headers
+        )
 
     def opened(self, response: httpx.Response) -> Any:
         doc = self.outcome(response)
@@ -109,7 +128,10 @@ class _Wire:
         return error_from_problem(doc, self.name, status)
 
     def frame(self, line: str) -> tuple[bool, Any]:
-        """(True, item) for an item; (False, None) at the end; raises a stream's error."""
+        """(True, item) for an item; (False, None) at the end; raises a stream's error
+        (a :class:`TransportError` for ``""``: the stream broke off)."""
+        if not line:
+            raise TransportError(self.name, "the stream broke off before its end frame")
         doc = _decode(line)
         if "item" in doc:
             return True, doc["item"]
@@ -144,11 +166,12 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if self._closed:
             raise refusal(State.CLOSED, Op.CALL, self.name)
         try:
-            return self._client.post(
-                self._wire.path + path, content=content, headers=self._wire.headers
-            )
+            return self._client.send(self._wire.request(self._client, "POST", path, content))
         except httpx.TransportError as exc:
             raise self._wire.unreachable(exc) from exc
+
+    def _delete(self, path: str = "") -> httpx.Response:
+        return self._client.send(self._wire.request(self._client, "DELETE", path))
 
     @property
     def _stream(self) -> RemoteStream[Any] | None:
@@ -174,9 +197,7 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         wire = self._wire
         if self._closed:
             raise refusal(State.CLOSED, Op.CALL, self.name)
-        sent = self._client.build_request(
-            "POST", wire.path + "/stream", content=wire.encode(request), headers=wire.headers
-        )
+        sent = wire.request(self._client, "POST", "/stream", wire.encode(request))
         try:
             response = self._client.send(sent, stream=True)
         except httpx.TransportError as exc:
@@ -194,9 +215,7 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if self._stream is opened:
             self._stream = None
             with contextlib.suppress(ServiceError):
-                self._wire.outcome(
-                    self._client.delete(self._wire.path + "/stream", headers=self._wire.headers)
-                )
+                self._wire.outcome(self._delete("/stream"))
 
     def reset(self) -> None:
         """End an open stream, or restart a failed service; its state is kept."""
@@ -214,7 +233,7 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
             self._closed = True
             self._drop_stream()
             with contextlib.suppress(ServiceError, httpx.TransportError):
-                self._wire.outcome(self._client.delete(self._wire.path, headers=self._wire.headers))
+                self._wire.outcome(self._delete())
             self._wire.state = State.CLOSED
             if self._owns:
                 self._client.close()
@@ -261,9 +280,6 @@ class RemoteStream(Generic[ReplyT]):
         except httpx.HTTPError as exc:
             self._finish()
             raise handle._wire.unreachable(exc) from exc
-        if not line:
-            self._finish()
-            raise TransportError(handle.name, "the stream broke off before its end frame")
         try:
             more, item = handle._wire.frame(line)
         except ServiceError:
@@ -331,19 +347,12 @@ def connect(
     http = client or httpx.Client(timeout=timeout)
     handle: RemoteHandle[Any, Any] = RemoteHandle(http, wire, owns)
     try:
-        response = http.post(
-            f"{wire.base}/services/{service}/sessions",
-            content=wire.open_body(args, kwargs),
-            headers=wire.headers,
-        )
-        handle.greeting = wire.opened(response)
-    except httpx.TransportError as exc:
+        handle.greeting = wire.opened(http.send(wire.open_request(http, args, kwargs)))
+    except BaseException as exc:
         if owns:
             http.close()
-        raise wire.unreachable(exc) from exc
-    except BaseException:
-        if owns:
-            http.close()
+        if isinstance(exc, httpx.TransportError):
+            raise wire.unreachable(exc) from exc
         raise
     return handle
 
@@ -366,11 +375,12 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         if self._dropped:
             await self._cancel_dropped()
         try:
-            return await self._client.post(
-                self._wire.path + path, content=content, headers=self._wire.headers
-            )
+            return await self._client.send(self._wire.request(self._client, "POST", path, content))
         except httpx.TransportError as exc:
             raise self._wire.unreachable(exc) from exc
+
+    async def _delete(self, path: str = "") -> httpx.Response:
+        return await self._client.send(self._wire.request(self._client, "DELETE", path))
 
     @property
     def _stream(self) -> AsyncRemoteStream[Any] | None:
@@ -397,19 +407,13 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
     async def _cancel_dropped(self) -> None:
         self._dropped = False
         with contextlib.suppress(ServiceError, httpx.TransportError):
-            self._wire.outcome(
-                await self._client.delete(self._wire.path + "/stream", headers=self._wire.headers)
-            )
+            self._wire.outcome(await self._delete("/stream"))
 
     async def _cancel_stream(self, opened: AsyncRemoteStream[Any]) -> None:
         if self._stream is opened:
             self._stream = None
             with contextlib.suppress(ServiceError):
-                self._wire.outcome(
-                    await self._client.delete(
-                        self._wire.path + "/stream", headers=self._wire.headers
-                    )
-                )
+                self._wire.outcome(await self._delete("/stream"))
 
     async def reset(self) -> None:
         await self._drop_stream()
@@ -424,9 +428,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
             self._closed = True
             await self._drop_stream()
             with contextlib.suppress(ServiceError, httpx.TransportError):
-                self._wire.outcome(
-                    await self._client.delete(self._wire.path, headers=self._wire.headers)
-                )
+                self._wire.outcome(await self._delete())
             self._wire.state = State.CLOSED
             if self._owns:
                 await self._client.aclose()
@@ -469,9 +471,7 @@ class AsyncRemoteStream(Generic[ReplyT]):
             await handle._cancel_dropped()
         wire = handle._wire
         client = handle._client
-        sent = client.build_request(
-            "POST", wire.path + "/stream", content=wire.encode(self._request), headers=wire.headers
-        )
+        sent = wire.request(client, "POST", "/stream", wire.encode(self._request))
         try:
             response = await client.send(sent, stream=True)
         except httpx.TransportError as exc:
@@ -504,9 +504,6 @@ class AsyncRemoteStream(Generic[ReplyT]):
         except httpx.HTTPError as exc:
             await self._finish()
             raise handle._wire.unreachable(exc) from exc
-        if not line:
-            await self._finish()
-            raise TransportError(handle.name, "the stream broke off before its end frame")
         try:
             more, item = handle._wire.frame(line)
         except ServiceError:
@@ -567,18 +564,11 @@ async def aconnect(
     http = client or httpx.AsyncClient(timeout=timeout)
     handle: AsyncRemoteHandle[Any, Any] = AsyncRemoteHandle(http, wire, owns)
     try:
-        response = await http.post(
-            f"{wire.base}/services/{service}/sessions",
-            content=wire.open_body(args, kwargs),
-            headers=wire.headers,
-        )
-        handle.greeting = wire.opened(response)
-    except httpx.TransportError as exc:
+        handle.greeting = wire.opened(await http.send(wire.open_request(http, args, kwargs)))
+    except BaseException as exc:
         if owns:
             await http.aclose()
-        raise wire.unreachable(exc) from exc
-    except BaseException:
-        if owns:
-            await http.aclose()
+        if isinstance(exc, httpx.TransportError):
+            raise wire.unreachable(exc) from exc
         raise
     return handle
