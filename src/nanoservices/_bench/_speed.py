@@ -7,9 +7,10 @@ Each setup is a context manager giving a batch (``n`` requests in a tight
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import repeat
+from typing import Any
 
 from ._services import (
     REQUEST,
@@ -24,6 +25,28 @@ from ._timing import Batch, Candidate
 __all__ = ["SPEED_ROWS"]
 
 
+def _sending(fn: Callable[[Any], Any]) -> Batch:
+    """A batch of ``fn(request)``: a callable the caller already holds."""
+
+    def batch(n: int) -> None:
+        request = REQUEST
+        for _ in repeat(None, n):
+            fn(request)
+
+    return batch
+
+
+def _calling(h: Any) -> Batch:
+    """A batch of ``h.call(request)``: the method is looked up on every request."""
+
+    def batch(n: int) -> None:
+        request = REQUEST
+        for _ in repeat(None, n):
+            h.call(request)
+
+    return batch
+
+
 @contextmanager
 def _loop() -> Iterator[Batch]:
     def batch(n: int) -> None:
@@ -35,50 +58,24 @@ def _loop() -> Iterator[Batch]:
 
 @contextmanager
 def _function() -> Iterator[Batch]:
-    fn = echo_fn
-
-    def batch(n: int) -> None:
-        request = REQUEST
-        for _ in repeat(None, n):
-            fn(request)
-
-    yield batch
+    yield _sending(echo_fn)
 
 
 @contextmanager
 def _bare_send() -> Iterator[Batch]:
-    send = primed_send()
-
-    def batch(n: int) -> None:
-        request = REQUEST
-        for _ in repeat(None, n):
-            send(request)
-
-    yield batch
+    yield _sending(primed_send())
 
 
 @contextmanager
 def _handle_call() -> Iterator[Batch]:
     with echo_service() as h:
-
-        def batch(n: int) -> None:
-            request = REQUEST
-            for _ in repeat(None, n):
-                h.call(request)
-
-        yield batch
+        yield _calling(h)
 
 
 @contextmanager
 def _handle_dunder_call() -> Iterator[Batch]:
     with echo_service() as h:
-
-        def batch(n: int) -> None:
-            request = REQUEST
-            for _ in repeat(None, n):
-                h(request)
-
-        yield batch
+        yield _sending(h)  # h(x): the handle is the callable, no method lookup
 
 
 @contextmanager
@@ -99,26 +96,13 @@ def _validated() -> Iterator[Batch]:
     with echo_str_service() as h:
         if h.spec.check is None:  # pragma: no cover - guards the row's meaning
             raise RuntimeError("the validated row's service does not validate")
-
-        def batch(n: int) -> None:
-            request = REQUEST
-            for _ in repeat(None, n):
-                h.call(request)
-
-        yield batch
+        yield _calling(h)
 
 
 @contextmanager
 def _shared() -> Iterator[Batch]:
     with echo_service() as h:
-        shared = h.shared()
-
-        def batch(n: int) -> None:
-            request = REQUEST
-            for _ in repeat(None, n):
-                shared.call(request)
-
-        yield batch
+        yield _calling(h.shared())
 
 
 @contextmanager
