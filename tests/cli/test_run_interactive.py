@@ -38,6 +38,18 @@ def spawn(cli_env: dict[str, str]) -> Iterator[Spawn]:
         child.close(force=True)
 
 
+def expect(child: pexpect.spawn, *patterns: str) -> None:
+    """Wait for each pattern in turn (regular expressions, as ``child.expect`` takes)."""
+    for pattern in patterns:
+        child.expect(pattern)
+
+
+def say(child: pexpect.spawn, line: str, *patterns: str) -> None:
+    """Type ``line`` and Enter, then wait for each pattern in turn."""
+    child.sendline(line)
+    expect(child, *patterns)
+
+
 def leave(child: pexpect.spawn) -> int:
     """End the session with Ctrl-D; its exit status."""
     child.sendeof()
@@ -49,96 +61,49 @@ def leave(child: pexpect.spawn) -> int:
 
 def test_a_session_shows_replies_and_errors_and_goes_on(spawn: Spawn) -> None:
     child = spawn("run", "nanoservices.services.hashing:md5")
-    child.expect("nanoservices run")
-    child.expect("lists commands")
-    child.expect("md5> ")
-    child.sendline("'hello'")
-    child.expect("5d41402abc4b2a76b9719d911017c592")
-    child.expect("md5> ")
-    child.sendline("42")
-    child.expect("InvalidRequestError")
-    child.expect("service 'md5'")
-    child.expect("md5> ")
-    child.sendline("hello")
-    child.expect("quote it: 'hello'")
-    child.expect("md5> ")
-    child.sendline(":frob")
-    child.expect("unknown command :frob")
-    child.expect("md5> ")
-    child.sendline('"world"')
-    child.expect("7d793037a0760186574b0282f2f435e7")
-    child.expect("md5> ")
+    expect(child, "nanoservices run", "lists commands", "md5> ")
+    say(child, "'hello'", "5d41402abc4b2a76b9719d911017c592", "md5> ")
+    say(child, "42", "InvalidRequestError", "service 'md5'", "md5> ")
+    say(child, "hello", "quote it: 'hello'", "md5> ")
+    say(child, ":frob", "unknown command :frob", "md5> ")
+    say(child, '"world"', "7d793037a0760186574b0282f2f435e7", "md5> ")
     assert leave(child) == 0
 
 
 def test_streams_one_by_one_all_or_stopped_early(spawn: Spawn) -> None:
     child = spawn("run", "nanoservices.examples.basics:countdown")
-    child.expect("countdown> ")
-    child.sendline(":stream 3")
-    child.expect("1 3")
-    child.expect("more\\?")
-    child.sendline("")
-    child.expect("2 2")
-    child.expect("more\\?")
-    child.sendline("q")
-    child.expect("stopped after 2 item")
-    child.expect("countdown> ")
-    child.sendline("4")  # a native streamed reply is paged too
-    child.expect("a streamed reply")
-    child.expect("more\\?")
-    child.sendline("a")
-    child.expect("4 1")
-    child.expect("end of stream \\(4 item")
-    child.expect("countdown> ")
-    child.sendline("-1")  # which streams had their source closed: both
-    child.expect("\\[3, 4\\]")
-    child.expect("countdown> ")
+    expect(child, "countdown> ")
+    say(child, ":stream 3", "1 3", "more\\?")
+    say(child, "", "2 2", "more\\?")
+    say(child, "q", "stopped after 2 item", "countdown> ")
+    say(child, "4", "a streamed reply", "more\\?")  # a native streamed reply is paged too
+    say(child, "a", "4 1", "end of stream \\(4 item", "countdown> ")
+    say(child, "-1", "\\[3, 4\\]", "countdown> ")  # which streams had their source closed: both
     assert leave(child) == 0
 
 
 def test_ctrl_c_stops_an_endless_stream(spawn: Spawn) -> None:
     child = spawn("run", "tests/cli/services_for_cli.py:odd")
-    child.expect("odd> ")
-    child.sendline(":all 'inf'")
-    child.expect(" 200 200")
+    expect(child, "odd> ")
+    say(child, ":all 'inf'", " 200 200")
     child.sendintr()
-    child.expect("stopped after \\d+ item")
-    child.expect("odd> ")
-    child.sendline(":state")
-    child.expect("odd is ready")
-    child.expect("odd> ")
-    child.sendline("'x'")
-    child.expect("\"'x'\"")
+    expect(child, "stopped after \\d+ item", "odd> ")
+    say(child, ":state", "odd is ready", "odd> ")
+    say(child, "'x'", "\"'x'\"")
     assert leave(child) == 0
 
 
 def test_commands_state_reset_close_stats_inspect(spawn: Spawn) -> None:
     child = spawn("run", "tests/cli/services_for_cli.py:odd")
-    child.expect("odd> ")
-    child.sendline("'boom'")
-    child.expect("ServiceFailedError")
-    child.expect("boom requested")
-    child.expect("odd \\[failed\\]> ")
-    child.sendline(":reset")
-    child.expect("reset: odd is ready")
-    child.expect("odd> ")
-    child.sendline(":stats")
-    child.expect("statistics of odd")
-    child.expect("odd> ")
-    child.sendline(":inspect")
-    child.expect("inspect odd")
-    child.expect("services_for_cli.py")
-    child.expect("odd> ")
-    child.sendline(":help")
-    child.expect(":throw NAME")
-    child.expect("odd> ")
-    child.sendline(":close")
-    child.expect("closed odd")
-    child.expect("odd \\[closed\\]> ")
-    child.sendline("1")
-    child.expect("ServiceClosedError")
-    child.expect("odd \\[closed\\]> ")
-    child.sendline(":quit")
+    expect(child, "odd> ")
+    say(child, "'boom'", "ServiceFailedError", "boom requested", "odd \\[failed\\]> ")
+    say(child, ":reset", "reset: odd is ready", "odd> ")
+    say(child, ":stats", "statistics of odd", "odd> ")
+    say(child, ":inspect", "inspect odd", "services_for_cli.py", "odd> ")
+    say(child, ":help", ":throw NAME", "odd> ")
+    say(child, ":close", "closed odd", "odd \\[closed\\]> ")
+    say(child, "1", "ServiceClosedError", "odd \\[closed\\]> ")
+    say(child, ":quit")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -146,21 +111,12 @@ def test_commands_state_reset_close_stats_inspect(spawn: Spawn) -> None:
 
 def test_raw_talk_generator_with_its_reset_exception(spawn: Spawn) -> None:
     child = spawn("run", "--raw", "--reset-with", "Skip", "tests/cli/services_for_cli.py:letters")
-    child.expect("\\(raw\\)")
-    child.expect("letters> ")
-    child.sendline(":stream 'abc'")
-    child.expect("1 'a'")
-    child.expect("more\\?")
-    child.sendline("q")
-    child.expect("stopped after 1 item")
-    child.expect("letters> ")
-    child.sendline(":all 'xy'")
-    child.expect("2 'y'")
-    child.expect("end of stream \\(2 item")
-    child.expect("letters> ")
-    child.sendline("''")  # the talk's falsy request ends the generator
-    child.expect("letters has ended")
-    child.expect("letters \\[closed\\]> ")
+    expect(child, "\\(raw\\)", "letters> ")
+    say(child, ":stream 'abc'", "1 'a'", "more\\?")
+    say(child, "q", "stopped after 1 item", "letters> ")
+    say(child, ":all 'xy'", "2 'y'", "end of stream \\(2 item", "letters> ")
+    # the talk's falsy request ends the generator
+    say(child, "''", "letters has ended", "letters \\[closed\\]> ")
     assert leave(child) == 0
 
 
@@ -168,13 +124,10 @@ def test_history_is_kept_in_the_xdg_state_dir_without_stream_answers(
     spawn: Spawn, cli_env: dict[str, str]
 ) -> None:
     child = spawn("run", "nanoservices.examples.basics:countdown")
-    child.expect("countdown> ")
-    child.sendline("2")
-    child.expect("more\\?")
-    child.sendline("q")
-    child.expect("countdown> ")
-    child.sendline(":state")
-    child.expect("countdown> ")
+    expect(child, "countdown> ")
+    say(child, "2", "more\\?")
+    say(child, "q", "countdown> ")
+    say(child, ":state", "countdown> ")
     assert leave(child) == 0
     history = Path(cli_env["XDG_STATE_HOME"]) / "nanoservices" / "run_history"
     lines = history.read_text().split()
@@ -182,7 +135,7 @@ def test_history_is_kept_in_the_xdg_state_dir_without_stream_answers(
     assert "q" not in lines
 
     child = spawn("run", "nanoservices.examples.basics:countdown")
-    child.expect("countdown> ")
+    expect(child, "countdown> ")
     child.send("\x1b[A")  # arrow up: the last line of the previous session
     child.send("\r")
     child.expect("countdown is ready")
