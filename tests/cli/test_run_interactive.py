@@ -27,7 +27,7 @@ def spawn(cli_env: dict[str, str]) -> Iterator[Spawn]:
             env=env,
             cwd=str(ROOT),
             encoding="utf-8",
-            timeout=20,
+            timeout=60,  # generous: a loaded 2-core machine can be slow to start a process
             dimensions=(50, 80),
         )
         children.append(child)
