@@ -1,6 +1,6 @@
 """What a Ray ``ServiceHost`` actor runs: many local handles, keyed by session id.
 
-Plain Python, no Ray import: ``nanoservices.ray`` wraps :class:`HostCore` with
+Plain Python, no Ray import: ``nanoservices._ray_pool`` wraps :class:`HostCore` with
 ``ray.remote``. The host does not drive generators itself: each session is a
 :class:`~nanoservices.LocalHandle`, so a service on Ray speaks exactly the
 protocol it speaks locally (one protocol core, many transports).
