@@ -164,8 +164,8 @@ def test_throwing_a_non_exception_is_refused(bad: Any) -> None:
     assert h(1) == 1
 
 
-def test_close_runs_finally_and_context_manager_closes() -> None:
-    closed: list[bool] = []
+def _resource(closed: list[bool]) -> ns.ServiceFactory[[], None, None]:
+    """A service whose ``finally`` records that it ran."""
 
     @ns.service
     def resource() -> Generator[None, None, None]:
@@ -174,6 +174,13 @@ def test_close_runs_finally_and_context_manager_closes() -> None:
                 yield
         finally:
             closed.append(True)
+
+    return resource
+
+
+def test_close_runs_finally_and_context_manager_closes() -> None:
+    closed: list[bool] = []
+    resource = _resource(closed)
 
     with resource() as h:
         assert not closed
@@ -189,14 +196,7 @@ def test_close_runs_finally_and_context_manager_closes() -> None:
 
 def test_a_collected_handle_closes_its_service() -> None:
     closed: list[bool] = []
-
-    @ns.service
-    def resource() -> Generator[None, None, None]:
-        try:
-            while True:
-                yield
-        finally:
-            closed.append(True)
+    resource = _resource(closed)
 
     h = resource()
     ref = weakref.ref(h)
