@@ -258,6 +258,17 @@ def test_restart_makes_a_fresh_instance() -> None:
     assert h(1) == 1
 
 
+def test_restart_closes_the_old_generator_at_once() -> None:
+    closed: list[bool] = []
+    h = _resource(closed)()
+    old = h.generator  # still referenced, so only an explicit close() runs its finally
+    h.restart()
+    assert closed == [True]
+    assert old.gi_frame is None
+    assert h.generator is not old
+    assert h.state is ns.State.READY
+
+
 def test_with_options_renames_and_changes_policy() -> None:
     factory = basics.divider.with_options(name="div", restart=ns.OnFailure(1, per=10))
     h = factory(2.0)
