@@ -149,19 +149,23 @@ def test_reentry_through_a_shared_handle_is_a_clear_error_not_a_deadlock() -> No
 
 
 def test_threads_iterating_one_raw_stream_get_busy_errors_not_value_errors() -> None:
+    inside, let_go = threading.Event(), threading.Event()
+
     def slow_items() -> Iterator[Any]:
         while (yield) is not None:  # the talk's style: stream until None
-            for i in range(3):
-                time.sleep(0.2)
-                yield i + 1
+            yield 1
+            inside.set()
+            let_go.wait(timeout=10)  # a generous bound against a hang, not a speed check
+            yield 2
 
     h = ns.raw(slow_items)()
     items = h.stream("go")
-    thread, out = _in_thread(next, items)
-    time.sleep(0.05)
+    thread, out = _in_thread(list, items)
     try:
-        next(items)
-    except ns.ServiceBusyError:
-        pass
-    thread.join()
-    assert not any(isinstance(o, ValueError) for o in out)
+        assert inside.wait(timeout=10)  # the other thread is now inside the generator
+        with pytest.raises(ns.ServiceBusyError, match=r"'slow_items'"):
+            next(items)
+    finally:
+        let_go.set()
+        thread.join(timeout=10)
+    assert out == [[1, 2]]  # the first thread got every item: the refusal broke nothing
