@@ -1,8 +1,7 @@
 """Smoke tests of the benchmark (issue 2) and ``nanoservices bench`` (issue 8).
 
-Tiny counts, so they cannot rot and stay fast; no speed asserts beyond orders
-of magnitude no machine can get wrong (a thread round trip is slower than a
-generator send).
+Tiny counts, so they cannot rot and stay fast. No speed asserts: speed is
+checked by the benchmark itself, never by a timed unit test on a loaded machine.
 """
 
 from __future__ import annotations
@@ -69,21 +68,31 @@ def test_ratios_are_to_bare_send(result: BenchResult) -> None:
     assert base.net_ratio == pytest.approx(1.0)
     for row in result.speed:
         assert row.ratio == pytest.approx(row.median_ns / base.median_ns)
-    assert result.row("thread_queue").median_ns > base.median_ns
 
 
-def test_bare_send_against_itself_is_about_one() -> None:
-    def batch_of(send: Callable[[str], object]) -> Batch:
+def test_interleave_runs_every_candidate_once_per_round_at_its_own_size() -> None:
+    sent: dict[str, list[int]] = {"a": [], "b": []}
+
+    def batch_of(key: str, send: Callable[[str], object]) -> Batch:
         def batch(n: int) -> None:
+            sent[key].append(n)
             for _ in range(n):
                 send("ping")
 
         return batch
 
-    batches = {"a": batch_of(primed_send()), "b": batch_of(primed_send())}
-    times = interleave(batches, {"a": 2_000, "b": 2_000}, rounds=9)
-    a, b = summarize(times["a"], 2_000), summarize(times["b"], 2_000)
-    assert 0.5 < a.median_ns / b.median_ns < 2.0
+    batches = {key: batch_of(key, primed_send()) for key in sent}
+    times = interleave(batches, {"a": 20, "b": 30}, rounds=5)
+    assert sent == {"a": [20] * 6, "b": [30] * 6}  # one unrecorded warm-up, then 5 rounds
+    assert {key: len(samples) for key, samples in times.items()} == {"a": 5, "b": 5}
+    assert all(t > 0 for samples in times.values() for t in samples)
+
+
+def test_summarize_takes_median_and_quartiles() -> None:
+    sample = summarize([5.0, 1.0, 3.0, 2.0, 4.0], batch=7)
+    assert (sample.median_ns, sample.q1_ns, sample.q3_ns) == (3.0, 2.0, 4.0)
+    assert (sample.rounds, sample.batch) == (5, 7)
+    assert summarize([9.0], batch=1).median_ns == 9.0
 
 
 def test_calibrate_stays_in_bounds() -> None:
