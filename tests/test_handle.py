@@ -194,6 +194,30 @@ def test_close_runs_finally_and_context_manager_closes() -> None:
         h.reset()
 
 
+def test_close_mid_stream_closes_the_stream_source() -> None:
+    source_closed: list[bool] = []
+
+    def rows() -> Iterator[int]:
+        try:
+            yield from range(10)
+        finally:
+            source_closed.append(True)
+
+    @ns.service
+    def table() -> Generator[ns.Stream[int], None, None]:
+        yield ns.stream(())  # primed with an empty stream: the only source is the one we open
+        while True:
+            yield ns.stream(rows())
+
+    h = table()
+    items = h.stream(None)  # kept: only close() may end the source, not garbage collection
+    assert next(items) == 0
+    h.close()
+    assert source_closed == [True]
+    assert not items.is_open
+    assert h.state is ns.State.CLOSED
+
+
 def test_a_collected_handle_closes_its_service() -> None:
     closed: list[bool] = []
     resource = _resource(closed)
