@@ -175,3 +175,18 @@ def test_script_main(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert script.main(["--quick", "--json", str(out), "--png", str(png)]) == 0
     assert json.loads(out.read_text(encoding="utf-8"))["config"]["mode"] == "tiny"
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_without_matplotlib_the_table_and_json_are_still_written(
+    result: BenchResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain install has no matplotlib: no crash, and the user is told what to install."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ModuleNotFoundError
+    written = write_outputs(result, tmp_path)
+    assert written.charts == []
+    assert written.missing is not None
+    assert "nanoservices[bench]" in written.missing
+    assert json.loads(written.json.read_text(encoding="utf-8"))["speed"]
+    assert written.text.exists()

@@ -20,6 +20,7 @@ class Written:
     json: Path
     text: Path
     charts: list[Path]
+    missing: str | None = None  # what to install for the files not written
 
 
 def write_json(result: BenchResult, path: Path) -> Path:
@@ -35,12 +36,21 @@ def write_json(result: BenchResult, path: Path) -> Path:
 
 
 def write_outputs(result: BenchResult, out: Path, stem: str = "bench") -> Written:
-    """``bench.json``, ``bench.txt``, ``bench.png`` and ``bench.svg`` in ``out``."""
-    from .chart import draw_chart  # matplotlib is the ``bench`` extra
+    """``bench.json``, ``bench.txt``, ``bench.png`` and ``bench.svg`` in ``out``.
 
+    The chart needs matplotlib (the ``bench`` extra); without it the table and
+    the JSON are still written and ``Written.missing`` says what to install.
+    """
     out.mkdir(parents=True, exist_ok=True)
     json_path = write_json(result, out / f"{stem}.json")
     text_path = out / f"{stem}.txt"
     text_path.write_text(render_text(result), encoding="utf-8")
-    charts = draw_chart(result, [out / f"{stem}.png", out / f"{stem}.svg"])
+    from .chart import draw_chart
+
+    try:
+        charts = draw_chart(result, [out / f"{stem}.png", out / f"{stem}.svg"])
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("matplotlib"):
+            raise
+        return Written(json_path, text_path, [], "matplotlib: pip install 'nanoservices[bench]'")
     return Written(json_path, text_path, charts)

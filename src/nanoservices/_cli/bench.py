@@ -40,3 +40,5 @@ def bench(
     written = write_outputs(result, out)
     for path in (written.json, written.text, *written.charts):
         console.print(f"wrote {path}")
+    if written.missing:
+        console.print(f"[yellow]no chart: it needs {written.missing}[/]")
