@@ -13,8 +13,8 @@ import pytest
 
 from nanoservices import (
     InvalidRequestError,
+    ServiceBusyError,
     ServiceClosedError,
-    ServiceError,
     ServiceFailedError,
     State,
 )
@@ -74,7 +74,7 @@ def test_a_stream_holds_the_service_until_cancelled(start: Start) -> None:
         items = h.stream(5)
         assert next(items) == 5
         assert h.state is State.STREAMING
-        with pytest.raises(ServiceError):
+        with pytest.raises(ServiceBusyError, match="countdown"):
             h(3)
         items.cancel()
         assert h.state is State.READY
