@@ -58,6 +58,8 @@ def serve(
     ]
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         typer.echo(f"warning: serving on {host} without --token: anyone can reach it", err=True)
+    served_names = ", ".join(name or s.factory.spec.name for s in services)
+    typer.echo(f"serving {served_names} (sessions at /services/{{name}}/sessions)", err=True)
     run_server(
         services,
         host=host,
