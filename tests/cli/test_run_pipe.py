@@ -225,3 +225,12 @@ def test_exit_status_3_when_the_service_does_not_start(run_cli: RunCli) -> None:
     done = run_cli("run", "tests/cli/services_for_cli.py:not_a_service")
     assert done.returncode == 3
     assert "not a service handle" in done.stderr
+
+
+def test_throw_takes_built_in_exceptions_too(run_cli: RunCli) -> None:
+    """An uncaught built-in exception thrown in fails the service, reported as JSON."""
+    done = run_cli("run", MD5, input=':throw ValueError\n"hello"\n')
+    out = records(done.stdout)
+    assert out[0]["error"]["type"] == "ServiceFailedError"
+    assert "throw(<class 'ValueError'>)" in out[0]["error"]["message"]
+    assert out[1]["error"]["type"] == "ServiceFailedError"  # md5 has no restart policy

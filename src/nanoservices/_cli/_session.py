@@ -16,6 +16,7 @@ Errors keep the service's name and what went wrong; none ends the session.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -168,12 +169,15 @@ class Session:
         restart()
 
     def throw(self, name: str) -> Any:
-        """Raise the exception class ``name`` (found in the service's module) inside it."""
+        """Raise the exception class ``name`` inside the service: one of the
+        service module's own (the talk's ``DifferentCity``) or a built-in one."""
         exc = getattr(self.target.module, name, None)
+        if exc is None:
+            exc = getattr(builtins, name, None)
         if not (isinstance(exc, type) and issubclass(exc, Exception)):
             raise TargetError(
-                f"service {self.name!r}: {self.target.module.__name__} has no exception "
-                f"class {name!r} to throw"
+                f"service {self.name!r}: no exception class {name!r} to throw "
+                f"(looked in {self.target.module.__name__} and the built-ins)"
             )
         return self.handle.throw(exc)
 
