@@ -9,7 +9,9 @@ import httpx
 import pytest
 
 from nanoservices import InvalidRequestError, ServiceBusyError, TransportError
-from nanoservices.http import connect
+from nanoservices.examples import basics
+from nanoservices.http import Served, connect, create_app
+from tests.conformance._server import serving_app
 
 pytestmark = pytest.mark.http
 
@@ -150,3 +152,27 @@ def test_a_call_during_your_own_stream_is_busy(url: str) -> None:
 def test_unreachable_server_is_a_transport_error() -> None:
     with pytest.raises(TransportError, match="cannot reach"):
         connect("http://127.0.0.1:9", "echo", timeout=1.0)
+
+
+class _NeedsACity(Exception):
+    def __init__(self, city: str) -> None:
+        super().__init__(city)
+        self.city = city
+
+
+@pytest.mark.parametrize("args", [[], [1, 2, 3]])
+def test_throw_args_the_exception_refuses_are_422_and_the_session_lives_on(
+    args: list[Any],
+) -> None:
+    app = create_app([Served(basics.echo, throwable=(_NeedsACity,))])
+    with (
+        serving_app(app) as url,
+        httpx.Client(base_url=url, headers={"nanoservices-client": "me"}) as http,
+    ):
+        path = _session(http, "echo")
+        doc = _problem(http.post(path + "/throw", json={"type": "_NeedsACity", "args": args}), 422)
+        assert doc["service"] == "echo"
+        assert doc["error"] == "InvalidRequestError"
+        assert "cannot make _NeedsACity" in doc["detail"]
+        assert doc["state"] == "ready"
+        assert http.post(path + "/call", json="still here").json() == "still here"

@@ -455,7 +455,16 @@ class _Server:
             )
             raise _Refused(problem_for(error, session.handle.state.value))
         try:
-            reply = await session.handle.throw(cls(*thrown.args))
+            exception = cls(*thrown.args)
+        except Exception as exc:  # the allowed class's own __init__ refused these args
+            error = InvalidRequestError(
+                session.service,
+                {"type": thrown.type, "args": thrown.args},
+                f"cannot make {thrown.type} from args {thrown.args!r}: {exc}",
+            )
+            raise _Refused(problem_for(error, session.handle.state.value)) from None
+        try:
+            reply = await session.handle.throw(exception)
         except ServiceError as exc:
             raise self.failed(session, exc) from None
         return self.reply(session, reply)
