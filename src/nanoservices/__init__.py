@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ._errors import InvalidRequestError as InvalidRequestError
 from ._errors import ProtocolViolationError as ProtocolViolationError
 from ._errors import ReentryError as ReentryError
+from ._errors import RemoteCause as RemoteCause
 from ._errors import RestartLimitError as RestartLimitError
 from ._errors import ServiceBusyError as ServiceBusyError
 from ._errors import ServiceClosedError as ServiceClosedError
@@ -179,6 +180,7 @@ __all__ = [
     "ReentryError",
     "Refusal",
     "Registry",
+    "RemoteCause",
     "RemoteHandle",
     "RemoteStream",
     "ReplyStream",

@@ -13,6 +13,9 @@
     ├── ProtocolViolationError      the generator broke its protocol
     └── TransportError              the remote side is unreachable or broke
 
+    RemoteCause                     stands in for the ``__cause__`` of an error that
+                                    crossed HTTP or Ray: the original's type name and text
+
 Every constructor passes all of its arguments to ``Exception.__init__`` so that
 errors survive pickling (Ray pickles them); messages show requests through
 ``reprlib`` because requests can be large or secret.
@@ -26,6 +29,7 @@ __all__ = [
     "InvalidRequestError",
     "ProtocolViolationError",
     "ReentryError",
+    "RemoteCause",
     "RestartLimitError",
     "ServiceBusyError",
     "ServiceClosedError",
@@ -154,3 +158,20 @@ class ProtocolViolationError(ServiceError):
 
 class TransportError(ServiceError, ConnectionError):
     """The remote side of a handle is unreachable or broke the wire protocol."""
+
+
+class RemoteCause(Exception):
+    """The ``__cause__`` of an error that came from another process (HTTP, Ray).
+
+    The original exception stays on the other side (it is never pickled over
+    HTTP, and may not pickle at all); its type name and text come across, so
+    ``error.__cause__`` still says what went wrong there.
+    """
+
+    def __init__(self, type_name: str, text: str) -> None:
+        super().__init__(type_name, text)
+        self.type_name = type_name
+        self.text = text
+
+    def __str__(self) -> str:
+        return f"{self.type_name}: {self.text}"

@@ -26,6 +26,7 @@ from typing import Any, Final
 # Public names only: a transport proves the public API sufficient.
 from nanoservices import (
     LocalHandle,
+    RemoteCause,
     ReplyStream,
     ServiceError,
     ServiceFactory,
@@ -43,18 +44,6 @@ SessionId = int | str
 #: What a stream pull returns: the items, then ``None`` (more may follow),
 #: ``True`` (the stream ended) or a :class:`Failure` (it failed after the items).
 Batch = tuple[list[Any], "bool | Failure | None"]
-
-
-class RemoteCause(Exception):
-    """Stands in for a cause that could not be pickled: its type name and text."""
-
-    def __init__(self, type_name: str, text: str) -> None:
-        super().__init__(type_name, text)
-        self.type_name = type_name
-        self.text = text
-
-    def __str__(self) -> str:
-        return f"{self.type_name}: {self.text}"
 
 
 class Failure:

@@ -143,3 +143,17 @@ def test_remote_binding_plugs_into_the_registry(url: str) -> None:
         assert handle(1) == 6
     finally:
         handle.close()
+
+
+def test_a_remote_failure_keeps_what_its_cause_was(url: str) -> None:
+    """The original exception stays on the server; its type and text come across."""
+    from nanoservices import RemoteCause, ServiceFailedError
+
+    with connect(url, "divider", 6.0) as h:
+        assert h(3.0) == 2.0
+        with pytest.raises(ServiceFailedError) as caught:
+            h(0.0)
+    cause = caught.value.__cause__
+    assert isinstance(cause, RemoteCause)
+    assert cause.type_name == "ZeroDivisionError"
+    assert "division by zero" in str(cause)

@@ -174,8 +174,11 @@ def test_refusal_message_names_the_service_and_the_problem() -> None:
 
 
 def test_refusal_is_a_type_error_for_callers_catching_builtins() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError) as caught:
         parse_query({"age": 3})
+    # a TypeError, and the refusal itself (not a bug's bare TypeError from inside)
+    assert isinstance(caught.value, InvalidRequestError)
+    assert caught.value.service == "people"
 
 
 # -- Hypothesis: nothing reaches SQL text, nothing breaks SQLite -------------------

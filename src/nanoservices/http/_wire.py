@@ -18,6 +18,7 @@ from nanoservices._errors import (
     InvalidRequestError,
     ProtocolViolationError,
     ReentryError,
+    RemoteCause,
     RestartLimitError,
     ServiceBusyError,
     ServiceClosedError,
@@ -146,8 +147,10 @@ def problem_for(exc: ServiceError, state: str | None = None) -> dict[str, Any]:
         extra["request"] = jsonable(exc.request)
     if isinstance(exc, ServiceFailedError):
         extra["restarted"] = exc.restarted
-        if exc.__cause__ is not None:
-            extra["cause"] = type(exc.__cause__).__name__
+        cause = exc.__cause__
+        if cause is not None:
+            extra["cause"] = getattr(cause, "type_name", None) or type(cause).__qualname__
+            extra["cause_message"] = str(getattr(cause, "text", cause))[:1000]
     if isinstance(exc, InvalidRequestError):
         extra["reason"] = exc.reason
         message = exc.reason
@@ -185,7 +188,10 @@ def error_from_problem(doc: Any, service: str, status: int = 0) -> ServiceError:
             message,
         )
     if issubclass(cls, ServiceFailedError):
-        return cls(name, request, message, bool(doc.get("restarted")))
+        failed = cls(name, request, message, bool(doc.get("restarted")))
+        if doc.get("cause"):
+            failed.__cause__ = RemoteCause(str(doc["cause"]), str(doc.get("cause_message") or ""))
+        return failed
     if issubclass(cls, InvalidRequestError):
         return cls(name, request, str(doc.get("reason") or message))
     return cls(name, message)
