@@ -24,6 +24,25 @@ def _slow_echo_factory(delay: float) -> ns.ServiceFactory[[], Any, Any]:
     return slow_echo
 
 
+def _gated_echo_factory() -> tuple[
+    ns.ServiceFactory[[], Any, Any], threading.Event, threading.Event
+]:
+    """An echo that signals ``inside`` once it runs a request and finishes it only
+    when ``release`` is set: threads are ordered by events, never by sleeps."""
+    inside, release = threading.Event(), threading.Event()
+
+    @ns.service
+    def gated_echo() -> Generator[Any, Any, None]:
+        reply = None
+        while True:
+            request = yield reply
+            inside.set()
+            assert release.wait(30), "the test never released the service"
+            reply = request
+
+    return gated_echo, inside, release
+
+
 def _in_thread(fn: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
     out: list[Any] = []
 
@@ -39,13 +58,15 @@ def _in_thread(fn: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
 
 
 def test_default_handle_refuses_a_second_thread_clearly() -> None:
-    h = _slow_echo_factory(0.3)()
+    factory, inside, release = _gated_echo_factory()
+    h = factory()
     thread, out = _in_thread(h, "first")
-    time.sleep(0.1)
+    assert inside.wait(30)
     assert h.state is ns.State.BUSY
     with pytest.raises(ns.ServiceBusyError, match=r"another thread.*handle.shared\(\)") as caught:
         h("second")
     assert not isinstance(caught.value, ns.ReentryError)
+    release.set()
     thread.join()
     assert out == ["first"]
     assert h.state is ns.State.READY
@@ -72,11 +93,13 @@ def test_shared_handle_serializes_threads() -> None:
 
 
 def test_shared_handle_times_out_with_a_busy_error() -> None:
-    h = _slow_echo_factory(0.5)().shared(timeout=0.05)
+    factory, inside, release = _gated_echo_factory()
+    h = factory().shared(timeout=0.05)
     thread, out = _in_thread(h, "slow")
-    time.sleep(0.1)
+    assert inside.wait(30)
     with pytest.raises(ns.ServiceBusyError, match=r"waiting 0\.05s"):
         h("impatient")
+    release.set()
     thread.join()
     assert out == ["slow"]
 
