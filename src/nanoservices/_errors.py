@@ -49,6 +49,23 @@ def short_repr(value: object) -> str:
     return _short.repr(value)
 
 
+class Thrown:
+    """Stands for the request when a service fails on ``throw(exc)``."""
+
+    __slots__ = ("exception",)
+
+    def __init__(self, exception: BaseException | type[BaseException]) -> None:
+        self.exception = exception
+
+    def __repr__(self) -> str:
+        return f"throw({self.exception!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Thrown) and other.exception is self.exception
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class ServiceError(Exception):
     """Root of every error nanoservices raises; ``.service`` names the service."""
 
@@ -92,7 +109,7 @@ class ServiceFailedError(ServiceError, RuntimeError):
         what = self.request
         text = self.message or (
             f"failed on {what!r}"
-            if type(what).__name__ == "Thrown"  # a throw(), not a request
+            if isinstance(what, Thrown)  # a throw(), not a request
             else f"failed on request {short_repr(what)}"
         )
         cause = self.__cause__

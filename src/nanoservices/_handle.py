@@ -32,13 +32,14 @@ from ._errors import (
     ServiceError,
     ServiceFailedError,
     ServiceStartError,
+    Thrown,
     short_repr,
 )
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
 from ._failure import judge_failure, restart_failed, stream_failure
 from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Refused, Stream
 from ._state import Op, State, advance, refusal
-from ._supervise import Supervision, SupervisionStats
+from ._supervise import Never, Supervision, SupervisionStats
 from ._validate import InstanceCheck
 
 if TYPE_CHECKING:
@@ -57,23 +58,6 @@ Send = Callable[[Any], Any]
 
 _READY = State.READY
 _NO_CONFIG: tuple[tuple[Any, ...], dict[str, Any]] = ((), {})
-
-
-class Thrown:
-    """Stands for the request when a service fails on ``throw(exc)``."""
-
-    __slots__ = ("exception",)
-
-    def __init__(self, exception: BaseException | type[BaseException]) -> None:
-        self.exception = exception
-
-    def __repr__(self) -> str:
-        return f"throw({self.exception!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Thrown) and other.exception is self.exception
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class _Unknown:
@@ -285,12 +269,8 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         except BaseException as exc:
             return self._recover(request, exc)  # type: ignore[no-any-return]
 
-    def __call__(self, request: RequestT, /) -> ReplyT:
-        """Same as :meth:`call`."""
-        try:
-            return self._sink.send(request)  # type: ignore[no-any-return]
-        except BaseException as exc:
-            return self._recover(request, exc)  # type: ignore[no-any-return]
+    # Same function, so the same cost once CPython has found ``__call__``.
+    __call__ = call
 
     @contextlib.contextmanager
     def hot(self) -> Iterator[Callable[[RequestT], ReplyT]]:
@@ -654,8 +634,6 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     @property
     def supervision(self) -> SupervisionStats:
         """What the restart policy did: failures, restarts, last error."""
-        from ._supervise import Never
-
         sup = (self._extra.supervision if self._extra else None) or Supervision()
         return sup.snapshot(self._spec.restart or Never())
 

@@ -9,7 +9,6 @@ every transport and the supervisor reuse to start fresh instances.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -94,7 +93,7 @@ def _make_spec(
     validate: bool,
     refuses: bool | None = None,
 ) -> ServiceSpec:
-    if not inspect.isgeneratorfunction(fn) and not callable(fn):
+    if not callable(fn):
         raise TypeError(f"{fn!r} is not a generator function")
     if request_type is _UNSET:
         request_type = request_type_of(fn)
