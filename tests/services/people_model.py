@@ -191,3 +191,23 @@ hostile_queries = st.one_of(
     valid_queries(),
     _json_like,
 )
+
+
+def stream_and_list_peaks(handle: Any) -> tuple[int, int, int, int]:
+    """Stream every person, then list them all, under tracemalloc.
+
+    Returns (streamed, listed, peak while streaming, peak while listing): a
+    stream that holds one batch at a time peaks far below the list.
+    """
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        streamed = sum(1 for _ in handle.stream({}))
+        _, stream_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        listed = len(list(handle.stream({})))
+        _, list_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return streamed, listed, stream_peak, list_peak

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import time
-import tracemalloc
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from people_model import hostile_queries, model, valid_queries
+from people_model import hostile_queries, model, stream_and_list_peaks, valid_queries
 from pgcluster import PostgresCluster, find_bindir, throwaway_cluster
 
 from nanoservices import InvalidRequestError, State
@@ -152,16 +151,8 @@ def test_server_side_cursor_keeps_memory_flat(cluster: PostgresCluster) -> None:
     dsn = cluster.create_database("people_big")
     create_demo_database(dsn, count=30_000, seed=1)
     with people(dsn) as h:
-        tracemalloc.start()
-        try:
-            streamed = sum(1 for _ in h.stream({}))
-            _, stream_peak = tracemalloc.get_traced_memory()
-            tracemalloc.reset_peak()
-            kept = list(h.stream({}))
-            _, list_peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    assert streamed == len(kept) == 30_000
+        streamed, listed, stream_peak, list_peak = stream_and_list_peaks(h)
+    assert streamed == listed == 30_000
     assert stream_peak < list_peak / 5  # one fetchmany batch, not the whole answer
 
 

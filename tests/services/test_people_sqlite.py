@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import gc
 import sqlite3
-import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from people_model import stream_and_list_peaks
 
 from nanoservices import InvalidRequestError, LocalHandle, ServiceFailedError, State, Stream
 from nanoservices.services.people import (
@@ -130,14 +130,6 @@ def test_streaming_holds_one_row_at_a_time(tmp_path: Path) -> None:
     path = tmp_path / "big.sqlite3"
     create_demo_database(path, count=20_000, seed=1)
     with people(path) as h:
-        tracemalloc.start()
-        try:
-            streamed = sum(1 for _ in h.stream({}))
-            _, stream_peak = tracemalloc.get_traced_memory()
-            tracemalloc.reset_peak()
-            kept = list(h.stream({}))
-            _, list_peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-    assert streamed == len(kept) == 20_000
+        streamed, listed, stream_peak, list_peak = stream_and_list_peaks(h)
+    assert streamed == listed == 20_000
     assert stream_peak < list_peak / 20  # flat, not proportional to the answer
