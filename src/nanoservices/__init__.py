@@ -12,6 +12,7 @@ from ._errors import ReentryError as ReentryError
 from ._errors import RemoteCause as RemoteCause
 from ._errors import RestartLimitError as RestartLimitError
 from ._errors import ServiceBusyError as ServiceBusyError
+from ._errors import StreamReplyError as StreamReplyError
 from ._errors import ServiceClosedError as ServiceClosedError
 from ._errors import ServiceError as ServiceError
 from ._errors import ServiceFailedError as ServiceFailedError
@@ -190,6 +191,7 @@ __all__ = [
     "Router",
     "RoutingError",
     "ServiceBusyError",
+    "StreamReplyError",
     "ServiceClosedError",
     "ServiceError",
     "ServiceFactory",

@@ -10,6 +10,7 @@
     ├── ServiceBusyError            two threads at once, a stream open, a lock timeout
     │   └── ReentryError            the service called itself
     ├── InvalidRequestError         also a TypeError; refused before the service ran
+    ├── StreamReplyError            call() met a streamed reply: use stream()
     ├── ProtocolViolationError      the generator broke its protocol
     └── TransportError              the remote side is unreachable or broke
 
@@ -36,6 +37,7 @@ __all__ = [
     "ServiceError",
     "ServiceFailedError",
     "ServiceStartError",
+    "StreamReplyError",
     "TransportError",
 ]
 
@@ -166,6 +168,28 @@ class InvalidRequestError(ServiceError, TypeError):
         return (
             f"service {self.service!r}: invalid request {short_repr(self.request)}: {self.reason}"
         )
+
+
+class StreamReplyError(ServiceError, TypeError):
+    """``call()`` was used where the service replied with a stream.
+
+    A streamed reply is read with ``stream()``. The caller's mistake, not the
+    service's: the stream's source is closed (as for a dropped stream) and the
+    service is READY again for the next request. Over HTTP it is a 409.
+    """
+
+    request: object
+
+    def __init__(self, service: str, request: object, message: str = "") -> None:
+        ServiceError.__init__(
+            self,
+            service,
+            message
+            or f"request {short_repr(request)} has a streamed reply: read it with stream(), "
+            "not call()",
+        )
+        self.args = (service, request, message)
+        self.request = request
 
 
 class ProtocolViolationError(ServiceError):

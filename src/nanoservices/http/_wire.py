@@ -25,6 +25,7 @@ from nanoservices._errors import (
     ServiceError,
     ServiceFailedError,
     ServiceStartError,
+    StreamReplyError,
     TransportError,
 )
 
@@ -67,6 +68,7 @@ class ThrowRequest(msgspec.Struct, forbid_unknown_fields=True):
 # (status, problem kind) per error class; the most specific class wins.
 _STATUS: Final[list[tuple[type[ServiceError], int, str]]] = [
     (InvalidRequestError, 422, "invalid-request"),
+    (StreamReplyError, 409, "stream-reply"),
     (ServiceBusyError, 409, "busy"),
     (ServiceClosedError, 410, "closed"),
     (ServiceFailedError, 500, "service-failed"),
@@ -87,6 +89,7 @@ ALLOWED: Final[dict[str, type[ServiceError]]] = {
         ServiceBusyError,
         ReentryError,
         InvalidRequestError,
+        StreamReplyError,
         ProtocolViolationError,
         TransportError,
     )
