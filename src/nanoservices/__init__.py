@@ -12,11 +12,11 @@ from ._errors import ReentryError as ReentryError
 from ._errors import RemoteCause as RemoteCause
 from ._errors import RestartLimitError as RestartLimitError
 from ._errors import ServiceBusyError as ServiceBusyError
-from ._errors import StreamReplyError as StreamReplyError
 from ._errors import ServiceClosedError as ServiceClosedError
 from ._errors import ServiceError as ServiceError
 from ._errors import ServiceFailedError as ServiceFailedError
 from ._errors import ServiceStartError as ServiceStartError
+from ._errors import StreamReplyError as StreamReplyError
 from ._errors import TransportError as TransportError
 from ._events import CallTimer as CallTimer
 from ._events import Event as Event
@@ -191,7 +191,6 @@ __all__ = [
     "Router",
     "RoutingError",
     "ServiceBusyError",
-    "StreamReplyError",
     "ServiceClosedError",
     "ServiceError",
     "ServiceFactory",
@@ -210,6 +209,7 @@ __all__ = [
     "Statistics",
     "StatsCollector",
     "Stream",
+    "StreamReplyError",
     "SupervisionStats",
     "Tracing",
     "TransportError",
