@@ -47,7 +47,9 @@ def check_url_format(url_format: str) -> str:
 class Forecaster:
     """Gets parsed city forecasts: from its cache, else with one HTTP GET.
 
-    Close it (or use ``with``) to close its connection pool.
+    Close it (or use ``with``) to close its connection pool. ``transport``
+    replaces the network (an ``httpx`` transport: ``LocalWMOServer.transport()``
+    answers in process, with no socket).
     """
 
     __slots__ = ("_cache", "_client", "url_format")
@@ -59,12 +61,16 @@ class Forecaster:
         timeout: float = 10.0,
         cache_ttl: float = 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url_format = check_url_format(url_format)
         self._cache: ExpiringCache[int, CityForecast] = ExpiringCache(cache_ttl, clock)
         # Built last: nothing above may raise and leak an open pool.
         self._client = httpx.Client(
-            timeout=timeout, follow_redirects=True, headers={"Accept": "application/json"}
+            timeout=timeout,
+            follow_redirects=True,
+            headers={"Accept": "application/json"},
+            transport=transport,
         )
 
     def get(self, city_id: int, label: str) -> CityForecast:

@@ -15,22 +15,31 @@ give it (truncated JSON, no forecast block...).
     with LocalWMOServer() as wmo:                # full control, for tests
         wmo.fail(44, status=500)
         wmo.requests_for(44)
+
+    wmo = LocalWMOServer()                       # no socket at all: in process
+    weather = forecasts(transport=wmo.transport())
+
+:meth:`LocalWMOServer.transport` answers from the same bodies, faults and
+counts through an ``httpx.MockTransport``, for tests that need no socket and
+for sandboxes where loopback is down (``nanoservices demo`` falls back to it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ._data import BUNDLED_CITY_IDS, read_bundled
@@ -40,6 +49,7 @@ __all__ = ["LocalWMOServer", "serve_local_wmo"]
 _HOST = "127.0.0.1"  # loopback only: never reachable from another machine
 _STARTUP_TIMEOUT = 10.0
 _JSON = "application/json"
+_CITY_PATH = re.compile(r"/en/json/(?P<city_id>[0-9]+)_en\.json")
 
 
 class LocalWMOServer:
@@ -149,37 +159,64 @@ class LocalWMOServer:
 
     # -- the app -----------------------------------------------------------------
 
-    def _app(self) -> Starlette:
-        return Starlette(
-            routes=[
-                Route("/en/json/full_city_list.txt", self._city_list),
-                Route("/en/json/{city_id:int}_en.json", self._city),
-            ]
-        )
+    def _answer(self, path: str) -> tuple[int, str, bytes, float]:
+        """Status, media type, body and delay for a GET of ``path``; counts it.
 
-    async def _city_list(self, request: Request) -> Response:
-        self._count(request)
-        text = read_bundled("full_city_list.txt").decode("utf-8")
-        return PlainTextResponse(text)
-
-    async def _city(self, request: Request) -> Response:
-        self._count(request)
-        city_id: int = request.path_params["city_id"]
+        The one place the server's behaviour is decided: the Starlette app and
+        the in-process transport both answer with it.
+        """
         with self._lock:
+            self._requests[path] += 1
+            if path == "/en/json/full_city_list.txt":
+                return 200, "text/plain", read_bundled("full_city_list.txt"), 0.0
+            match = _CITY_PATH.fullmatch(path)
+            if match is None:
+                return 404, "text/plain", b"Not Found", 0.0
+            city_id = int(match["city_id"])
             delay = self._delay.get(city_id, 0.0)
             status = self._status.get(city_id)
             body = self._bodies.get(city_id)
+        if status is not None:
+            return status, "text/plain", f"error {status} on request".encode(), delay
+        if body is None:
+            return 404, "text/plain", b"Not Found", delay
+        return 200, _JSON, body, delay
+
+    def _app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/en/json/full_city_list.txt", self._route),
+                Route("/en/json/{city_id:int}_en.json", self._route),
+            ]
+        )
+
+    async def _route(self, request: Request) -> Response:
+        status, media_type, body, delay = self._answer(request.url.path)
         if delay:
             await self._sleep(delay)
-        if status is not None:
-            return PlainTextResponse(f"error {status} on request", status_code=status)
-        if body is None:
-            return PlainTextResponse("Not Found", status_code=404)
-        return Response(body, media_type=_JSON)
+        return Response(body, status_code=status, media_type=media_type)
 
-    def _count(self, request: Request) -> None:
-        with self._lock:
-            self._requests[request.url.path] += 1
+    def transport(self) -> httpx.MockTransport:
+        """An httpx transport answering in process (no socket), from this server's state.
+
+        Hand it to a client (``httpx.Client(transport=...)``) or to
+        ``forecasts(transport=...)``: requests to any host get the answers the
+        running server would give, and are counted the same way. The server need
+        not be started. ``slow()`` does not sleep in process: a delay at or over
+        the client's read timeout raises ``httpx.ReadTimeout`` at once, as the
+        client would after waiting; a shorter one answers at once.
+        """
+
+        def handle(request: httpx.Request) -> httpx.Response:
+            status, media_type, body, delay = self._answer(request.url.path)
+            read_timeout = request.extensions.get("timeout", {}).get("read")
+            if delay and read_timeout is not None and delay >= read_timeout:
+                raise httpx.ReadTimeout(
+                    f"no answer within {read_timeout} s (in process)", request=request
+                )
+            return httpx.Response(status, headers={"content-type": media_type}, content=body)
+
+        return httpx.MockTransport(handle)
 
     async def _sleep(self, seconds: float) -> None:
         # In short naps, so stopping the server never waits out a long delay.

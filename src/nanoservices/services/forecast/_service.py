@@ -18,6 +18,8 @@ from collections.abc import Callable, Generator, Iterator
 from typing import Final
 from urllib.parse import urlsplit
 
+import httpx
+
 from nanoservices import NO_REPLY, InvalidRequestError, Stream, service, stream
 
 from ._cities import CityIndex, bundled_cities
@@ -40,6 +42,7 @@ def forecasts(
     cache_ttl: float = 3600.0,
     clock: Callable[[], float] = time.monotonic,
     cities: CityIndex | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> Generator[Stream[DailyForecast], CityRequest, None]:
     """Serve WWIS daily forecasts: request a city, stream its days.
 
@@ -54,6 +57,9 @@ def forecasts(
             again (WWIS issues forecasts a few times a day); 0 disables caching.
         clock: a monotonic clock, for the cache (tests move time with it).
         cities: the city list names resolve through; default the bundled one.
+        transport: an ``httpx`` transport in place of the network, such as
+            ``LocalWMOServer().transport()`` (in process, no socket: tests, and
+            sandboxes with no network at all).
 
     Failures of one request (bad city, HTTP error, timeout, malformed JSON)
     fail only that request; the service keeps serving. A bad name is an
@@ -63,7 +69,9 @@ def forecasts(
     index = cities if cities is not None else bundled_cities()
     if "{city_id}" not in base_url and urlsplit(base_url).path in ("", "/"):
         base_url = base_url.rstrip("/") + "/en/json/{city_id}_en.json"
-    with Forecaster(base_url, timeout=timeout, cache_ttl=cache_ttl, clock=clock) as forecaster:
+    with Forecaster(
+        base_url, timeout=timeout, cache_ttl=cache_ttl, clock=clock, transport=transport
+    ) as forecaster:
         request = yield NO_REPLY
         while True:
             request = yield stream(_days(forecaster, index, request))

@@ -1,0 +1,109 @@
+"""The async twin of the starter: ``await astart(factory, *args)`` inside the test's loop.
+
+No async test plugin is needed: a test runs its coroutine with
+``asyncio.run(main())``, as this project's own async tests do (it works the same
+under pytest-asyncio or anyio's plugin). Handles left open when the test's loop
+ends are closed on a fresh loop afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from nanoservices import Recorder, Tracing
+
+from ._checks import leftover
+from ._starter import LeftoverError
+
+__all__ = ["AsyncServiceStarter"]
+
+
+class AsyncServiceStarter:
+    """Starts async services (``await astart(factory, *args)``) and keeps their handles.
+
+    ``factory`` is an ``@aservice`` factory, or a ``@service`` one (its handle is
+    wrapped with ``to_async``). :meth:`check` is the sync starter's; close with
+    ``await astart.aclose()`` (or ``async with``) inside the loop, or
+    :meth:`close` from outside any loop.
+    """
+
+    __slots__ = ("_handles", "_tracing", "events")
+
+    def __init__(self, events: Recorder | None = None) -> None:
+        self.events = events
+        self._handles: list[Any] = []
+        self._tracing = Tracing()
+
+    async def __call__(self, factory: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """The started async handle of ``factory(*args, **kwargs)``, watched until the end."""
+        made = factory(*args, **kwargs)
+        if inspect.isawaitable(made):
+            made = await made
+        elif not hasattr(made, "aclose"):
+            from nanoservices.aio import to_async
+
+            made = to_async(made)
+        return self.watch(made)
+
+    def watch(self, handle: Any) -> Any:
+        """Check and close ``handle`` (made elsewhere: ``aconnect()``, ``to_async()``...) too."""
+        if self.events is not None:
+            try:
+                self._tracing.add(handle, self.events)
+            except TypeError:  # a remote handle reports no events: check it all the same
+                pass
+        self._handles.append(handle)
+        return handle
+
+    @property
+    def handles(self) -> tuple[Any, ...]:
+        """The handles started or watched, oldest first."""
+        return tuple(self._handles)
+
+    def leftovers(self) -> list[str]:
+        """What each handle was left with (FAILED, an open stream); empty when clean."""
+        return [problem for h in self._handles if (problem := leftover(h)) is not None]
+
+    def check(self) -> None:
+        """Raise :class:`LeftoverError` if a service was left FAILED or with an open stream."""
+        problems = self.leftovers()
+        if problems:
+            raise LeftoverError("; ".join(problems))
+
+    async def aclose(self) -> None:
+        """Close every handle, newest first (inside the loop that runs them)."""
+        handles, self._handles = self._handles, []
+        errors: list[BaseException] = []
+        for handle in reversed(handles):
+            try:
+                await handle.aclose()
+            except Exception as exc:
+                errors.append(exc)
+        self._tracing.stop()
+        if errors:
+            raise errors[0]
+
+    def close(self) -> None:
+        """Close what is still open, on a fresh event loop (call it outside any loop)."""
+        if self._handles:
+            asyncio.run(self.aclose())
+        self._tracing.stop()
+
+    async def __aenter__(self) -> AsyncServiceStarter:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc is None:
+                self.check()
+        finally:
+            await self.aclose()

@@ -1,0 +1,45 @@
+"""What a test must not leave behind in a service: a FAILED state or an open stream.
+
+One function, shared by the sync and async starters and the every-transport
+fixture, so the rule reads the same everywhere. It reads only ``state`` (and,
+where a handle keeps one, the last error of its restart policy): on a remote
+handle ``state`` is the last state the handle saw, never a network round trip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nanoservices import State
+
+__all__ = ["leftover"]
+
+
+def leftover(handle: Any) -> str | None:
+    """What is wrong with ``handle`` at the end of a test, or None when it is clean.
+
+    Clean is READY, BUSY (only seen mid-call) or CLOSED: a test that means to
+    leave a service FAILED closes (or restarts) it itself.
+    """
+    state = handle.state
+    name = handle.name
+    if state is State.FAILED:
+        return f"the service {name!r} was left FAILED{_cause(handle)}"
+    if state is State.STREAMING:
+        return (
+            f"the service {name!r} was left with an open stream: finish it, "
+            "leave it with 'with', or cancel() / aclose() it"
+        )
+    return None
+
+
+def _cause(handle: Any) -> str:
+    """``": ValueError: ..."`` from the handle's restart record, when it keeps one."""
+    try:
+        error = handle.supervision.last_error
+    except Exception:  # remote handles keep no restart record
+        return ""
+    if error is None:
+        return ""
+    cause = error.__cause__ or error
+    return f" by {type(cause).__name__}: {cause}"

@@ -1,0 +1,3 @@
+"""The plugin's own tests run pytest on small test files (``pytester``)."""
+
+pytest_plugins = ["pytester"]
