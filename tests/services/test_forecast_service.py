@@ -22,28 +22,16 @@ from nanoservices.services.forecast import (
     forecasts,
 )
 from nanoservices.services.forecast._data import read_bundled
+from nanoservices.testing import FakeClock
 
 pytestmark = pytest.mark.http
 
 Weather = LocalHandle[int | str, Stream[DailyForecast]]
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def weather(wmo: LocalWMOServer, clock: FakeClock) -> Iterator[Weather]:
-    with forecasts(base_url=wmo.url_format, timeout=0.5, cache_ttl=600, clock=clock) as h:
+def weather(wmo: LocalWMOServer, fake_clock: FakeClock) -> Iterator[Weather]:
+    with forecasts(base_url=wmo.url_format, timeout=0.5, cache_ttl=600, clock=fake_clock) as h:
         yield h
 
 
@@ -103,13 +91,13 @@ def test_one_http_request_per_city(weather: Weather, wmo: LocalWMOServer) -> Non
 
 
 def test_the_cache_expires_after_its_ttl(
-    weather: Weather, wmo: LocalWMOServer, clock: FakeClock
+    weather: Weather, wmo: LocalWMOServer, fake_clock: FakeClock
 ) -> None:
     days(weather, 44)
-    clock.now += 599
+    fake_clock.advance(599)
     days(weather, 44)
     assert wmo.requests_for(44) == 1
-    clock.now += 1
+    fake_clock.advance(1)
     days(weather, 44)
     assert wmo.requests_for(44) == 2
 
@@ -122,14 +110,14 @@ def test_cache_ttl_zero_fetches_every_time(wmo: LocalWMOServer) -> None:
 
 
 def test_a_stale_cache_picks_up_a_new_forecast(
-    weather: Weather, wmo: LocalWMOServer, clock: FakeClock
+    weather: Weather, wmo: LocalWMOServer, fake_clock: FakeClock
 ) -> None:
     data = json.loads(read_bundled("252_en.json"))
     days(weather, 252)
     data["city"]["forecast"]["forecastDay"][0]["weather"] = "Sunny"
     wmo.set_body(252, json.dumps(data).encode())
     assert days(weather, 252)[0].weather == "Light Rain"  # cached
-    clock.now += 600
+    fake_clock.advance(600)
     assert days(weather, 252)[0].weather == "Sunny"
 
 
