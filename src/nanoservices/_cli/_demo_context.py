@@ -7,6 +7,7 @@ statistics at the end and close them all, whatever happened in between.
 from __future__ import annotations
 
 import contextlib
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ class DemoContext:
     handles: list[Any] = field(default_factory=list)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     _wmo: Any = None
+    _wmo_transport: Any = None  # where loopback is down: the WWIS data answered in process
 
     def track(self, handle: HandleT) -> HandleT:
         """Watch ``handle``'s statistics and close it when the demo ends."""
@@ -54,20 +56,37 @@ class DemoContext:
             except ImportError as exc:
                 raise SectionSkipped(f"the local WMO server is not available ({exc})") from exc
             with self.console.status("starting the local WMO server on 127.0.0.1..."):
-                server = LocalWMOServer().start()
+                server = LocalWMOServer()
+                try:
+                    _serve_on_loopback(server)
+                    where = f"at {escape(server.base_url)}"
+                except (OSError, RuntimeError) as exc:
+                    # A sandbox with no network at all: no socket, same data and counts.
+                    server.stop()
+                    self._wmo_transport = server.transport()
+                    where = f"in process: loopback is unavailable ({escape(str(exc))})"
             self.stack.callback(server.stop)
             self._wmo = server
-            self.console.print(
-                f"[dim]local WMO server (bundled WWIS data) at {escape(server.base_url)}[/]"
-            )
+            self.console.print(f"[dim]local WMO server (bundled WWIS data) {where}[/]")
         return self._wmo
+
+    def forecast_options(self) -> dict[str, Any]:
+        """How ``forecasts()`` reaches the local WMO data: ``base_url=``, or ``transport=``."""
+        server = self.wmo()
+        if self._wmo_transport is not None:
+            return {"transport": self._wmo_transport}
+        return {"base_url": server.url_format}
 
     def fetch_json(self, city_id: Any) -> dict[str, Any]:
         """A city's WWIS JSON from the local server: the talk's ``http_get_json``."""
         import httpx
 
-        url = self.wmo().url_format.format(city_id=city_id)
-        data: dict[str, Any] = httpx.get(url, timeout=10.0).raise_for_status().json()
+        from nanoservices.services.forecast import DEFAULT_BASE_URL
+
+        options = self.forecast_options()
+        url = options.get("base_url", DEFAULT_BASE_URL).format(city_id=city_id)
+        with httpx.Client(transport=options.get("transport"), timeout=10.0) as client:
+            data: dict[str, Any] = client.get(url).raise_for_status().json()
         return data
 
     def __enter__(self) -> DemoContext:
@@ -75,6 +94,17 @@ class DemoContext:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stack.close()
+
+
+def _serve_on_loopback(server: Any) -> None:
+    """Start ``server`` on 127.0.0.1 and connect to it once (OSError when loopback is down).
+
+    Binding can succeed where connecting cannot (a network namespace whose
+    loopback is down), hence the connection.
+    """
+    server.start()
+    host, _, port = server.base_url.removeprefix("http://").partition(":")
+    socket.create_connection((host, int(port)), timeout=5).close()
 
 
 def _close_quietly(handle: Any) -> None:

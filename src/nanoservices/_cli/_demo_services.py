@@ -61,7 +61,7 @@ def forecast_section(ctx: DemoContext) -> None:
     except ImportError as exc:
         raise SectionSkipped(f"the forecast service is not available ({exc})") from exc
     server = ctx.wmo()
-    weather = ctx.track(forecasts(base_url=server.url_format))
+    weather = ctx.track(forecasts(**ctx.forecast_options()))
     cities = bundled_cities()
     for city_id in (44, 252):
         label = str(cities.by_id(city_id) or f"city {city_id}")
