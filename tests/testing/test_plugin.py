@@ -193,3 +193,23 @@ def test_graduates(start_on_transport):
     )
     result.assert_outcomes(passed=3, skipped=1)
     result.stdout.fnmatch_lines(["*Ray is*"])
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_with_the_option_the_ray_run_happens(pytester: pytest.Pytester) -> None:
+    """In a subprocess: the plugin starts a local Ray for the run and shuts it down."""
+    pytester.makepyfile(services=_SERVICES)
+    pytester.makepyfile(
+        test_it="""
+from services import counter
+
+def test_graduates(start_on_transport):
+    h = start_on_transport(counter, 100)
+    assert h(1) == 101
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "nanoservices.testing.plugin", "-q", "--nanoservices-ray", "-k", "ray"
+    )
+    result.assert_outcomes(passed=1)
