@@ -8,7 +8,6 @@ ends are closed on a fresh loop afterwards.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Callable
 from types import TracebackType
@@ -90,6 +89,8 @@ class AsyncServiceStarter:
     def close(self) -> None:
         """Close what is still open, on a fresh event loop (call it outside any loop)."""
         if self._handles:
+            import asyncio  # here: the plugin loads in every pytest run, async or not
+
             asyncio.run(self.aclose())
         self._tracing.stop()
 
