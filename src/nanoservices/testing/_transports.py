@@ -58,6 +58,13 @@ class TransportStarter(ServiceStarter):
         return self.watch(start(factory, args, kwargs))
 
     def _start_local(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+        from nanoservices.aio import AsyncServiceFactory
+
+        if isinstance(factory, AsyncServiceFactory):
+            raise TypeError(
+                f"{factory!r} is an @aservice service: it has no sync handle to run locally "
+                "(its async, http and ray runs are its graduation)"
+            )
         return factory(*args, **kwargs)
 
     def _start_async(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:

@@ -30,7 +30,6 @@ import pytest
 from nanoservices import Recorder
 
 from ._astarter import AsyncServiceStarter
-from ._checks import leftover
 from ._clock import FakeClock
 from ._people import people_database
 from ._starter import LeftoverError, ServiceStarter
@@ -55,10 +54,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """After a test body passed: fail it if it left a service FAILED or a stream open."""
     result = yield
     problems = [
-        problem
-        for starter in item.stash.get(_STARTERS, [])
-        for handle in starter.handles
-        if (problem := leftover(handle)) is not None
+        problem for starter in item.stash.get(_STARTERS, []) for problem in starter.leftovers()
     ]
     if problems:
         raise LeftoverError("; ".join(problems))
