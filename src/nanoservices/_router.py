@@ -116,6 +116,45 @@ def _open(route: object) -> Iterable[Any]:
     return route  # type: ignore[return-value]
 
 
+class _Spent:
+    """The one-shot routes (iterators, e.g. a generator object) that finished.
+
+    A generator function or factory route gives a fresh sub-service each time;
+    an iterator route is one object that runs once. Once it returned or
+    failed, delegating to it again would answer ``None`` for ever (PEP 380's
+    ``yield from`` a finished iterator), so the router says so instead. Kept on
+    the router object, so a restarted router still knows.
+    """
+
+    __slots__ = ("keys", "one_shot")
+
+    def __init__(self, routes: Mapping[Hashable, object]) -> None:
+        self.one_shot = frozenset(key for key, route in routes.items() if _is_one_shot(route))
+        self.keys: set[Hashable] = set()
+
+    def finished(self, key: Hashable) -> None:
+        """Note that ``key``'s sub-service returned or failed."""
+        if key in self.one_shot:
+            self.keys.add(key)
+
+    def check(self, routes: Mapping[Hashable, object], key: Hashable, name: str) -> None:
+        """Raise ``RoutingError`` naming ``key`` if its one-shot route is over."""
+        if key not in self.one_shot:
+            return
+        route = routes[key]
+        if key in self.keys or getattr(route, "gi_frame", True) is None:
+            raise RoutingError(
+                name,
+                f"route {short_repr(key)} has finished: it is a one-shot "
+                f"{type(route).__name__}, which cannot start again (route a generator "
+                "function or a service factory to get a fresh sub-service each time)",
+            )
+
+
+def _is_one_shot(route: object) -> bool:
+    return isinstance(route, Iterator) and not isinstance(route, ServiceFactory | Menu | Router)
+
+
 def _host(
     fn: Callable[[], Generator[Any, Any, Any]],
     *,
@@ -159,6 +198,7 @@ class Menu:
         self.name = name
         self.__name__ = name
         self.on_return = on_return
+        self._spent = _Spent(self.choices)
 
     def __call__(self) -> Generator[Any, Any, None]:
         """A fresh menu generator; its first yield is the prompt."""
@@ -166,6 +206,7 @@ class Menu:
 
     def _serve(self) -> Generator[Any, Any, None]:
         choices, prompt, on_return, name = self.choices, self.prompt, self.on_return, self.name
+        spent = self._spent
         reply = prompt
         while choice := (yield reply):
             try:
@@ -175,11 +216,14 @@ class Menu:
             if route is None:
                 reply = prompt
                 continue
+            spent.check(choices, choice, name)
             try:
                 result: Any = yield from cast(Generator[Any, Any, Any], _open(route))
             except Exception as exc:
+                spent.finished(choice)
                 _mark(exc, name, _route_name(route, choice))
                 raise
+            spent.finished(choice)
             reply = prompt if on_return is None else on_return(choice, result)
 
     def service(
@@ -236,7 +280,9 @@ class Router:
     sub-service that served last (so a raw handle can stream through it);
     ``throw()`` goes to the sub-service that served last; closing the router
     closes every live sub-service, newest first. A sub-service that returns
-    answers its request with its return value and starts afresh next time.
+    answers its request with its return value and starts afresh next time
+    (a one-shot route, an iterator such as a generator object, cannot: naming
+    it again raises ``RoutingError``, never a silent ``None``).
 
     The first request to a sub-service primes it (PEP 380's first ``next()``):
     with a ``None`` payload, what it yields first is the reply; otherwise that
@@ -252,6 +298,7 @@ class Router:
         self._payload_checks: dict[Hashable, Callable[[object], str | None] | None] = {
             key: _payload_check(route) for key, route in self.routes.items()
         }
+        self._spent = _Spent(self.routes)
 
     def __call__(self) -> Generator[Any, Any, None]:
         """A fresh router generator (primed, it yields ``None``)."""
@@ -293,7 +340,7 @@ class Router:
         return f"no route {short_repr(request[0])} (routes: {', '.join(map(repr, self.routes))})"
 
     def _serve(self) -> Generator[Any, Any, None]:
-        routes, name = self.routes, self.name
+        routes, name, spent = self.routes, self.name, self._spent
         live: dict[Hashable, Iterator[Any]] = {}  # started sub-services, oldest first
         current: Hashable = _NO_ROUTE  # the key that served last, while it lives
         reply: Any = None
@@ -329,7 +376,9 @@ class Router:
                     if thrown is not None:
                         reply = sub.throw(thrown)
                     elif sub is None:
-                        sub = live[key] = iter(_open(_lookup(routes, key, name)))
+                        route = _lookup(routes, key, name)
+                        spent.check(routes, key, name)
+                        sub = live[key] = iter(_open(route))
                         reply = next(sub)  # priming; the reply only for a None payload
                         if payload is not None:
                             reply = sub.send(payload)
@@ -340,10 +389,12 @@ class Router:
                     current = key
                 except StopIteration as finished:  # it returned: its value answers
                     del live[key]
+                    spent.finished(key)
                     current = _NO_ROUTE
                     reply = finished.value
                 except Exception as exc:
                     if live.pop(key, None) is not None:
+                        spent.finished(key)
                         _mark(exc, name, _route_name(routes[key], key))
                     current = _NO_ROUTE
                     raise
@@ -381,13 +432,14 @@ def _close_all(live: dict[Hashable, Iterator[Any]], name: str, routes: Mapping[A
     once all are closed (as ``yield from`` lets a sub-service's close error out)."""
     first: BaseException | None = None
     for key in reversed(list(live)):
-        close = getattr(live.pop(key), "close", None)
-        if close is None:
-            continue
-        try:
-            close()
-        except Exception as exc:
-            _mark(exc, name, _route_name(routes.get(key), key))
+        sub = live.pop(key)
+        try:  # the lookup too: a proxy's __getattr__ may raise
+            close = getattr(sub, "close", None)
+            if close is not None:
+                close()
+        except BaseException as exc:  # the others are closed all the same
+            if isinstance(exc, Exception):
+                _mark(exc, name, _route_name(routes.get(key), key))
             first = first or exc
     if first is not None:
         raise first
