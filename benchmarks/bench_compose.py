@@ -49,13 +49,15 @@ def main(
     """
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, for a quick look")
-    parser.add_argument("--rounds", type=int, help="round-robin rounds (default 200, quick 30)")
+    parser.add_argument("--rounds", type=int, help="round-robin rounds (default 600, quick 60)")
     args = parser.parse_args(argv)
-    rounds = repeat or args.rounds or (30 if args.quick else 200)
+    rounds = repeat or args.rounds or (60 if args.quick else 600)
     largest = calls or 10_000
+    # short batches, many rounds: on a shared machine a batch shorter than a
+    # scheduler time slice is more often timed whole, unpreempted
     result = measure_compose(
         rounds=rounds,
-        target_batch_ns=400_000 if args.quick else 2_000_000,
+        target_batch_ns=250_000,
         min_batch=min(100, largest),
         max_batch=largest,
     )

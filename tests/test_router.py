@@ -316,3 +316,18 @@ def test_a_menu_refuses_to_reenter_a_finished_one_shot_route() -> None:
         h("x")
     assert isinstance(info.value.__cause__, RoutingError)
     assert "'x'" in str(info.value.__cause__)
+
+
+def test_an_unhashable_key_without_the_check_is_a_routing_error() -> None:
+    h = router({"c": counter}).service(validate=False)()
+    with pytest.raises(ServiceFailedError) as info:
+        h((["c"], 1))
+    assert isinstance(info.value.__cause__, RoutingError)
+
+
+def test_a_plain_iterator_route_takes_none_payloads_only() -> None:
+    h = router({"it": lambda: iter("xy")}).service()()
+    assert h(("it", None)) == "x"
+    with pytest.raises(ServiceFailedError) as info:
+        h(("it", 1))  # PEP 380: send() on an iterator without one
+    assert isinstance(info.value.__cause__, AttributeError)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping
+from types import GeneratorType
 from typing import Any, Final, NamedTuple, cast
 
 from ._errors import ServiceError, short_repr
@@ -342,6 +343,10 @@ class Router:
     def _serve(self) -> Generator[Any, Any, None]:
         routes, name, spent = self.routes, self.name, self._spent
         live: dict[Hashable, Iterator[Any]] = {}  # started sub-services, oldest first
+        # key -> the live sub-service's send, cached when it starts: the hot
+        # path is one unpack, one lookup and one call (a generator's send(None)
+        # is its next(), so a None payload needs no branch)
+        sends: dict[Hashable, Callable[[Any], Any]] = {}
         current: Hashable = _NO_ROUTE  # the key that served last, while it lives
         reply: Any = None
         try:
@@ -353,52 +358,45 @@ class Router:
                 except BaseException as exc:
                     if current is _NO_ROUTE or not hasattr(live[current], "throw"):
                         raise  # not delegating, or no throw(): raised here (PEP 380)
-                    thrown: BaseException | None = exc
                     key: Hashable = current
-                    payload: Any = None
-                    sub: Any = live[key]
+                    payload: Any = exc
+                    send: Callable[[Any], Any] = cast(Any, live[key]).throw
                 else:
-                    # the hot path: a (key, payload) pair for a live sub-service
-                    thrown = None
-                    try:
+                    try:  # the hot path: (key, payload) for a live sub-service
                         key, payload = request
-                        sub = live[key]
+                        send = sends[key]
                     except (TypeError, ValueError, KeyError):
                         if request is None:
                             if current is _NO_ROUTE:
-                                reply = None
+                                reply = None  # nothing to continue
                                 continue
                             key, payload = current, None
                         else:
                             key, payload = _split(request, name)
-                        sub = live.get(key)
+                        try:
+                            send = sends[key]
+                        except (KeyError, TypeError):  # its first request: start it
+                            route = _lookup(routes, key, name)
+                            spent.check(routes, key, name)
+                            sub = live[key] = iter(_open(route))
+                            send = _priming(sub, sends.setdefault(key, _send_of(sub)))
                 try:
-                    if thrown is not None:
-                        reply = sub.throw(thrown)
-                    elif sub is None:
-                        route = _lookup(routes, key, name)
-                        spent.check(routes, key, name)
-                        sub = live[key] = iter(_open(route))
-                        reply = next(sub)  # priming; the reply only for a None payload
-                        if payload is not None:
-                            reply = sub.send(payload)
-                    elif payload is None:
-                        reply = next(sub)
-                    else:
-                        reply = sub.send(payload)
+                    reply = send(payload)
                     current = key
                 except StopIteration as finished:  # it returned: its value answers
-                    del live[key]
+                    del live[key], sends[key]
                     spent.finished(key)
                     current = _NO_ROUTE
                     reply = finished.value
                 except Exception as exc:
+                    sends.pop(key, None)
                     if live.pop(key, None) is not None:
                         spent.finished(key)
                         _mark(exc, name, _route_name(routes[key], key))
                     current = _NO_ROUTE
                     raise
         finally:
+            sends.clear()
             _close_all(live, name, routes)
 
     def service(
@@ -446,6 +444,33 @@ def _close_all(live: dict[Hashable, Iterator[Any]], name: str, routes: Mapping[A
 
 
 _NO_ROUTE: Final[Any] = object()
+
+
+def _priming(sub: Iterator[Any], send: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The first step to a fresh sub-service, PEP 380's priming ``next()``:
+    what it yields first is the reply to a None payload; otherwise that first
+    yield (its greeting) is dropped and the payload is sent."""
+
+    def prime(payload: Any) -> Any:
+        reply = next(sub)
+        return reply if payload is None else send(payload)
+
+    return prime
+
+
+def _send_of(sub: Iterator[Any]) -> Callable[[Any], Any]:
+    """What the router calls for each payload to ``sub`` (primed): a
+    generator's own ``send``; for any other iterator, PEP 380's steps (``next``
+    on a None payload, else ``send``, looked up only then)."""
+    if type(sub) is GeneratorType:
+        return sub.send
+
+    def send_to_iterator(payload: Any) -> Any:
+        if payload is None:
+            return next(sub)
+        return sub.send(payload)  # type: ignore[attr-defined]
+
+    return send_to_iterator
 
 
 def _payload_check(route: object) -> Callable[[object], str | None] | None:
