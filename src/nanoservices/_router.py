@@ -299,6 +299,9 @@ class Router:
         self._payload_checks: dict[Hashable, Callable[[object], str | None] | None] = {
             key: _payload_check(route) for key, route in self.routes.items()
         }
+        self._unchecked = frozenset(
+            key for key, check in self._payload_checks.items() if check is None
+        )
         self._spent = _Spent(self.routes)
 
     def __call__(self) -> Generator[Any, Any, None]:
@@ -308,15 +311,16 @@ class Router:
     def check(self, request: object) -> str | None:
         """Why ``request`` cannot be routed, or None; nested routers and service
         factories with a declared request type check their payload too."""
-        # the hot path of validation: a plain tuple naming a route whose payload
-        # needs no check; everything else goes the long way
-        if request.__class__ is tuple and len(request) == 2:
+        # the hot path of validation: a plain pair naming a route whose payload
+        # needs no check (the class test first: unpacking must not consume an
+        # arbitrary iterable); everything else goes the long way
+        if request.__class__ is tuple:
             try:
-                inner = self._payload_checks.get(request[0], _NO_ROUTE)
-            except TypeError:  # unhashable key
-                inner = _NO_ROUTE
-            if inner is None:
-                return None
+                key, _ = request
+                if key in self._unchecked:
+                    return None
+            except (ValueError, TypeError):  # not a pair, or an unhashable key
+                pass
         return self._check_slowly(request)
 
     def _check_slowly(self, request: object) -> str | None:
