@@ -167,3 +167,28 @@ def test_a_closed_pipeline_is_freed_without_the_garbage_collector() -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_feed_and_send_into_a_fused_head_keep_one_order() -> None:
+    p = transform(plus(1)) | keep(lambda x: x != 3) | collect()
+    with p.open() as running:
+        running.send(0)
+        running.feed([1, 2, 3])
+        running.send(10)
+    assert running.results == {"collect": [1, 2, 4, 11]}
+
+
+def test_feeding_a_closed_fused_pipeline_is_refused() -> None:
+    from nanoservices import ServiceClosedError
+
+    running = (transform(plus(1)) | collect()).open()
+    running.close()
+    with pytest.raises(ServiceClosedError):
+        running.feed([1])
+
+
+def test_a_feed_error_reports_the_item_that_went_in() -> None:
+    p = transform(plus(1)) | transform(fails_on(5), name="bad") | collect()
+    with pytest.raises(StageError) as info:
+        p.run(range(10))
+    assert (info.value.stage, info.value.request) == ("bad", 4)

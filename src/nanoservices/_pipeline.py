@@ -80,7 +80,8 @@ class _Running(NamedTuple):
     stages: ``names`` are theirs, upstream first, and ``lines`` maps each line
     of the fused code to the stage it runs. ``collected`` is the list of a
     fused ``collect()`` (its result, even when an earlier step killed the
-    fused generator: the separate ``collect`` would have lived on).
+    fused generator: the separate ``collect`` would have lived on);
+    ``feeder`` runs many items through a fused stage's steps in one loop.
     """
 
     label: str
@@ -88,6 +89,7 @@ class _Running(NamedTuple):
     names: tuple[str, ...]
     lines: dict[int, str]
     collected: list[Any] | None = None
+    feeder: Callable[[Iterable[Any]], None] | None = None
 
 
 # -- definitions -----------------------------------------------------------------
@@ -194,13 +196,19 @@ class Pipeline(_Node):
     def open(self) -> OpenPipeline:
         """Start every stage (sinks first, so each stage gets its ``push``)."""
         opened: list[_Running] = []
+        nodes = self._running_nodes()
         try:
-            inputs = _open_chain(self._running_nodes(), _discard, opened, "")
+            inputs = _open_chain(nodes, _discard, opened, "")
         except BaseException:
             for running in opened:
                 running.gen.close()
             raise
-        return OpenPipeline(self.name, inputs, opened)
+        result = OpenPipeline(self.name, inputs, opened)
+        head = nodes[0] if nodes else None
+        feeder = opened[0].feeder if opened else None
+        if isinstance(head, _FusedStage) and feeder is not None:  # opened[0] is the head
+            result._fed_by(feeder, head.code.feed, head.feed_lines)
+        return result
 
     def run(self, items: Iterable[Any]) -> dict[str, Any]:
         """Open, push every item, close; return the stages' results."""
@@ -225,7 +233,8 @@ def _open_chain(
             collected: list[Any] | None = [] if node.collects else None
             gen = node.start(pushes[0], collected)
             names, lines = node.labels(prefix)
-            mine.append(_Running(prefix + node.name, gen, names, lines, collected))
+            feeder = node.feeder(pushes[0], collected)
+            mine.append(_Running(prefix + node.name, gen, names, lines, collected, feeder))
             pushes = (gen.send,)
         elif isinstance(node, Stage):
             gen = node._start(pushes[0])
@@ -263,17 +272,26 @@ class _FusedStage(Stage):
     last stage's.
     """
 
-    __slots__ = ("_labels", "collects", "lines", "parts")
+    __slots__ = ("_labels", "code", "collects", "feed_lines", "lines", "parts")
 
     def __init__(self, stages: tuple[Stage, ...]) -> None:
         kinds = tuple(_PLAIN[stage.fn] for stage in stages)
-        fn, step_lines = _fused_code(kinds)
+        code = _fused_code(kinds)
         args = tuple(arg for stage in stages for arg in stage.args)
-        super().__init__(fn, args, name=stages[-1].name)
+        super().__init__(code.gen, args, name=stages[-1].name)
+        self.code = code
         self.parts = tuple(stage.name for stage in stages)
-        self.lines = {line: self.parts[step] for line, step in step_lines.items()}
+        self.lines = {line: self.parts[step] for line, step in code.gen_steps.items()}
+        self.feed_lines = {line: self.parts[step] for line, step in code.feed_steps.items()}
         self.collects = kinds[-1] == "collect"
         self._labels: dict[str, tuple[tuple[str, ...], dict[int, str]]] = {}
+
+    def feeder(self, push: Push, collected: list[Any] | None) -> Callable[[Iterable[Any]], None]:
+        """``feeder(items)`` runs every item through the steps, as the started
+        generator would, one call per item instead of one resume."""
+        if collected is None:
+            return functools.partial(self.code.feed, push, *self.args)
+        return functools.partial(self.code.feed, push, collected, *self.args)
 
     def start(self, push: Push, collected: list[Any] | None) -> StageGen:
         """Start the fused generator; a fused ``collect()`` appends to ``collected``."""
@@ -331,24 +349,53 @@ def _fuse(nodes: tuple[_Node, ...]) -> tuple[_Node, ...]:
 _FUSED_FILE = "<nanoservices fused stages>"
 
 
+class _FusedCode(NamedTuple):
+    """The code of one shape of fused stages: the stage's generator function
+    and a loop feeding many items through the same steps, each with a map from
+    its lines to the step (index into the kinds) a line runs."""
+
+    gen: Callable[..., StageGen]
+    gen_steps: dict[int, int]
+    feed: Callable[..., None]
+    feed_steps: dict[int, int]
+
+
 @functools.cache
-def _fused_code(kinds: tuple[str, ...]) -> tuple[Callable[..., StageGen], dict[int, int]]:
-    """A generator function running the plain steps ``kinds`` in turn, and a
-    map from each line of its code to the step (index into ``kinds``) it runs.
+def _fused_code(kinds: tuple[str, ...]) -> _FusedCode:
+    """The fused code running the plain steps ``kinds`` in turn.
 
     Built from a fixed template, the way ``dataclasses`` and ``namedtuple``
     build their methods: only the step kinds shape the text (never a name or a
     value from the caller), and one function per shape is made and cached. One
     step per line is what lets an error name its stage: the traceback's line
     in the fused frame says which step raised.
+
+    ``gen(push, [items,] f0, f1, ...)`` is the stage (``x = yield`` per item);
+    ``feed(push, [items,] f0, f1, ..., source)`` runs every item of ``source``
+    through the same steps without a generator resume per item, for
+    :meth:`OpenPipeline.feed` when the fused stage is the pipeline's head.
     """
     collects = kinds[-1] == "collect"
     params = ["push", *(["items"] if collects else [])]
     params += [f"f{i}" for i, kind in enumerate(kinds) if kind != "collect"]
-    lines = [f"def fused({', '.join(params)}):"]
+    gen_lines = [f"def fused({', '.join(params)}):"]
+    feed_lines = [f"def feed({', '.join([*params, 'source'])}):"]
     if collects:
-        lines.append("    append = items.append")
-    lines += ["    while True:", "        x = yield"]
+        gen_lines.append("    append = items.append")
+        feed_lines.append("    append = items.append")
+    gen_lines += ["    while True:", "        x = yield"]
+    feed_lines += ["    for item in source:", "        x = item"]
+    gen_steps = _fused_body(kinds, gen_lines)
+    feed_steps = _fused_body(kinds, feed_lines)
+    gen: Callable[..., StageGen] = _compiled(gen_lines, "fused")
+    gen.__qualname__ = gen.__name__ = "fused_" + "_".join(kinds)
+    feed: Callable[..., None] = _compiled(feed_lines, "feed")
+    feed.__qualname__ = feed.__name__ = "feed_" + "_".join(kinds)
+    return _FusedCode(gen, gen_steps, feed, feed_steps)
+
+
+def _fused_body(kinds: tuple[str, ...], lines: list[str]) -> dict[int, int]:
+    """Append the steps, one a line, to ``lines``; return line -> step."""
     steps: dict[int, int] = {}
     for i, kind in enumerate(kinds):
         if kind == "transform":
@@ -365,11 +412,13 @@ def _fused_code(kinds: tuple[str, ...]) -> tuple[Callable[..., StageGen], dict[i
     if kinds[-1] not in ("each", "collect"):
         lines.append("        push(x)")  # in the last stage, as unfused
         steps[len(lines)] = len(kinds) - 1
+    return steps
+
+
+def _compiled(lines: list[str], name: str) -> Any:
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(lines) + "\n", _FUSED_FILE, "exec"), namespace)
-    fn: Callable[..., StageGen] = namespace["fused"]
-    fn.__qualname__ = fn.__name__ = "fused_" + "_".join(kinds)
-    return fn, steps
+    return namespace[name]
 
 
 # -- building stages -------------------------------------------------------------
@@ -484,7 +533,18 @@ def pipeline(*nodes: _Node, name: str = "pipeline") -> Pipeline:
 class OpenPipeline:
     """A running pipeline: push items in with :meth:`send` or :meth:`feed`."""
 
-    __slots__ = ("_frames", "_head", "_stages", "closed", "inputs", "name", "results")
+    __slots__ = (
+        "_feed_code",
+        "_feed_lines",
+        "_feeder",
+        "_frames",
+        "_head",
+        "_stages",
+        "closed",
+        "inputs",
+        "name",
+        "results",
+    )
 
     def __init__(self, name: str, inputs: tuple[Push, ...], stages: list[_Running]) -> None:
         self.name = name
@@ -498,6 +558,18 @@ class OpenPipeline:
         }
         self.results: dict[str, Any] = {}
         self.closed = False
+        self._feeder: Callable[[Iterable[Any]], None] | None = None
+        self._feed_code: Any = None
+        self._feed_lines: dict[int, str] = {}
+
+    def _fed_by(
+        self, feeder: Callable[[Iterable[Any]], None], fn: Any, lines: dict[int, str]
+    ) -> None:
+        """Let :meth:`feed` run the fused head's steps in one loop (``fn`` is
+        that loop's function; ``lines`` map its lines to the stages)."""
+        self._feeder = feeder
+        self._feed_code = fn.__code__
+        self._feed_lines = lines
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -515,6 +587,13 @@ class OpenPipeline:
 
     def feed(self, items: Iterable[Any], input: int = 0) -> None:
         """Push every item of ``items`` in (into input number ``input``)."""
+        feeder = self._feeder
+        if feeder is not None and input == 0:
+            try:
+                feeder(items)
+            except Exception as exc:
+                self._failed(self._fed_item(exc), exc)
+            return
         push = self.inputs[input]
         item: Any = None
         try:
@@ -535,10 +614,11 @@ class OpenPipeline:
         # not a bound method: that would make a reference cycle, and a closed
         # pipeline (with its results) would wait for the garbage collector
         refuse = functools.partial(_refuse_closed, self.name)
+        self._feeder = None
         self._head = refuse
         self.inputs = (refuse,) * len(self.inputs)
         first: StageError | None = None
-        for label, gen, _, _, collected in self._stages:
+        for label, gen, _, _, collected, _ in self._stages:
             try:
                 value = _finish(gen)
                 if collected is not None:  # a fused collect()
@@ -576,8 +656,19 @@ class OpenPipeline:
             running = frames.get(tb.tb_frame)
             if running is not None:
                 found = running.lines.get(tb.tb_lineno, running.label)
+            elif tb.tb_frame.f_code is self._feed_code:  # the fused head's loop
+                found = self._feed_lines.get(tb.tb_lineno, found)
             tb = tb.tb_next
         return found
+
+    def _fed_item(self, exc: BaseException) -> Any:
+        """The item the fused head's loop was on when ``exc`` left it."""
+        tb: TracebackType | None = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code is self._feed_code:
+                return tb.tb_frame.f_locals.get("item")
+            tb = tb.tb_next
+        return None
 
     def __enter__(self) -> OpenPipeline:
         return self
