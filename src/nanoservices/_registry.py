@@ -359,6 +359,10 @@ class ServiceRef:
             try:
                 if not entry.retired:
                     return entry.connect(name).call(request)
+            except ServiceClosedError:
+                if not entry.retired:
+                    raise
+                # replaced before its first use, as we connected: never started
             finally:
                 active.pop()
                 if entry.retired:
@@ -376,6 +380,9 @@ class ServiceRef:
             try:
                 if not entry.retired:
                     return op(entry.connect(name))
+            except ServiceClosedError:
+                if not entry.retired:
+                    raise
             finally:
                 entry.active.pop()
                 if entry.retired:
