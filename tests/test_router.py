@@ -199,3 +199,135 @@ def test_none_request_continues_the_sub_service_that_served_last() -> None:
     h = router({"it": lambda: iter("xyz")}).service()()
     assert h(None) is None  # nothing served yet
     assert [h(("it", None)), h(None), h(None)] == ["x", "y", "z"]
+
+
+# -- issue 11: closing with a raising sub-service, finished one-shot routes ------------
+
+
+class _Unclosable:
+    """An iterator whose ``close`` lookup itself raises (a broken proxy, say)."""
+
+    def __iter__(self) -> _Unclosable:
+        return self
+
+    def __next__(self) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        raise ValueError(f"lookup of {name} failed")
+
+
+def test_router_close_closes_every_sub_service_even_when_a_close_lookup_raises() -> None:
+    log: list[str] = []
+
+    def guarded(tag: str) -> Generator[None, Any, None]:
+        try:
+            while True:
+                yield
+        finally:
+            log.append(tag)
+
+    a, c = functools.partial(guarded, "a"), functools.partial(guarded, "c")
+    gen = router({"a": a, "b": _Unclosable, "c": c})()
+    next(gen)
+    for key in ("a", "b", "c"):
+        gen.send((key, None))
+    with pytest.raises(ValueError, match="lookup of close failed") as info:
+        gen.close()
+    assert log == ["c", "a"]  # the ones after and before the broken one: all closed
+    assert route_of(info.value) == ("router", "_Unclosable")
+
+
+def test_router_close_raises_the_first_error_once_all_are_closed() -> None:
+    log: list[str] = []
+
+    def bad_finally(tag: str) -> Generator[None, Any, None]:
+        try:
+            while True:
+                yield
+        finally:
+            log.append(tag)
+            raise OSError(f"disk full in {tag}")
+
+    gen = router({t: functools.partial(bad_finally, t) for t in "ab"})()
+    next(gen)
+    gen.send(("a", None))
+    gen.send(("b", None))
+    with pytest.raises(OSError, match="disk full in b"):
+        gen.close()
+    assert log == ["b", "a"]
+
+
+def counter() -> Generator[int, Any, str]:
+    total = 0
+    while True:
+        step = yield total
+        if step == "stop":
+            return f"done at {total}"
+        total += step
+
+
+def test_a_finished_one_shot_route_says_so_instead_of_answering_none() -> None:
+    h = router({"once": counter(), "fresh": counter}).service()()
+    assert h(("once", 1)) == 1
+    assert h(("once", "stop")) == "done at 1"  # its return value answers
+    with pytest.raises(ServiceFailedError) as info:
+        h(("once", 5))
+    cause = info.value.__cause__
+    assert isinstance(cause, RoutingError)
+    assert "'once'" in str(cause)
+    assert "finished" in str(cause)
+
+
+def test_a_finished_one_shot_route_stays_finished_after_the_router_restarts() -> None:
+    h = router({"once": counter(), "fresh": counter}).service(restart=OnFailure(2))()
+    assert h(("once", "stop")) == "done at 0"
+    with pytest.raises(ServiceFailedError) as info:
+        h(("once", 1))
+    assert info.value.restarted
+    assert h(("fresh", 2)) == 2  # the other routes serve on
+    with pytest.raises(ServiceFailedError, match="finished"):
+        h(("once", 1))
+
+
+def test_a_one_shot_route_that_never_ran_serves_normally() -> None:
+    h = router({"once": counter()}).service()()
+    assert h(("once", 4)) == 4
+    assert h(("once", 3)) == 7
+
+
+def test_a_callable_route_restarts_after_returning() -> None:
+    h = router({"c": counter}).service()()
+    assert h(("c", 2)) == 2
+    assert h(("c", "stop")) == "done at 2"
+    assert h(("c", 5)) == 5  # a fresh sub-service, not None
+
+
+def test_a_menu_refuses_to_reenter_a_finished_one_shot_route() -> None:
+    def until_falsy() -> Generator[Any, Any, str]:
+        while (yield "in"):
+            pass
+        return "out"
+
+    h = menu({"x": until_falsy()}, prompt="?").service(raw=False)()
+    assert h("x") == "in"
+    assert h(0) == "?"  # the sub-service returned: back at the menu
+    with pytest.raises(ServiceFailedError) as info:
+        h("x")
+    assert isinstance(info.value.__cause__, RoutingError)
+    assert "'x'" in str(info.value.__cause__)
+
+
+def test_an_unhashable_key_without_the_check_is_a_routing_error() -> None:
+    h = router({"c": counter}).service(validate=False)()
+    with pytest.raises(ServiceFailedError) as info:
+        h((["c"], 1))
+    assert isinstance(info.value.__cause__, RoutingError)
+
+
+def test_a_plain_iterator_route_takes_none_payloads_only() -> None:
+    h = router({"it": lambda: iter("xy")}).service()()
+    assert h(("it", None)) == "x"
+    with pytest.raises(ServiceFailedError) as info:
+        h(("it", 1))  # PEP 380: send() on an iterator without one
+    assert isinstance(info.value.__cause__, AttributeError)

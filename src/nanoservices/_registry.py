@@ -14,11 +14,15 @@ configuration: that is the seam through which a service moves out of process.
 
 Registering, replacing and removing are thread-safe (one lock, never taken on
 the call path); calls go through the handle, whose own thread rules apply
-(register ``handle.shared()`` for a service many threads call).
+(register ``handle.shared()`` for a service many threads call). A service the
+registry started is closed when its name is replaced or removed, but never
+under a call in flight through a :class:`ServiceRef`: the last such call to
+finish closes it (a handle taken with :meth:`Registry.handle` is not counted).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +31,8 @@ from typing import Any, Protocol, runtime_checkable
 from ._errors import ServiceClosedError, ServiceError
 from ._handle import Handle
 from ._state import State
+
+logger = logging.getLogger("nanoservices")
 
 __all__ = [
     "Binding",
@@ -121,15 +127,23 @@ class ServiceInfo:
 
 
 class _Entry:
-    """A name's current binding and, once connected, its handle."""
+    """A name's current binding and, once connected, its handle.
 
-    __slots__ = ("binding", "handle", "lock", "retired")
+    ``active`` holds one item per call in flight through a ref (``append`` and
+    ``pop`` are atomic, so the call path takes no lock). A caller appends
+    *before* it reads ``retired``, and :meth:`release` sets ``retired`` *before*
+    it reads ``active``: so either the release sees the call and leaves the
+    close to it, or the caller sees the entry retired and goes to the new one.
+    """
+
+    __slots__ = ("active", "binding", "handle", "lock", "retired")
 
     def __init__(self, binding: Binding) -> None:
         self.binding = binding
         self.handle: Handle[Any, Any] | None = None
         self.lock = threading.Lock()
         self.retired = False
+        self.active: list[None] = []
 
     def connect(self, name: str) -> Handle[Any, Any]:
         handle = self.handle
@@ -143,12 +157,29 @@ class _Entry:
         return handle
 
     def release(self) -> None:
-        """Retire the entry; close its handle if the registry started it."""
+        """Retire the entry; close its handle if the registry started it, now
+        or, with calls in flight, when the last of them is over."""
         with self.lock:
             self.retired = True
+            if self.active:
+                return  # the last call out closes it (see ``finish``)
             handle, self.handle = self.handle, None
         if handle is not None and getattr(self.binding, "owned", False):
             handle.close()
+
+    def finish(self, name: str) -> None:
+        """After a call through a ref on a retired entry: close the handle if
+        that was the last call in flight. A close error is logged, not raised:
+        the call itself succeeded, and the caller did not ask for a close."""
+        with self.lock:
+            if self.active:
+                return
+            handle, self.handle = self.handle, None
+        if handle is not None and getattr(self.binding, "owned", False):
+            try:
+                handle.close()
+            except Exception:
+                logger.exception("closing the replaced service %r failed", name)
 
 
 class Registry:
@@ -320,25 +351,53 @@ class ServiceRef:
 
     def call(self, request: Any, /) -> Any:
         """Send ``request`` to whatever serves the name now."""
-        entry = self._registry._entry(self.name)
-        try:
-            return entry.connect(self.name).call(request)
-        except ServiceClosedError:
-            if not entry.retired:
-                raise
-            return self._handle().call(request)  # replaced under us: once more
+        registry, name = self._registry, self.name
+        while True:
+            entry = registry._entry(name)
+            active = entry.active
+            active.append(None)  # in flight: a replacement will not close under us
+            try:
+                if not entry.retired:
+                    return entry.connect(name).call(request)
+            except ServiceClosedError:
+                if not entry.retired:
+                    raise
+                # replaced before its first use, as we connected: never started
+            finally:
+                active.pop()
+                if entry.retired:
+                    entry.finish(name)
+            # replaced between the lookup and the call: go to the new binding
 
     __call__ = call
 
+    def _in_flight(self, op: Callable[[Handle[Any, Any]], Any]) -> Any:
+        """``op(handle)`` on the current service, counted as a call in flight."""
+        registry, name = self._registry, self.name
+        while True:
+            entry = registry._entry(name)
+            entry.active.append(None)
+            try:
+                if not entry.retired:
+                    return op(entry.connect(name))
+            except ServiceClosedError:
+                if not entry.retired:
+                    raise
+            finally:
+                entry.active.pop()
+                if entry.retired:
+                    entry.finish(name)
+
     def stream(self, request: Any, /) -> Iterator[Any]:
-        """Open a streamed reply on the current service (it stays on it)."""
-        return self._handle().stream(request)
+        """Open a streamed reply on the current service (it stays on it; a
+        replacement closes the old service, and so the stream, between items)."""
+        return self._in_flight(lambda handle: handle.stream(request))  # type: ignore[no-any-return]
 
     def reset(self) -> None:
-        self._handle().reset()
+        self._in_flight(lambda handle: handle.reset())
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
-        return self._handle().throw(exc)
+        return self._in_flight(lambda handle: handle.throw(exc))
 
     def close(self) -> None:
         """Close the service behind the name (for everyone); to stop using it,

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping
+from types import GeneratorType
 from typing import Any, Final, NamedTuple, cast
 
 from ._errors import ServiceError, short_repr
@@ -116,6 +117,45 @@ def _open(route: object) -> Iterable[Any]:
     return route  # type: ignore[return-value]
 
 
+class _Spent:
+    """The one-shot routes (iterators, e.g. a generator object) that finished.
+
+    A generator function or factory route gives a fresh sub-service each time;
+    an iterator route is one object that runs once. Once it returned or
+    failed, delegating to it again would answer ``None`` for ever (PEP 380's
+    ``yield from`` a finished iterator), so the router says so instead. Kept on
+    the router object, so a restarted router still knows.
+    """
+
+    __slots__ = ("keys", "one_shot")
+
+    def __init__(self, routes: Mapping[Hashable, object]) -> None:
+        self.one_shot = frozenset(key for key, route in routes.items() if _is_one_shot(route))
+        self.keys: set[Hashable] = set()
+
+    def finished(self, key: Hashable) -> None:
+        """Note that ``key``'s sub-service returned or failed."""
+        if key in self.one_shot:
+            self.keys.add(key)
+
+    def check(self, routes: Mapping[Hashable, object], key: Hashable, name: str) -> None:
+        """Raise ``RoutingError`` naming ``key`` if its one-shot route is over."""
+        if key not in self.one_shot:
+            return
+        route = routes[key]
+        if key in self.keys or getattr(route, "gi_frame", True) is None:
+            raise RoutingError(
+                name,
+                f"route {short_repr(key)} has finished: it is a one-shot "
+                f"{type(route).__name__}, which cannot start again (route a generator "
+                "function or a service factory to get a fresh sub-service each time)",
+            )
+
+
+def _is_one_shot(route: object) -> bool:
+    return isinstance(route, Iterator) and not isinstance(route, ServiceFactory | Menu | Router)
+
+
 def _host(
     fn: Callable[[], Generator[Any, Any, Any]],
     *,
@@ -159,6 +199,7 @@ class Menu:
         self.name = name
         self.__name__ = name
         self.on_return = on_return
+        self._spent = _Spent(self.choices)
 
     def __call__(self) -> Generator[Any, Any, None]:
         """A fresh menu generator; its first yield is the prompt."""
@@ -166,6 +207,7 @@ class Menu:
 
     def _serve(self) -> Generator[Any, Any, None]:
         choices, prompt, on_return, name = self.choices, self.prompt, self.on_return, self.name
+        spent = self._spent
         reply = prompt
         while choice := (yield reply):
             try:
@@ -175,11 +217,14 @@ class Menu:
             if route is None:
                 reply = prompt
                 continue
+            spent.check(choices, choice, name)
             try:
                 result: Any = yield from cast(Generator[Any, Any, Any], _open(route))
             except Exception as exc:
+                spent.finished(choice)
                 _mark(exc, name, _route_name(route, choice))
                 raise
+            spent.finished(choice)
             reply = prompt if on_return is None else on_return(choice, result)
 
     def service(
@@ -236,7 +281,9 @@ class Router:
     sub-service that served last (so a raw handle can stream through it);
     ``throw()`` goes to the sub-service that served last; closing the router
     closes every live sub-service, newest first. A sub-service that returns
-    answers its request with its return value and starts afresh next time.
+    answers its request with its return value and starts afresh next time
+    (a one-shot route, an iterator such as a generator object, cannot: naming
+    it again raises ``RoutingError``, never a silent ``None``).
 
     The first request to a sub-service primes it (PEP 380's first ``next()``):
     with a ``None`` payload, what it yields first is the reply; otherwise that
@@ -252,6 +299,10 @@ class Router:
         self._payload_checks: dict[Hashable, Callable[[object], str | None] | None] = {
             key: _payload_check(route) for key, route in self.routes.items()
         }
+        self._unchecked = frozenset(
+            key for key, check in self._payload_checks.items() if check is None
+        )
+        self._spent = _Spent(self.routes)
 
     def __call__(self) -> Generator[Any, Any, None]:
         """A fresh router generator (primed, it yields ``None``)."""
@@ -260,15 +311,16 @@ class Router:
     def check(self, request: object) -> str | None:
         """Why ``request`` cannot be routed, or None; nested routers and service
         factories with a declared request type check their payload too."""
-        # the hot path of validation: a plain tuple naming a route whose payload
-        # needs no check; everything else goes the long way
-        if request.__class__ is tuple and len(request) == 2:
+        # the hot path of validation: a plain pair naming a route whose payload
+        # needs no check (the class test first: unpacking must not consume an
+        # arbitrary iterable); everything else goes the long way
+        if request.__class__ is tuple:
             try:
-                inner = self._payload_checks.get(request[0], _NO_ROUTE)
-            except TypeError:  # unhashable key
-                inner = _NO_ROUTE
-            if inner is None:
-                return None
+                key, _ = request
+                if key in self._unchecked:
+                    return None
+            except (ValueError, TypeError):  # not a pair, or an unhashable key
+                pass
         return self._check_slowly(request)
 
     def _check_slowly(self, request: object) -> str | None:
@@ -293,8 +345,12 @@ class Router:
         return f"no route {short_repr(request[0])} (routes: {', '.join(map(repr, self.routes))})"
 
     def _serve(self) -> Generator[Any, Any, None]:
-        routes, name = self.routes, self.name
+        routes, name, spent = self.routes, self.name, self._spent
         live: dict[Hashable, Iterator[Any]] = {}  # started sub-services, oldest first
+        # key -> the live sub-service's send, cached when it starts: the hot
+        # path is one unpack, one lookup and one call (a generator's send(None)
+        # is its next(), so a None payload needs no branch)
+        sends: dict[Hashable, Callable[[Any], Any]] = {}
         current: Hashable = _NO_ROUTE  # the key that served last, while it lives
         reply: Any = None
         try:
@@ -306,48 +362,45 @@ class Router:
                 except BaseException as exc:
                     if current is _NO_ROUTE or not hasattr(live[current], "throw"):
                         raise  # not delegating, or no throw(): raised here (PEP 380)
-                    thrown: BaseException | None = exc
                     key: Hashable = current
-                    payload: Any = None
-                    sub: Any = live[key]
+                    payload: Any = exc
+                    send: Callable[[Any], Any] = cast(Any, live[key]).throw
                 else:
-                    # the hot path: a (key, payload) pair for a live sub-service
-                    thrown = None
-                    try:
+                    try:  # the hot path: (key, payload) for a live sub-service
                         key, payload = request
-                        sub = live[key]
+                        send = sends[key]
                     except (TypeError, ValueError, KeyError):
                         if request is None:
                             if current is _NO_ROUTE:
-                                reply = None
+                                reply = None  # nothing to continue
                                 continue
                             key, payload = current, None
                         else:
                             key, payload = _split(request, name)
-                        sub = live.get(key)
+                        try:
+                            send = sends[key]
+                        except (KeyError, TypeError):  # its first request: start it
+                            route = _lookup(routes, key, name)
+                            spent.check(routes, key, name)
+                            sub = live[key] = iter(_open(route))
+                            send = _priming(sub, sends.setdefault(key, _send_of(sub)))
                 try:
-                    if thrown is not None:
-                        reply = sub.throw(thrown)
-                    elif sub is None:
-                        sub = live[key] = iter(_open(_lookup(routes, key, name)))
-                        reply = next(sub)  # priming; the reply only for a None payload
-                        if payload is not None:
-                            reply = sub.send(payload)
-                    elif payload is None:
-                        reply = next(sub)
-                    else:
-                        reply = sub.send(payload)
+                    reply = send(payload)
                     current = key
                 except StopIteration as finished:  # it returned: its value answers
-                    del live[key]
+                    del live[key], sends[key]
+                    spent.finished(key)
                     current = _NO_ROUTE
                     reply = finished.value
                 except Exception as exc:
+                    sends.pop(key, None)
                     if live.pop(key, None) is not None:
+                        spent.finished(key)
                         _mark(exc, name, _route_name(routes[key], key))
                     current = _NO_ROUTE
                     raise
         finally:
+            sends.clear()
             _close_all(live, name, routes)
 
     def service(
@@ -381,19 +434,47 @@ def _close_all(live: dict[Hashable, Iterator[Any]], name: str, routes: Mapping[A
     once all are closed (as ``yield from`` lets a sub-service's close error out)."""
     first: BaseException | None = None
     for key in reversed(list(live)):
-        close = getattr(live.pop(key), "close", None)
-        if close is None:
-            continue
-        try:
-            close()
-        except Exception as exc:
-            _mark(exc, name, _route_name(routes.get(key), key))
+        sub = live.pop(key)
+        try:  # the lookup too: a proxy's __getattr__ may raise
+            close = getattr(sub, "close", None)
+            if close is not None:
+                close()
+        except BaseException as exc:  # the others are closed all the same
+            if isinstance(exc, Exception):
+                _mark(exc, name, _route_name(routes.get(key), key))
             first = first or exc
     if first is not None:
         raise first
 
 
 _NO_ROUTE: Final[Any] = object()
+
+
+def _priming(sub: Iterator[Any], send: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The first step to a fresh sub-service, PEP 380's priming ``next()``:
+    what it yields first is the reply to a None payload; otherwise that first
+    yield (its greeting) is dropped and the payload is sent."""
+
+    def prime(payload: Any) -> Any:
+        reply = next(sub)
+        return reply if payload is None else send(payload)
+
+    return prime
+
+
+def _send_of(sub: Iterator[Any]) -> Callable[[Any], Any]:
+    """What the router calls for each payload to ``sub`` (primed): a
+    generator's own ``send``; for any other iterator, PEP 380's steps (``next``
+    on a None payload, else ``send``, looked up only then)."""
+    if type(sub) is GeneratorType:
+        return sub.send
+
+    def send_to_iterator(payload: Any) -> Any:
+        if payload is None:
+            return next(sub)
+        return sub.send(payload)  # type: ignore[attr-defined]
+
+    return send_to_iterator
 
 
 def _payload_check(route: object) -> Callable[[object], str | None] | None:
