@@ -18,6 +18,7 @@ from ._errors import ReentryError, ServiceBusyError
 from ._handle import LocalHandle, ReplyStream
 from ._protocol import Stream
 from ._state import State
+from ._supervise import SupervisionStats
 
 __all__ = ["SharedHandle", "SharedStream"]
 
@@ -154,6 +155,16 @@ class SharedHandle(Generic[RequestT, ReplyT]):
     @property
     def state(self) -> State:
         return self._handle.state
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when primed, or None."""
+        return self._handle.greeting
+
+    @property
+    def supervision(self) -> SupervisionStats:
+        """What the restart policy did: failures, restarts, last error."""
+        return self._handle.supervision
 
     @property
     def local(self) -> LocalHandle[RequestT, ReplyT]:
