@@ -20,34 +20,24 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from types import FrameType, GeneratorType
+from types import CodeType, FrameType, GeneratorType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
-from . import _protocol
+from . import _protocol, _steps
 from ._errors import (
     InvalidRequestError,
     ProtocolViolationError,
     ReentryError,
     ServiceBusyError,
-    ServiceError,
     ServiceFailedError,
     ServiceStartError,
     StreamReplyError,
-    Thrown,
     short_repr,
 )
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
-from ._failure import (
-    close_failure,
-    judge_failure,
-    note_where,
-    passes_through,
-    restart_failed,
-    stream_failure,
-)
-from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Refused, Stream
+from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Stream
 from ._state import Op, State, advance, refusal
-from ._supervise import Never, Supervision, SupervisionStats
+from ._supervise import Never, RestartPolicy, Supervision, SupervisionStats
 from ._validate import ConvertCheck, InstanceCheck, Invalid
 
 if TYPE_CHECKING:
@@ -360,14 +350,14 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     def _ended_in_hot(self, frame: FrameType | None) -> None:
         """The generator ended inside a ``hot()`` block whose code caught what it raised."""
         if frame is not None and _returned(frame):
-            self._finish(None)  # the StopIteration (and its value) stayed in the block
+            _steps.finish(self, None)  # the StopIteration (and its value) stayed in the block
             return
         lost = ServiceFailedError(
             self.name,
             UNKNOWN_REQUEST,
             "the service raised inside a hot() block, and the block caught the exception",
         )
-        self._judge(UNKNOWN_REQUEST, lost)  # FAILED, or restarted by the policy
+        self._run(_steps.fail(self, UNKNOWN_REQUEST, lost))  # FAILED, or restarted
 
     # -- state ----------------------------------------------------------------------
 
@@ -381,25 +371,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     def _recover(self, request: object, exc: BaseException) -> Any:
         """Turn what ``_sink.send`` raised into the right outcome, or the right error."""
-        if self._state is not _READY:
-            raise exc  # a refusal: the handle was not serving
-        gen = self._gen
-        if (
-            isinstance(exc, ValueError)
-            and gen.gi_frame is not None
-            and (gen.gi_running or str(exc) == "generator already executing")
-        ):
-            raise self._busy_error() from None
-        if gen.gi_frame is not None:  # refused around the generator (validation): untouched
-            extra = self._extra
-            if extra is not None and extra.hooks and isinstance(exc, ServiceError):
-                emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
-            raise exc
-        if isinstance(exc, StopIteration):
-            self._finish(exc.value)
-            return exc.value
-        self._fail(request, exc)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._run(_steps.recover(self, request, exc))
 
     def _busy_error(self) -> ServiceBusyError:
         frame: FrameType | None = sys._getframe(1)
@@ -418,40 +390,69 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             "one thread at a time (use handle.shared() to serialize calls across threads)",
         )
 
-    def _fail(self, request: object, exc: BaseException) -> None:
-        """The body raised: record it, apply the restart policy, raise the error."""
-        error = self._judge(request, exc)
-        if error is exc:  # KeyboardInterrupt, SystemExit...: not ours to wrap
-            raise exc
-        raise error from exc
+    # -- what the protocol steps (``_steps``) need: their effects, done in this thread --
 
-    def _judge(self, request: object, exc: BaseException) -> BaseException:
-        """Record the failure, apply the restart policy (FAILED or a fresh instance)
-        and return the error the caller gets (``exc`` itself when not ours to wrap)."""
-        extra = self._extras()
-        sup = extra.supervision or Supervision()
-        extra.supervision = sup
-        # The decision is shared with the async handle (_failure); the doing is ours.
-        verdict = judge_failure(self.name, request, exc, self._spec.restart, sup)
-        error = verdict.error
-        if error is not exc:
-            note_where(error, exc, self._gen.gi_code)
-        if extra.hooks:
-            emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
-        self._stream = None
-        if not verdict.restart:
-            self._move(Op.FAIL, State.BUSY)
-            return error
-        try:
+    def _run(self, flow: _steps.Flow) -> Any:
+        return _steps.run(flow, self._do)
+
+    def _do(self, effect: _steps.Effect) -> Any:
+        if effect is _steps.START:
             self._start_generator()
-        except ServiceError as restart_error:
-            self._move(Op.FAIL, State.BUSY)
-            return restart_failed(self.name, request, exc, restart_error)
-        self._move(Op.RESTART, State.BUSY)
-        sup.record_restart()
-        if extra.hooks:
-            emit(extra.hooks, Event(EventKind.RESTART, self.name, request, exc, time_ns=now_ns()))
-        return error
+            return None
+        if isinstance(effect, _steps.CloseSource):
+            return effect.cursor.cancel()
+        if isinstance(effect, _steps.CloseService):
+            return effect.gen.close()
+        if isinstance(effect, _steps.ThrowIn):
+            return self._gen.throw(effect.exc)
+        raise AssertionError(effect)  # pragma: no cover
+
+    def _emit(
+        self, kind: EventKind, value: object = None, error: BaseException | None = None
+    ) -> None:
+        extra = self._extra
+        if extra is not None and extra.hooks:
+            emit(extra.hooks, Event(kind, self.name, value, error, time_ns=now_ns()))
+
+    def _supervision(self) -> Supervision:
+        extra = self._extras()
+        if extra.supervision is None:
+            extra.supervision = Supervision()
+        return extra.supervision
+
+    def _policy(self) -> RestartPolicy | None:
+        return self._spec.restart
+
+    def _generator(self) -> AnyGenerator:
+        return self._gen
+
+    def _code(self) -> CodeType | None:
+        return self._gen.gi_code
+
+    def _alive(self) -> bool:
+        return self._gen.gi_frame is not None
+
+    def _busy(self, exc: BaseException | None) -> ServiceBusyError | None:
+        gen = self._gen
+        if exc is None:
+            return self._busy_error() if gen.gi_running else None
+        if isinstance(exc, ValueError) and (
+            gen.gi_running or str(exc) == "generator already executing"
+        ):
+            return self._busy_error()
+        return None
+
+    def _returned(self, exc: BaseException) -> tuple[bool, Any]:
+        if isinstance(exc, StopIteration):
+            return True, exc.value
+        return False, None
+
+    def _set_result(self, value: object) -> None:
+        if value is not None:
+            self._extras().result = value
+
+    def _cursor_for(self, reply: object) -> Cursor:
+        return self._spec.protocol.cursor(self._gen, reply)
 
     # -- life cycle -------------------------------------------------------------
 
@@ -517,15 +518,6 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             stream_send = _observed(stream_send, hooks, name)
         self._sink = _Sink(send, stream_send)
 
-    def _finish(self, value: object) -> None:
-        """The generator returned (the talk's falsy request): the service is closed."""
-        if value is not None:
-            self._extras().result = value
-        self._stream = None
-        self._move(Op.FINISH, State.BUSY)
-        if self._extra is not None and self._extra.hooks:
-            emit(self._extra.hooks, Event(EventKind.CLOSE, self.name, value, time_ns=now_ns()))
-
     def _extras(self) -> _Extra:
         extra = self._extra
         if extra is None:
@@ -537,23 +529,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
         An open stream ends first, its source closed (as ``reset`` and ``close`` do).
         """
-        advance(self._state, Op.RESTART, self.name)
-        cursor, self._stream = self._stream, None
-        if cursor is not None and cursor.survives_errors:
-            with contextlib.suppress(Exception):  # the old instance is going anyway
-                cursor.cancel()
-        old = self._gen
-        try:
-            self._start_generator()
-        except BaseException:
-            self._move(Op.FAIL, State.BUSY)
-            raise
-        self._move(Op.RESTART, State.BUSY)
-        with contextlib.suppress(Exception):
-            old.close()
-        extra = self._extra
-        if extra is not None and extra.hooks:
-            emit(extra.hooks, Event(EventKind.RESTART, self.name, time_ns=now_ns()))
+        self._run(_steps.restart(self))
 
     def close(self) -> None:
         """Close the service: its ``finally`` blocks run. Closing twice is fine.
@@ -562,24 +538,8 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         its ``finally`` raises comes out as a library error naming the service,
         with the original as ``__cause__``; the handle is CLOSED either way.
         """
-        if self._state is State.CLOSED:
-            return
-        gen = self._gen
-        if gen.gi_running:
-            raise self._busy_error()
-        cursor, self._stream = self._stream, None
-        if cursor is not None and cursor.survives_errors:
-            with contextlib.suppress(Exception):
-                cursor.cancel()
-        try:
-            gen.close()
-        except Exception as exc:
-            raise close_failure(self.name, exc) from exc
-        finally:
-            self._move(Op.CLOSE)
-            extra = self._extra
-            if extra is not None and extra.hooks:
-                emit(extra.hooks, Event(EventKind.CLOSE, self.name, time_ns=now_ns()))
+        if self._state is not State.CLOSED:
+            self._run(_steps.close(self))
 
     def __enter__(self) -> LocalHandle[RequestT, ReplyT]:
         return self
@@ -609,77 +569,21 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             reply = sink.stream_send(request) if type(sink) is _Sink else sink.send(request)
         except BaseException as exc:
             reply = self._recover(request, exc)
-        if self._state is not _READY:  # the generator returned on this request
+        cursor = _steps.opened(self, request, reply)
+        if cursor is None:  # the generator returned on this request
             return ReplyStream(self, Cursor(), request)
-        try:
-            cursor = self._spec.protocol.cursor(self._gen, reply)
-        except Refused as refused:
-            error = InvalidRequestError(self.name, request, refused.reason)
-            extra = self._extra
-            if extra is not None and extra.hooks:
-                emit(extra.hooks, Event(EventKind.ERROR, self.name, request, error))
-            raise error from None
-        self._stream = cursor
-        self._move(Op.OPEN_STREAM, State.BUSY)
-        if self._extra is not None and self._extra.hooks:
-            emit(
-                self._extra.hooks,
-                Event(EventKind.STREAM_OPEN, self.name, request, time_ns=now_ns()),
-            )
         return ReplyStream(self, cursor, request)
 
     def _stream_ended(self, cursor: Cursor) -> None:
-        if self._stream is cursor:
-            self._stream = None
-            self._move(Op.END_STREAM)
-            if self._extra is not None and self._extra.hooks:
-                emit(self._extra.hooks, Event(EventKind.STREAM_END, self.name, time_ns=now_ns()))
+        _steps.ended(self, cursor)
 
     def _stream_failed(self, cursor: Cursor, request: object, exc: BaseException) -> None:
         """An item step raised: fail the stream, and the service only if it died."""
-        if self._stream is not cursor:
-            raise exc
-        if cursor.survives_errors:  # a native source died; the service lives
-            self._stream = None
-            self._move(Op.END_STREAM)
-            extra = self._extra
-            if extra is not None and extra.hooks:
-                emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
-            error = stream_failure(self.name, request, exc)
-            if error is exc:
-                raise exc
-            raise error from exc
-        gen = self._gen  # a raw stream's items are the service generator's own steps
-        if gen.gi_frame is not None:  # it did not run that step (another thread is in it)
-            if isinstance(exc, ValueError):
-                raise self._busy_error() from None
-            raise exc
-        self._fail(request, exc)
+        self._run(_steps.stream_failed(self, cursor, request, exc))
 
     def _stream_cancelled(self, cursor: Cursor, request: object) -> None:
-        if self._stream is not cursor:
-            return
-        self._stream = None
-        try:
-            back_to_ready = cursor.cancel()
-        except BaseException as exc:
-            if self._gen.gi_frame is None:  # a raw service died on its own reset
-                self._fail(request, exc)
-            self._move(Op.RESET)
-            if passes_through(exc):
-                raise
-            raise ServiceFailedError(
-                self.name,
-                request,
-                f"closing the stream's source raised {type(exc).__name__}: {exc}",
-            ) from exc
-        extra = self._extra
-        if extra is not None and extra.hooks:
-            emit(extra.hooks, Event(EventKind.RESET, self.name, request, time_ns=now_ns()))
-        if back_to_ready and self._gen.gi_frame is not None:
-            self._move(Op.RESET)
-        else:
-            self.restart()
+        if self._stream is cursor:
+            self._run(_steps.cancel_stream(self, cursor, request))
 
     # -- reset and throw -----------------------------------------------------------
 
@@ -690,11 +594,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         connections). A FAILED service has no state left to keep: it is
         restarted from its factory.
         """
-        advance(self._state, Op.RESET, self.name)
-        if self._state is State.FAILED:
-            self.restart()
-        elif self._stream is not None:
-            self._stream_cancelled(self._stream, None)
+        self._run(_steps.reset(self))
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         """Raise ``exc`` inside the service at its current ``yield``; return what
@@ -703,35 +603,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         If closing that stream's source raises, the stream is over, the service
         is READY, ``exc`` is not thrown in, and the caller gets ``ServiceFailedError``.
         """
-        if not (
-            isinstance(exc, BaseException)
-            or (isinstance(exc, type) and issubclass(exc, BaseException))
-        ):
-            raise InvalidRequestError(
-                self.name, exc, "throw() takes an exception class or instance"
-            )
-        advance(self._state, Op.THROW, self.name)
-        cursor = self._stream
-        if cursor is not None:
-            self._stream = None
-            self._move(Op.RESET)  # the stream is over whatever its source does now
-            if cursor.survives_errors:
-                try:
-                    cursor.cancel()
-                except Exception as raised:
-                    raise ServiceFailedError(
-                        self.name,
-                        Thrown(exc),
-                        f"closing the open stream's source raised {type(raised).__name__}: "
-                        f"{raised} (the exception was not thrown in)",
-                    ) from raised
-        extra = self._extra
-        if extra is not None and extra.hooks:
-            emit(extra.hooks, Event(EventKind.THROW, self.name, exc, time_ns=now_ns()))
-        try:
-            return self._gen.throw(exc)
-        except BaseException as raised:
-            return self._recover(Thrown(exc), raised)
+        return self._run(_steps.throw(self, exc))
 
     # -- what the handle tells -------------------------------------------------------
 
@@ -840,7 +712,7 @@ class ReplyStream(Generic[ItemT]):
             handle._stream_ended(cursor)
             raise
         except GeneratorReturned as returned:
-            handle._finish(returned.value)
+            _steps.finish(handle, returned.value)
             raise StopIteration from None
         except BaseException as exc:
             handle._stream_failed(cursor, self.request, exc)
