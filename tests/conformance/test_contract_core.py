@@ -47,8 +47,7 @@ def test_a_refusal_names_the_service_and_it_serves_on(start: Start) -> None:
 def test_a_refused_stream_request_raises_invalid_request(start: Start) -> None:
     with start(f"{B}:keeper") as h:
         with pytest.raises(InvalidRequestError, match="odd requests are refused"):
-            items = h.stream("odd")
-            next(items)
+            next(iter(h.stream("odd")))
         assert h.state is State.READY
         assert list(h.stream(2)) == [2, 1]
 

@@ -100,8 +100,9 @@ def _numbers(n: int, closed: list[int]) -> Iterator[int]:
 def keeper(greeting: str = "hello") -> Generator[Any, Any, None]:
     """Greets with ``greeting``; streams ``n, ..., 1`` for a positive int ``n``;
     ``"odd"`` is refused; ``"boom"`` raises; ``"closed"`` replies with the streams
-    whose source was closed; a callable request is called (in-process only); a thrown ``KeyError`` is caught and answered
-    ``"caught <key>"``; anything else is echoed."""
+    whose source was closed; a callable request is called (in-process only); a
+    thrown ``KeyError`` is caught and answered ``"caught <key>"``; anything else
+    is echoed."""
     closed: list[int] = []
     request = yield greeting
     while True:
