@@ -299,3 +299,20 @@ def test_local_and_shared_handles_offer_restart_and_greeting() -> None:
         h.restart()
         assert h(0) == 3
     assert {"restart", "greeting"} <= set(dir(Handle))
+
+
+def test_a_return_caught_inside_hot_closes_the_handle() -> None:
+    @ns.raw
+    def ends_on_falsy() -> Generator[Any, Any, str]:
+        request = yield None
+        while request:
+            request = yield request * 2
+        return "bye"
+
+    h = ends_on_falsy()
+    with h.hot() as send:
+        assert send(2) == 4
+        with pytest.raises(StopIteration):
+            send(0)
+    assert h.state is State.CLOSED
+    assert h.supervision.failures == 0
