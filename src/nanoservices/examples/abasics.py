@@ -109,27 +109,28 @@ async def _numbers(n: int, closed: list[int]) -> AsyncIterator[int]:
 async def keeper(greeting: str = "hello") -> AsyncGenerator[Any, Any]:
     """The async twin of ``basics.keeper``."""
     closed: list[int] = []
-    request = yield greeting
+    reply: Any = greeting
     while True:
         try:
-            if request == "closed":
-                reply: Any = list(closed)
-            elif request == "odd":
-                reply = refuse("odd requests are refused")
-            elif request == "boom":
-                raise ValueError("boom")
-            elif callable(request):  # in-process only: lets a test call the handle from inside
-                try:
-                    reply = await request()
-                except Exception as exc:
-                    reply = type(exc).__name__
-            elif type(request) is int and request > 0:
-                reply = astream(_numbers(request, closed))
-            else:
-                reply = request
             request = yield reply
-        except KeyError as exc:
-            request = yield f"caught {exc.args[0]}"
+        except KeyError as exc:  # thrown in at the yield
+            reply = f"caught {exc.args[0]}"
+            continue
+        if request == "closed":
+            reply = list(closed)
+        elif request == "odd":
+            reply = refuse("odd requests are refused")
+        elif request == "boom":
+            raise ValueError("boom")
+        elif callable(request):  # in-process only: lets a test call the handle from inside
+            try:
+                reply = await request()
+            except Exception as exc:
+                reply = type(exc).__name__
+        elif type(request) is int and request > 0:
+            reply = astream(_numbers(request, closed))
+        else:
+            reply = request
 
 
 @aservice(restart=OnFailure(2, per=3600.0))

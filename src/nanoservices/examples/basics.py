@@ -104,27 +104,28 @@ def keeper(greeting: str = "hello") -> Generator[Any, Any, None]:
     thrown ``KeyError`` is caught and answered ``"caught <key>"``; anything else
     is echoed."""
     closed: list[int] = []
-    request = yield greeting
+    reply: Any = greeting
     while True:
         try:
-            if request == "closed":
-                reply: Any = list(closed)
-            elif request == "odd":
-                reply = refuse("odd requests are refused")
-            elif request == "boom":
-                raise ValueError("boom")
-            elif callable(request):  # in-process only: lets a test call the handle from inside
-                try:
-                    reply = request()
-                except Exception as exc:
-                    reply = type(exc).__name__
-            elif type(request) is int and request > 0:
-                reply = stream(_numbers(request, closed))
-            else:
-                reply = request
             request = yield reply
-        except KeyError as exc:
-            request = yield f"caught {exc.args[0]}"
+        except KeyError as exc:  # thrown in at the yield
+            reply = f"caught {exc.args[0]}"
+            continue
+        if request == "closed":
+            reply = list(closed)
+        elif request == "odd":
+            reply = refuse("odd requests are refused")
+        elif request == "boom":
+            raise ValueError("boom")
+        elif callable(request):  # in-process only: lets a test call the handle from inside
+            try:
+                reply = request()
+            except Exception as exc:
+                reply = type(exc).__name__
+        elif type(request) is int and request > 0:
+            reply = stream(_numbers(request, closed))
+        else:
+            reply = request
 
 
 @service(restart=OnFailure(2, per=3600.0))
