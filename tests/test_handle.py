@@ -70,12 +70,12 @@ def test_service_failing_before_its_first_yield_fails_to_start() -> None:
     assert isinstance(caught.value.__cause__, ConnectionError)
 
 
-def test_stream_reply_returned_by_call_is_still_iterable() -> None:
+def test_call_on_a_streamed_reply_says_to_use_stream() -> None:
     h = basics.countdown()
-    reply = h(3)
-    assert isinstance(reply, ns.Stream)
-    assert list(reply) == [3, 2, 1]
+    with pytest.raises(ns.StreamReplyError, match=r"stream\(\)"):
+        h(3)
     assert h.state is ns.State.READY
+    assert list(h.stream(3)) == [3, 2, 1]
 
 
 def test_plain_reply_asked_for_as_a_stream_is_one_item() -> None:

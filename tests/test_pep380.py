@@ -286,8 +286,9 @@ def test_an_error_raised_while_closing_comes_out_of_close(kind: str) -> None:
 
     via = Via(kind, fails_on_close)
     via.enter()
-    with pytest.raises(ValueError, match="on close"):
+    with pytest.raises(ServiceFailedError, match="on close") as caught:  # issue 11, item 3
         via.handle.close()
+    assert isinstance(caught.value.__cause__, ValueError)
 
 
 def test_thrown_generator_exit_closes_the_sub_service(kind: str) -> None:

@@ -95,7 +95,9 @@ def test_without_a_collector_the_policy_counts_are_still_known() -> None:
 
 
 def test_collect_is_idempotent_and_stop_makes_the_path_bare_again() -> None:
-    h = echo()
+    from nanoservices.examples.basics import echo as bare_echo  # neither streams nor refuses
+
+    h = bare_echo()
     assert collect_statistics(h) is collect_statistics(h)
     assert sum(isinstance(x, StatsCollector) for x in h.hooks) == 1
     stop_statistics(h)

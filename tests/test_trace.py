@@ -20,7 +20,9 @@ K = EventKind
 
 
 def test_untraced_handle_calls_the_generator_directly() -> None:
-    h = echo()
+    from nanoservices.examples.basics import echo as bare_echo  # neither streams nor refuses
+
+    h = bare_echo()
     assert h._sink is h.generator  # nothing between caller and service
     with trace(h, Recorder()):
         assert h._sink is not h.generator

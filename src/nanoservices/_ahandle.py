@@ -1,37 +1,42 @@
 """The engine that drives an async generator service: the async twin of ``LocalHandle``.
 
-It awaits one protocol step at a time (``_aprotocol``), moves state through the
-one state table (``_state``), and leaves every failure decision to ``_failure``,
-which the sync handle uses too. It does no locking: the public
+It runs the very protocol steps the sync handle runs (``_steps``: recover,
+failures and the restart policy, streams, reset, throw, restart, close), with
+the async driver: only the effects (a step of the generator, closing a source,
+starting a fresh instance) are awaited here. State moves through the one state
+table (``_state``). It does no locking: the public
 :class:`~nanoservices.aio.AsyncHandle` in front of it serializes tasks.
 
 Its call path follows the sync handle's rule: ``await self._sink.asend(request)``
 where ``_sink`` is the async generator itself unless a request type or a hook
 asks for a wrapper; the wrapper is chosen when the generator starts or a hook
 is added (the same choice as the sync handle: ``call_timers``), never per call.
+
+A cancelled caller is the caller's decision, not the service's failure: the
+``CancelledError`` lands at the service's own ``await``; a service that handles
+it stays READY (its reply is dropped and the caller is still cancelled), one
+that does not is failed, or restarted by its policy (``_failure``).
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 from collections.abc import Awaitable, Callable
-from types import AsyncGeneratorType
+from types import AsyncGeneratorType, CodeType
 from typing import TYPE_CHECKING, Any
 
+from . import _steps
 from ._aprotocol import AsyncCursor, aprime, async_cursor
 from ._errors import (
-    InvalidRequestError,
     ProtocolViolationError,
     ServiceBusyError,
-    ServiceError,
-    ServiceFailedError,
     ServiceStartError,
 )
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
-from ._failure import judge_failure, restart_failed, stream_failure
 from ._handle import _validating
+from ._protocol import Refusal, Stream
 from ._state import Op, State, advance, refusal
-from ._supervise import Never, Supervision, SupervisionStats
+from ._supervise import Never, RestartPolicy, Supervision, SupervisionStats
 
 if TYPE_CHECKING:
     from ._service import ServiceSpec
@@ -39,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncGenEngine"]
 
 _READY = State.READY
+_current_task = asyncio.current_task
 
 ASend = Callable[[Any], Awaitable[Any]]
 
@@ -87,13 +93,14 @@ class AsyncGenEngine:
     __slots__ = (
         "_agen",
         "_args",
-        "_cursor",
         "_hooks",
         "_kwargs",
         "_request",
+        "_result",
         "_sink",
         "_spec",
         "_state",
+        "_stream",
         "_sup",
         "greeting",
     )
@@ -103,12 +110,13 @@ class AsyncGenEngine:
         self._args = args
         self._kwargs = kwargs
         self._agen: Any = None
-        self._cursor: AsyncCursor | None = None
+        self._stream: AsyncCursor | None = None  # the open stream's cursor
         self._request: object = None  # the open stream's request (for its errors)
         self._state = State.CLOSED  # until start() primes it
         self._sup: Supervision | None = None
         self._hooks: list[Hook] | None = None  # made by the first subscribe
         self._sink: Any = None  # what call() sends to: the generator itself when bare
+        self._result: Any = None
         self.greeting: Any = None
 
     @property
@@ -137,7 +145,7 @@ class AsyncGenEngine:
     @property
     def stream_source(self) -> Any:
         """The source of the open stream (for inspection), or None."""
-        cursor = self._cursor
+        cursor = self._stream
         if cursor is None:
             return None
         return cursor.source
@@ -181,6 +189,27 @@ class AsyncGenEngine:
                 asend = _atraced(asend, hooks, self.name)
         self._sink = _ASink(asend)
 
+    # -- what the protocol steps (``_steps``) need: their effects, awaited ---------------
+
+    async def _run(self, flow: _steps.Flow) -> Any:
+        return await _steps.arun(flow, self._do)
+
+    async def _do(self, effect: _steps.Effect) -> Any:
+        if effect is _steps.START:
+            await self._start_generator()
+            return None
+        if isinstance(effect, _steps.CloseSource):
+            return await effect.cursor.cancel()
+        if isinstance(effect, _steps.CloseService):
+            return await effect.gen.aclose()
+        if isinstance(effect, _steps.ThrowIn):
+            return await self._agen.athrow(effect.exc)
+        raise AssertionError(effect)  # pragma: no cover
+
+    def _move(self, op: Op, current: State | None = None) -> None:
+        """The one writer of state: the table's answer to ``op`` from ``current``."""
+        self._state = advance(self._state if current is None else current, op, self.name)
+
     def _emit(
         self, kind: EventKind, value: object = None, error: BaseException | None = None
     ) -> None:
@@ -188,8 +217,49 @@ class AsyncGenEngine:
         if hooks:
             emit(hooks, Event(kind, self.name, value, error, time_ns=now_ns()))
 
+    def _supervision(self) -> Supervision:
+        if self._sup is None:
+            self._sup = Supervision()
+        return self._sup
+
+    def _policy(self) -> RestartPolicy | None:
+        return self._spec.restart
+
+    def _generator(self) -> Any:
+        return self._agen
+
+    def _code(self) -> CodeType | None:
+        code: CodeType | None = getattr(self._agen, "ag_code", None)
+        return code
+
+    def _alive(self) -> bool:
+        return self._agen.ag_frame is not None
+
+    def _busy(self, exc: BaseException | None) -> ServiceBusyError | None:
+        if self._agen.ag_running and (exc is None or isinstance(exc, RuntimeError)):
+            return ServiceBusyError(
+                self.name, "the service is already running a step (it called itself?)"
+            )
+        return None
+
+    def _returned(self, exc: BaseException) -> tuple[bool, Any]:
+        return isinstance(exc, StopAsyncIteration), None
+
+    def _set_result(self, value: object) -> None:
+        self._result = value
+
+    def _cursor_for(self, reply: object) -> AsyncCursor:
+        return async_cursor(reply)
+
+    # -- start ------------------------------------------------------------------
+
     async def start(self) -> None:
         """Make a fresh generator from the factory and prime it; READY afterwards."""
+        await self._start_generator()
+        self._state = _READY  # the first state of a new instance (not a move)
+
+    async def _start_generator(self) -> None:
+        """Make a fresh generator from the factory and prime it (the caller moves state)."""
         try:
             agen: object = self._spec.fn(*self._args, **self._kwargs)
         except Exception as exc:
@@ -206,7 +276,7 @@ class AsyncGenEngine:
                 "generator (an async service is an 'async def' containing 'yield')",
             )
         try:
-            self.greeting = await aprime(agen)
+            greeting = await aprime(agen)
         except StopAsyncIteration as exc:
             raise ProtocolViolationError(
                 self.name, "the generator returned before its first yield"
@@ -215,173 +285,86 @@ class AsyncGenEngine:
             raise ServiceStartError(
                 self.name, None, f"could not start: {type(exc).__name__}: {exc}"
             ) from exc
+        self.greeting = greeting
         self._agen = agen
-        self._cursor = None
-        self._state = _READY
+        self._stream = None
         self._rewire()
 
     # -- calls ------------------------------------------------------------------
 
-    async def call(self, request: object) -> Any:
+    async def _step(self, request: object) -> Any:
+        """Send ``request`` and return what the service yields (or sort out what it raised)."""
         if self._state is not _READY:
-            raise refusal(self._state, Op.CALL, self.name, request)
+            cause = self._sup.last_error if self._sup is not None else None
+            raise refusal(self._state, Op.CALL, self.name, request, cause)
+        task = _current_task()
+        cancels = task.cancelling() if task is not None else 0
         try:
-            return await self._sink.asend(request)
+            reply = await self._sink.asend(request)
         except BaseException as exc:
-            return await self._recover(request, exc)
+            return await self._run(_steps.recover(self, request, exc))
+        if task is not None and task.cancelling() > cancels:
+            # The caller was cancelled mid-request and the service handled it: the
+            # service is READY, its reply is dropped, the caller stays cancelled.
+            raise asyncio.CancelledError
+        return reply
 
-    async def _recover(self, request: object, exc: BaseException) -> Any:
-        """Sort out what a step raised (the twin of ``LocalHandle._recover``)."""
-        agen = self._agen
-        if isinstance(exc, RuntimeError) and agen.ag_frame is not None and agen.ag_running:
-            raise ServiceBusyError(
-                self.name, "the service is already running a step (it called itself?)"
-            ) from None
-        if isinstance(exc, InvalidRequestError) and agen.ag_frame is not None:
-            self._emit(EventKind.ERROR, request, exc)  # refused before the generator ran
-            raise exc
-        if isinstance(exc, StopAsyncIteration):  # the body returned: closed
-            self._cursor = None
-            self._state = State.CLOSED
-            self._emit(EventKind.CLOSE)
-            return None
-        sup = self._sup = self._sup or Supervision()
-        verdict = judge_failure(self.name, request, exc, self._spec.restart, sup)
-        self._emit(EventKind.ERROR, request, exc)
-        if verdict.restart:
-            try:
-                await self.start()
-            except ServiceError as restart_error:
-                self._state = State.FAILED
-                raise restart_failed(self.name, request, exc, restart_error) from exc
-            sup.record_restart()
-            self._emit(EventKind.RESTART, request, exc)
-        else:
-            self._state = State.FAILED
-        if verdict.error is exc:
-            raise exc
-        raise verdict.error from exc
+    async def call(self, request: object) -> Any:
+        reply = await self._step(request)
+        kind = type(reply)
+        if kind is Refusal or kind is Stream:
+            return await self._run(_steps.plain_reply(self, request, reply))
+        return reply
 
     # -- streams ----------------------------------------------------------------
 
     async def open_stream(self, request: object) -> AsyncCursor | None:
         """Send ``request`` and hold the service for its streamed reply (None: it closed)."""
-        reply = await self.call(request)
-        if self._state is not _READY:
-            return None
-        cursor = async_cursor(reply)
-        self._cursor = cursor
-        self._request = request
-        self._state = advance(State.BUSY, Op.OPEN_STREAM, self.name)
-        self._emit(EventKind.STREAM_OPEN, request)
+        reply = await self._step(request)
+        cursor: AsyncCursor | None = _steps.opened(self, request, reply)
+        if cursor is not None:
+            self._request = request
         return cursor
 
     def is_open(self, cursor: object) -> bool:
-        return cursor is not None and self._cursor is cursor
+        return cursor is not None and self._stream is cursor
 
     async def next_item(self, cursor: AsyncCursor) -> Any:
         """The stream's next item; ``StopAsyncIteration`` once it is over."""
-        if self._cursor is not cursor:
+        if self._stream is not cursor:
             raise StopAsyncIteration
         try:
             item = await cursor.next_item()
         except StopAsyncIteration:
-            self._end(cursor)
-            self._emit(EventKind.STREAM_END)
+            _steps.ended(self, cursor)
             raise
         except BaseException as exc:
-            self._end(cursor)
-            self._emit(EventKind.ERROR, self._request, exc)
-            if not isinstance(exc, Exception):  # a cancelled task: the stream is over
-                with contextlib.suppress(BaseException):
-                    await cursor.cancel()
-                raise
-            error = stream_failure(self.name, self._request, exc)
-            if error is exc:
-                raise
-            raise error from exc
+            await self._run(_steps.stream_failed(self, cursor, self._request, exc))
+            raise  # pragma: no cover  (the flow raises)
         hooks = self._hooks
         if hooks:
             emit(hooks, Event(EventKind.ITEM, self.name, item, time_ns=now_ns()))
         return item
 
-    def _end(self, cursor: AsyncCursor) -> None:
-        if self._cursor is cursor:
-            self._cursor = None
-            self._state = advance(State.STREAMING, Op.END_STREAM, self.name)
-
     async def cancel_stream(self, cursor: AsyncCursor) -> None:
         """End the stream early; the service goes back to waiting for a request."""
-        if self._cursor is not cursor:
-            return
-        await self._drop_stream(cursor)
-        self._emit(EventKind.RESET, self._request)
-
-    async def _drop_stream(self, cursor: AsyncCursor) -> None:
-        self._end(cursor)
-        try:
-            await cursor.cancel()
-        except Exception as exc:
-            raise ServiceFailedError(
-                self.name, self._request, "closing the stream's source raised"
-            ) from exc
+        await self._run(_steps.cancel_stream(self, cursor, self._request))
 
     def abandon(self, cursor: AsyncCursor) -> AsyncCursor | None:
         """The stream's reader is gone: free the service now; close the source later."""
-        if self._cursor is not cursor:
-            return None
-        self._end(cursor)
-        self._emit(EventKind.RESET, self._request)
-        return cursor
+        dropped: AsyncCursor | None = _steps.abandon(self, cursor, self._request)
+        return dropped
 
-    # -- reset, throw, close -------------------------------------------------------
+    # -- reset, throw, restart, close ------------------------------------------------
 
     async def reset(self) -> None:
-        if self._state is State.FAILED:
-            await self.restart()
-            return
-        advance(self._state, Op.RESET, self.name)
-        if self._cursor is not None:
-            await self.cancel_stream(self._cursor)
+        await self._run(_steps.reset(self))
 
     async def throw(self, exc: BaseException | type[BaseException]) -> Any:
-        if not (
-            isinstance(exc, BaseException)
-            or (isinstance(exc, type) and issubclass(exc, BaseException))
-        ):
-            raise InvalidRequestError(
-                self.name, exc, "throw() takes an exception class or instance"
-            )
-        advance(self._state, Op.THROW, self.name)
-        if self._cursor is not None:  # the stream ends quietly, as with a sync handle
-            await self._drop_stream(self._cursor)
-        self._emit(EventKind.THROW, exc)
-        try:
-            return await self._agen.athrow(exc)
-        except BaseException as raised:
-            return await self._recover(exc, raised)
+        return await self._run(_steps.throw(self, exc))
 
     async def restart(self) -> None:
-        advance(self._state, Op.RESTART, self.name)
-        old, self._cursor = self._agen, None
-        await self.start()
-        with contextlib.suppress(Exception):
-            await old.aclose()
-        self._emit(EventKind.RESTART)
+        await self._run(_steps.restart(self))
 
     async def close(self) -> None:
-        if self._state is State.CLOSED:
-            return
-        cursor, self._cursor = self._cursor, None
-        if cursor is not None:
-            with contextlib.suppress(Exception):
-                await cursor.cancel()
-        self._state = State.CLOSED
-        try:
-            await self._agen.aclose()
-        except RuntimeError as exc:
-            raise ProtocolViolationError(
-                self.name, "the generator yielded while being closed (it caught GeneratorExit)"
-            ) from exc
-        finally:
-            self._emit(EventKind.CLOSE)
+        await self._run(_steps.close(self))

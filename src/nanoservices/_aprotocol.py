@@ -30,6 +30,9 @@ class AsyncCursor:
 
     __slots__ = ("_aitems", "_sync")
 
+    #: Its source is not the service generator: an error in it leaves the service alive.
+    survives_errors = True
+
     def __init__(self, sync: Cursor | None, aitems: AsyncIterator[Any] | None) -> None:
         self._sync = sync
         self._aitems = aitems

@@ -20,27 +20,25 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from types import FrameType, GeneratorType
+from types import CodeType, FrameType, GeneratorType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
-from . import _protocol
+from . import _protocol, _steps
 from ._errors import (
     InvalidRequestError,
     ProtocolViolationError,
     ReentryError,
     ServiceBusyError,
-    ServiceError,
     ServiceFailedError,
     ServiceStartError,
-    Thrown,
+    StreamReplyError,
     short_repr,
 )
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
-from ._failure import judge_failure, restart_failed, stream_failure
-from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Refused, Stream
+from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Stream
 from ._state import Op, State, advance, refusal
-from ._supervise import Never, Supervision, SupervisionStats
-from ._validate import InstanceCheck
+from ._supervise import Never, RestartPolicy, Supervision, SupervisionStats
+from ._validate import ConvertCheck, InstanceCheck, Invalid
 
 if TYPE_CHECKING:
     from ._service import ServiceSpec
@@ -81,7 +79,13 @@ class Handle(Protocol[RequestT_contra, ReplyT_co]):
 
     @property
     def state(self) -> State:
-        """READY, BUSY, STREAMING, FAILED or CLOSED."""
+        """READY, BUSY, STREAMING, FAILED or CLOSED (on a remote handle: the last
+        state it saw; ``fetch_state()`` asks the service)."""
+        ...
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when primed (the talk's menu text), or None."""
         ...
 
     def call(self, request: RequestT_contra, /) -> ReplyT_co:
@@ -104,6 +108,10 @@ class Handle(Protocol[RequestT_contra, ReplyT_co]):
         """Raise ``exc`` inside the service at its ``yield``; return what it yields next."""
         ...
 
+    def restart(self) -> None:
+        """Replace the service with a fresh instance from its factory (state is lost)."""
+        ...
+
     def close(self) -> None:
         """Close the service so its ``finally`` blocks run; closing twice is fine."""
         ...
@@ -122,11 +130,12 @@ class _Extra:
         self.supervision: Supervision | None = None
 
 
-def _refuser(state: State, name: str) -> Send:
-    """The send of a handle that must refuse calls in ``state``."""
+def _refuser(state: State, name: str, cause: BaseException | None = None) -> Send:
+    """The send of a handle that must refuse calls in ``state`` (``cause``: what
+    made a FAILED service fail, for the advice)."""
 
     def refuse(request: object) -> Any:
-        raise refusal(state, Op.CALL, name, request)
+        raise refusal(state, Op.CALL, name, request, cause)
 
     return refuse
 
@@ -154,6 +163,18 @@ def _validating(send: Send, check: Callable[[object], str | None], name: str) ->
             raise InvalidRequestError(name, request, check(request) or "")
 
         return send_instance_not_bool
+
+    if isinstance(check, ConvertCheck):
+        convert = check.convert
+
+        def send_converted(request: object) -> Any:
+            try:
+                value = convert(request)
+            except Invalid as invalid:
+                raise InvalidRequestError(name, request, invalid.reason) from None
+            return send(value)
+
+        return send_converted
 
     def send_checked(request: object) -> Any:
         reason = check(request)
@@ -226,13 +247,46 @@ def _refusing(send: Send, name: str) -> Send:
     return send_refusable
 
 
+def _no_streams(send: Send, name: str) -> Send:
+    """A send that answers a streamed reply with ``StreamReplyError`` (contract A):
+    the stream's source is closed, as for a dropped stream, and the service is
+    READY. Only services that may stream (``ServiceSpec.streams``) pay for it."""
+
+    def send_not_streamed(request: object) -> Any:
+        reply = send(request)
+        if type(reply) is Stream:
+            close = getattr(reply.source, "close", None)
+            try:
+                if close is not None:
+                    close()
+            except Exception as exc:
+                raise StreamReplyError(name, request) from exc
+            raise StreamReplyError(name, request)
+        return reply
+
+    return send_not_streamed
+
+
+def _returned(frame: FrameType) -> bool:
+    """Whether the finished generator whose frame this was returned (rather than raised)."""
+    import dis
+
+    op = dis.opname[frame.f_code.co_code[frame.f_lasti]]
+    return op in ("RETURN_VALUE", "RETURN_CONST")
+
+
 class _Sink:
-    """Stands in for the generator on the hot path: ``_sink.send(request)``."""
+    """Stands in for the generator on the hot path: ``_sink.send(request)``.
 
-    __slots__ = ("send",)
+    ``stream_send`` is the same chain without the checks on the reply (a stream
+    is what ``stream()`` asks for).
+    """
 
-    def __init__(self, send: Send) -> None:
+    __slots__ = ("send", "stream_send")
+
+    def __init__(self, send: Send, stream_send: Send) -> None:
         self.send = send
+        self.stream_send = stream_send
 
 
 class LocalHandle(Generic[RequestT, ReplyT]):
@@ -259,6 +313,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         self._stream: Cursor | None = None  # the open stream's cursor
         self._state = _READY
         self._start_generator()
+        self._rewire()
 
     # -- the hot path ---------------------------------------------------------
 
@@ -279,41 +334,44 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         Inside the block calls cost a bare ``gen.send``: errors come out raw
         (a ``ValueError`` for concurrent use, the body's own exception). On the
         way out the handle sorts them out as :meth:`call` would, so its state
-        and restart policy stay right.
+        and restart policy stay right, even when the block caught the error.
         """
         if self._state is not _READY:
             raise refusal(self._state, Op.CALL, self.name)
+        frame = self._gen.gi_frame  # kept to tell, afterwards, a return from a raise
         try:
             yield self._sink.send
         except BaseException as exc:
             self._recover(UNKNOWN_REQUEST, exc)
         else:
-            if self._gen.gi_frame is None:  # a StopIteration was caught in the block
-                self._become(State.CLOSED)
+            if self._state is _READY and self._gen.gi_frame is None:
+                self._ended_in_hot(frame)
+
+    def _ended_in_hot(self, frame: FrameType | None) -> None:
+        """The generator ended inside a ``hot()`` block whose code caught what it raised."""
+        if frame is not None and _returned(frame):
+            _steps.finish(self, None)  # the StopIteration (and its value) stayed in the block
+            return
+        lost = ServiceFailedError(
+            self.name,
+            UNKNOWN_REQUEST,
+            "the service raised inside a hot() block, and the block caught the exception",
+        )
+        self._run(_steps.fail(self, UNKNOWN_REQUEST, lost))  # FAILED, or restarted
+
+    # -- state ----------------------------------------------------------------------
+
+    def _move(self, op: Op, current: State | None = None) -> None:
+        """The one writer of state: the table's answer to ``op`` from ``current`` (the
+        stored state by default; BUSY at the end of a step), then ``_sink`` to match."""
+        self._state = advance(self._state if current is None else current, op, self.name)
+        self._rewire()
 
     # -- errors (off the hot path) ------------------------------------------
 
     def _recover(self, request: object, exc: BaseException) -> Any:
         """Turn what ``_sink.send`` raised into the right outcome, or the right error."""
-        if self._state is not _READY:
-            raise exc  # a refusal: the handle was not serving
-        gen = self._gen
-        if (
-            isinstance(exc, ValueError)
-            and gen.gi_frame is not None
-            and (gen.gi_running or str(exc) == "generator already executing")
-        ):
-            raise self._busy_error() from None
-        if gen.gi_frame is not None:  # refused before the generator ran (validation): untouched
-            extra = self._extra
-            if extra is not None and extra.hooks and isinstance(exc, InvalidRequestError):
-                emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
-            raise exc
-        if isinstance(exc, StopIteration):
-            self._finish(exc.value)
-            return exc.value
-        self._fail(request, exc)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._run(_steps.recover(self, request, exc))
 
     def _busy_error(self) -> ServiceBusyError:
         frame: FrameType | None = sys._getframe(1)
@@ -332,34 +390,74 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             "one thread at a time (use handle.shared() to serialize calls across threads)",
         )
 
-    def _fail(self, request: object, exc: BaseException) -> None:
-        """The body raised: record it, apply the restart policy, raise the error."""
-        extra = self._extras()
-        sup = extra.supervision or Supervision()
-        extra.supervision = sup
-        # The decision is shared with the async handle (_failure); the doing is ours.
-        verdict = judge_failure(self.name, request, exc, self._spec.restart, sup)
-        if extra.hooks:
-            emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
-        if not verdict.restart:
-            self._become(State.FAILED)
-            if verdict.error is exc:  # KeyboardInterrupt, SystemExit...: not ours to wrap
-                raise exc
-            raise verdict.error from exc
-        try:
+    # -- what the protocol steps (``_steps``) need: their effects, done in this thread --
+
+    def _run(self, flow: _steps.Flow) -> Any:
+        return _steps.run(flow, self._do)
+
+    def _do(self, effect: _steps.Effect) -> Any:
+        if effect is _steps.START:
             self._start_generator()
-        except ServiceError as restart_error:
-            self._become(State.FAILED)
-            raise restart_failed(self.name, request, exc, restart_error) from exc
-        sup.record_restart()
-        if extra.hooks:
-            emit(extra.hooks, Event(EventKind.RESTART, self.name, request, exc, time_ns=now_ns()))
-        raise verdict.error from exc
+            return None
+        if isinstance(effect, _steps.CloseSource):
+            return effect.cursor.cancel()
+        if isinstance(effect, _steps.CloseService):
+            return effect.gen.close()
+        if isinstance(effect, _steps.ThrowIn):
+            return self._gen.throw(effect.exc)
+        raise AssertionError(effect)  # pragma: no cover
+
+    def _emit(
+        self, kind: EventKind, value: object = None, error: BaseException | None = None
+    ) -> None:
+        extra = self._extra
+        if extra is not None and extra.hooks:
+            emit(extra.hooks, Event(kind, self.name, value, error, time_ns=now_ns()))
+
+    def _supervision(self) -> Supervision:
+        extra = self._extras()
+        if extra.supervision is None:
+            extra.supervision = Supervision()
+        return extra.supervision
+
+    def _policy(self) -> RestartPolicy | None:
+        return self._spec.restart
+
+    def _generator(self) -> AnyGenerator:
+        return self._gen
+
+    def _code(self) -> CodeType | None:
+        return self._gen.gi_code
+
+    def _alive(self) -> bool:
+        return self._gen.gi_frame is not None
+
+    def _busy(self, exc: BaseException | None) -> ServiceBusyError | None:
+        gen = self._gen
+        if exc is None:
+            return self._busy_error() if gen.gi_running else None
+        if isinstance(exc, ValueError) and (
+            gen.gi_running or str(exc) == "generator already executing"
+        ):
+            return self._busy_error()
+        return None
+
+    def _returned(self, exc: BaseException) -> tuple[bool, Any]:
+        if isinstance(exc, StopIteration):
+            return True, exc.value
+        return False, None
+
+    def _set_result(self, value: object) -> None:
+        if value is not None:
+            self._extras().result = value
+
+    def _cursor_for(self, reply: object) -> Cursor:
+        return self._spec.protocol.cursor(self._gen, reply)
 
     # -- life cycle -------------------------------------------------------------
 
     def _start_generator(self) -> None:
-        """Make a fresh generator from the factory and prime it; READY afterwards."""
+        """Make a fresh generator from the factory and prime it (the caller moves state)."""
         spec = self._spec
         args, kwargs = self._config
         try:
@@ -388,43 +486,37 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         if greeting is not None or (self._extra is not None and self._extra.greeting is not None):
             self._extras().greeting = greeting
         self._stream = None
-        self._state = _READY
-        self._rewire()
 
     def _rewire(self) -> None:
         """Point ``_sink`` at what the current state allows (the state machine's
         one effect on the hot path)."""
         if self._state is not _READY:
-            self._sink = _Sink(_refuser(self._state, self.name))
+            extra = self._extra
+            sup = extra.supervision if extra is not None else None
+            refuse = _refuser(self._state, self.name, sup.last_error if sup else None)
+            self._sink = _Sink(refuse, refuse)
             return
-        check = self._spec.check
+        spec = self._spec
+        check = spec.check
         extra = self._extra
         hooks = extra.hooks if extra is not None else None
-        refuses = self._spec.refuses
-        if check is None and not hooks and not refuses:
+        if check is None and not hooks and not spec.refuses and not spec.streams:
             self._sink = self._gen  # the bare generator: nothing between caller and service
             return
+        name = self.name
         send: Send = self._gen.send
-        if refuses:
-            send = _refusing(send, self.name)
+        stream_send = send  # stream() wants the reply, whatever it is
+        if spec.refuses:
+            send = _refusing(send, name)
+        if spec.streams:
+            send = _no_streams(send, name)
         if check is not None:
-            send = _validating(send, check, self.name)
+            send = _validating(send, check, name)
+            stream_send = _validating(stream_send, check, name)
         if hooks:
-            send = _observed(send, hooks, self.name)
-        self._sink = _Sink(send)
-
-    def _become(self, state: State) -> None:
-        self._state = state
-        self._rewire()
-
-    def _finish(self, value: object) -> None:
-        """The generator returned (the talk's falsy request): the service is closed."""
-        if value is not None:
-            self._extras().result = value
-        self._stream = None
-        self._become(State.CLOSED)
-        if self._extra is not None and self._extra.hooks:
-            emit(self._extra.hooks, Event(EventKind.CLOSE, self.name, value, time_ns=now_ns()))
+            send = _observed(send, hooks, name)
+            stream_send = _observed(stream_send, hooks, name)
+        self._sink = _Sink(send, stream_send)
 
     def _extras(self) -> _Extra:
         extra = self._extra
@@ -433,36 +525,21 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         return extra
 
     def restart(self) -> None:
-        """Replace the generator with a fresh one from the factory (state is lost)."""
-        advance(self._state, Op.RESTART, self.name)
-        self._stream = None
-        old = self._gen
-        self._start_generator()
-        with contextlib.suppress(Exception):
-            old.close()
-        extra = self._extra
-        if extra is not None and extra.hooks:
-            emit(extra.hooks, Event(EventKind.RESTART, self.name, time_ns=now_ns()))
+        """Replace the generator with a fresh one from the factory (state is lost).
+
+        An open stream ends first, its source closed (as ``reset`` and ``close`` do).
+        """
+        self._run(_steps.restart(self))
 
     def close(self) -> None:
-        """Close the service: its ``finally`` blocks run. Closing twice is fine."""
-        if self._state is State.CLOSED:
-            return
-        cursor, self._stream = self._stream, None
-        if cursor is not None and cursor.survives_errors:
-            with contextlib.suppress(Exception):
-                cursor.cancel()
-        self._become(State.CLOSED)
-        try:
-            self._gen.close()
-        except RuntimeError as exc:
-            raise ProtocolViolationError(
-                self.name, "the generator yielded while being closed (it caught GeneratorExit)"
-            ) from exc
-        finally:
-            extra = self._extra
-            if extra is not None and extra.hooks:
-                emit(extra.hooks, Event(EventKind.CLOSE, self.name, time_ns=now_ns()))
+        """Close the service: its ``finally`` blocks run. Closing twice is fine.
+
+        Refused (``ReentryError``/``ServiceBusyError``) while the service runs. What
+        its ``finally`` raises comes out as a library error naming the service,
+        with the original as ``__cause__``; the handle is CLOSED either way.
+        """
+        if self._state is not State.CLOSED:
+            self._run(_steps.close(self))
 
     def __enter__(self) -> LocalHandle[RequestT, ReplyT]:
         return self
@@ -487,70 +564,26 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         ``for`` loop early (or ``cancel()``, or ``with``) puts the service back
         to waiting for its next request.
         """
-        reply = self.call(request)
-        if self._state is not _READY:  # the generator returned on this request
-            return ReplyStream(self, Cursor(), request)
+        sink = self._sink
         try:
-            cursor = self._spec.protocol.cursor(self._gen, reply)
-        except Refused as refused:
-            raise InvalidRequestError(self.name, request, refused.reason) from None
-        self._stream = cursor
-        self._become(State.STREAMING)
-        if self._extra is not None and self._extra.hooks:
-            emit(
-                self._extra.hooks,
-                Event(EventKind.STREAM_OPEN, self.name, request, time_ns=now_ns()),
-            )
+            reply = sink.stream_send(request) if type(sink) is _Sink else sink.send(request)
+        except BaseException as exc:
+            reply = self._recover(request, exc)
+        cursor = _steps.opened(self, request, reply)
+        if cursor is None:  # the generator returned on this request
+            return ReplyStream(self, Cursor(), request)
         return ReplyStream(self, cursor, request)
 
     def _stream_ended(self, cursor: Cursor) -> None:
-        if self._stream is cursor:
-            self._stream = None
-            self._become(_READY)
-            if self._extra is not None and self._extra.hooks:
-                emit(self._extra.hooks, Event(EventKind.STREAM_END, self.name, time_ns=now_ns()))
+        _steps.ended(self, cursor)
 
     def _stream_failed(self, cursor: Cursor, request: object, exc: BaseException) -> None:
         """An item step raised: fail the stream, and the service only if it died."""
-        if self._stream is not cursor:
-            raise exc
-        self._stream = None
-        if cursor.survives_errors:
-            self._become(_READY)
-            extra = self._extra
-            if extra is not None and extra.hooks:
-                emit(extra.hooks, Event(EventKind.ERROR, self.name, request, exc, time_ns=now_ns()))
-            error = stream_failure(self.name, request, exc)
-            if error is exc:
-                raise exc
-            raise error from exc
-        self._state = _READY  # let _recover judge the generator's state
-        try:
-            self._recover(request, exc)
-        except ServiceBusyError:
-            self._stream = cursor
-            self._become(State.STREAMING)
-            raise
+        self._run(_steps.stream_failed(self, cursor, request, exc))
 
     def _stream_cancelled(self, cursor: Cursor, request: object) -> None:
-        if self._stream is not cursor:
-            return
-        self._stream = None
-        try:
-            back_to_ready = cursor.cancel()
-        except Exception as exc:
-            self._become(_READY)
-            raise ServiceFailedError(
-                self.name, request, "closing the stream's source raised"
-            ) from exc
-        extra = self._extra
-        if extra is not None and extra.hooks:
-            emit(extra.hooks, Event(EventKind.RESET, self.name, request, time_ns=now_ns()))
-        if back_to_ready and self._gen.gi_frame is not None:
-            self._become(_READY)
-        else:
-            self._state = _READY
-            self.restart()
+        if self._stream is cursor:
+            self._run(_steps.cancel_stream(self, cursor, request))
 
     # -- reset and throw -----------------------------------------------------------
 
@@ -561,38 +594,16 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         connections). A FAILED service has no state left to keep: it is
         restarted from its factory.
         """
-        state = self._state
-        if state is State.FAILED:
-            self.restart()
-            return
-        advance(state, Op.RESET, self.name)
-        if self._stream is not None:
-            self._stream_cancelled(self._stream, None)
+        self._run(_steps.reset(self))
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         """Raise ``exc`` inside the service at its current ``yield``; return what
-        it yields next. An open stream ends first (the talk's ``DifferentCity``)."""
-        if not (
-            isinstance(exc, BaseException)
-            or (isinstance(exc, type) and issubclass(exc, BaseException))
-        ):
-            raise InvalidRequestError(
-                self.name, exc, "throw() takes an exception class or instance"
-            )
-        advance(self._state, Op.THROW, self.name)
-        cursor = self._stream
-        if cursor is not None:
-            self._stream = None
-            if cursor.survives_errors:
-                cursor.cancel()
-            self._become(_READY)
-        extra = self._extra
-        if extra is not None and extra.hooks:
-            emit(extra.hooks, Event(EventKind.THROW, self.name, exc, time_ns=now_ns()))
-        try:
-            return self._gen.throw(exc)
-        except BaseException as raised:
-            return self._recover(Thrown(exc), raised)
+        it yields next. An open stream ends first (the talk's ``DifferentCity``).
+
+        If closing that stream's source raises, the stream is over, the service
+        is READY, ``exc`` is not thrown in, and the caller gets ``ServiceFailedError``.
+        """
+        return self._run(_steps.throw(self, exc))
 
     # -- what the handle tells -------------------------------------------------------
 
@@ -701,7 +712,7 @@ class ReplyStream(Generic[ItemT]):
             handle._stream_ended(cursor)
             raise
         except GeneratorReturned as returned:
-            handle._finish(returned.value)
+            _steps.finish(handle, returned.value)
             raise StopIteration from None
         except BaseException as exc:
             handle._stream_failed(cursor, self.request, exc)

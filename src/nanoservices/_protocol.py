@@ -202,8 +202,8 @@ class _RawCursor(Cursor):
             return False
         try:
             ready = self._gen.throw(self._reset_with)
-        except BaseException:  # it did not handle its own reset: restart it
-            return False
+        except Exception:  # it did not handle its own reset: restart it
+            return False  # (KeyboardInterrupt, SystemExit... pass through as themselves)
         return ready is None
 
 

@@ -39,6 +39,7 @@ class ServiceSpec:
     request_type: Any = Any
     check: Check | None = field(default=None, compare=False)
     refuses: bool = False
+    streams: bool = False  # may reply with a Stream: call() then raises StreamReplyError
 
 
 class ServiceFactory(Generic[P, RequestT, ReplyT]):
@@ -99,7 +100,7 @@ def _make_spec(
         request_type = request_type_of(fn)
     check = build_check(request_type) if validate else None
     if refuses is None:
-        refuses = _names_refuse(fn)
+        refuses = _names(fn, {"refuse", "Refusal"})
     return ServiceSpec(
         fn=fn,
         name=name or str(getattr(fn, "__name__", repr(fn))),
@@ -108,17 +109,20 @@ def _make_spec(
         request_type=request_type,
         check=check,
         refuses=refuses,
+        streams=protocol is NATIVE and _names(fn, {"stream", "Stream", "astream"}),
     )
 
 
-def _names_refuse(fn: Callable[..., Any]) -> bool:
-    """Whether ``fn``'s body (or a function nested in it) names ``refuse`` or
-    ``Refusal``: such a service may yield refusals from plain replies."""
+def _names(fn: Callable[..., Any], names: set[str]) -> bool:
+    """Whether ``fn``'s body (or a function nested in it) names one of ``names``:
+    ``refuse``/``Refusal`` for a service that may refuse from plain replies,
+    ``stream``/``Stream`` for one that may reply with a stream. Found once, at
+    definition, so services that do neither keep a bare call path."""
     code = getattr(fn, "__code__", None)
     pending = [code] if code is not None else []
     while pending:
         code = pending.pop()
-        if {"refuse", "Refusal"} & set(code.co_names):
+        if names & set(code.co_names):
             return True
         pending.extend(c for c in code.co_consts if hasattr(c, "co_names"))
     return False

@@ -18,6 +18,7 @@ from ._errors import ReentryError, ServiceBusyError
 from ._handle import LocalHandle, ReplyStream
 from ._protocol import Stream
 from ._state import State
+from ._supervise import SupervisionStats
 
 __all__ = ["SharedHandle", "SharedStream"]
 
@@ -115,6 +116,13 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         if opened is not None and self._owner == threading.get_ident():
             opened.cancel()
 
+    def _release_own_stream(self) -> None:
+        """A stream this thread opened gives the lock back to this thread's throw or
+        restart, which end it themselves (the handle closes its source)."""
+        opened = self._open_stream() if self._open_stream is not None else None
+        if opened is not None and self._owner == threading.get_ident():
+            opened._give_back()
+
     def _locked(self, op: str, fn: Any, *args: Any) -> Any:
         self._acquire(op)
         try:
@@ -129,11 +137,15 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         self._locked("reset", self._handle.reset)
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
-        """Raise ``exc`` inside the service at its current ``yield``."""
+        """Raise ``exc`` inside the service at its current ``yield`` (a stream this
+        thread opened ends first)."""
+        self._release_own_stream()
         return self._locked("throw", self._handle.throw, exc)
 
     def restart(self) -> None:
-        """Replace the generator with a fresh one from the factory."""
+        """Replace the generator with a fresh one from the factory (a stream this
+        thread opened ends first)."""
+        self._release_own_stream()
         self._locked("restart", self._handle.restart)
 
     def close(self) -> None:
@@ -154,6 +166,16 @@ class SharedHandle(Generic[RequestT, ReplyT]):
     @property
     def state(self) -> State:
         return self._handle.state
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when primed, or None."""
+        return self._handle.greeting
+
+    @property
+    def supervision(self) -> SupervisionStats:
+        """What the restart policy did: failures, restarts, last error."""
+        return self._handle.supervision
 
     @property
     def local(self) -> LocalHandle[RequestT, ReplyT]:

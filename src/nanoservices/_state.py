@@ -3,8 +3,11 @@
 A handle stores one of READY, STREAMING, FAILED or CLOSED. BUSY is never stored:
 it is read off the generator (``gi_running``) so the hot path writes nothing.
 The hot path inlines its one move (READY -> BUSY -> READY) by calling the
-generator directly; ``tests/test_state.py`` walks this table and checks that the
-handle agrees with it.
+generator directly; every other move of both engines (the sync handle and the
+async one) goes through :func:`advance`, so this table is the only writer of
+state. A step (a call, a throw) runs from BUSY: it ends in a reply, an open
+stream, a failure, a restart by the policy, or the generator's return.
+``tests/test_state.py`` walks this table and checks that the handle agrees.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import enum
 from typing import Final
 
 from ._errors import ServiceBusyError, ServiceClosedError, ServiceError, ServiceFailedError
+from ._failure import is_cancellation
 
 __all__ = ["MOVES", "Op", "State", "advance", "refusal"]
 
@@ -50,11 +54,11 @@ MOVES: Final[dict[tuple[State, Op], State]] = {  # every legal move, and only he
     (B, Op.OPEN_STREAM): S,
     (B, Op.FAIL): F,
     (B, Op.FINISH): C,
+    (B, Op.RESTART): R,  # the body failed and the restart policy replaced it
     (S, Op.END_STREAM): R,
-    (S, Op.FAIL): F,
-    (S, Op.FINISH): C,
     (S, Op.RESET): R,
     (R, Op.RESET): R,
+    (F, Op.RESET): R,  # nothing left to keep: a fresh instance from the factory
     (S, Op.THROW): B,
     (R, Op.THROW): B,
     (R, Op.RESTART): R,
@@ -75,11 +79,24 @@ def advance(state: State, op: Op, service: str) -> State:
         raise refusal(state, op, service) from None
 
 
-def refusal(state: State, op: Op, service: str, request: object = None) -> ServiceError:
-    """The error for doing ``op`` in ``state``: says what happened and what to do."""
+def refusal(
+    state: State, op: Op, service: str, request: object = None, cause: BaseException | None = None
+) -> ServiceError:
+    """The error for doing ``op`` in ``state``: says what happened and what to do.
+
+    ``cause`` is what made a FAILED service fail: a cancellation is the caller's
+    decision, so the advice is then to restart it, never to add a policy.
+    """
     if state is State.CLOSED:
         return ServiceClosedError(
             service, f"cannot {op.value}: the service is closed (create a new one from its factory)"
+        )
+    if state is State.FAILED and is_cancellation(cause):
+        return ServiceFailedError(
+            service,
+            request,
+            f"cannot {op.value}: a request was cancelled and the service did not handle "
+            "the cancellation (call restart() or reset() for a fresh instance)",
         )
     if state is State.FAILED:
         return ServiceFailedError(

@@ -9,6 +9,7 @@ does the deep work in C.
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import types
 import typing
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Check", "InstanceCheck", "build_check", "request_type_of"]
+__all__ = ["Check", "ConvertCheck", "InstanceCheck", "build_check", "request_type_of"]
 
 #: Returns None when the request is acceptable, else the reason it is not.
 Check = Callable[[object], str | None]
@@ -26,7 +27,7 @@ def _class_tuple(tp: object) -> tuple[type, ...] | None:
     """The classes an ``isinstance`` check can use for ``tp``, if it is that simple."""
     if tp is None or tp is type(None):
         return (type(None),)
-    if isinstance(tp, type) and not typing.get_args(tp) and not typing.is_typeddict(tp):
+    if isinstance(tp, type) and not typing.get_args(tp) and not _converted(tp):
         return (tp,)
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         classes: list[type] = []
@@ -37,6 +38,17 @@ def _class_tuple(tp: object) -> tuple[type, ...] | None:
             classes.extend(part)
         return tuple(classes)
     return None
+
+
+def _converted(tp: type) -> bool:
+    """Whether requests of class ``tp`` are built by conversion (a dict becomes a
+    dataclass, a ``Struct``, a ``TypedDict``...), not checked by ``isinstance``."""
+    return (
+        typing.is_typeddict(tp)
+        or dataclasses.is_dataclass(tp)
+        or issubclass(tp, msgspec.Struct)
+        or hasattr(tp, "__attrs_attrs__")
+    )
 
 
 def _type_name(tp: object) -> str:
@@ -80,16 +92,47 @@ def build_check(tp: object) -> Check | None:
 
         return InstanceCheck(classes, refuse_bool, expected)
 
-    def check_deep(request: object) -> str | None:
-        try:
-            msgspec.convert(request, tp, strict=True)
-        except msgspec.ValidationError as exc:
-            return f"expected {_type_name(tp)}: {exc}"
-        except TypeError as exc:  # a type msgspec cannot check deeply
-            raise TypeError(f"cannot validate requests against {_type_name(tp)}: {exc}") from None
-        return None
+    return ConvertCheck(tp)
 
-    return check_deep
+
+class Invalid(Exception):
+    """Internal: why a request does not convert to the declared type."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConvertCheck:
+    """A deep check by msgspec (strict): the body receives the *converted* value.
+
+    A request that passes is what the declared type says it is (a dataclass or a
+    ``Struct`` built from a dict, say), so the body never meets the raw form.
+    Whatever msgspec raises becomes a reason, never a raw exception.
+    """
+
+    __slots__ = ("tp",)
+
+    def __init__(self, tp: object) -> None:
+        self.tp = tp
+
+    def convert(self, request: object) -> Any:
+        """The request as the declared type; ``Invalid`` with the reason if it is not."""
+        try:
+            return msgspec.convert(request, self.tp, strict=True)
+        except msgspec.ValidationError as exc:
+            raise Invalid(f"expected {_type_name(self.tp)}: {exc}") from None
+        except Exception as exc:  # a type msgspec cannot check, a string it cannot encode
+            raise Invalid(
+                f"cannot be checked against {_type_name(self.tp)}: {type(exc).__name__}: {exc}"
+            ) from None
+
+    def __call__(self, request: object) -> str | None:
+        try:
+            self.convert(request)
+        except Invalid as invalid:
+            return invalid.reason
+        return None
 
 
 def request_type_of(fn: Callable[..., Any]) -> object:

@@ -20,7 +20,7 @@ import contextlib
 import functools
 import typing
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload, runtime_checkable
 
 from ._ahandle import AsyncGenEngine
 from ._aprotocol import astream
@@ -35,6 +35,7 @@ from ._validate import build_check
 
 __all__ = [
     "AsyncHandle",
+    "AsyncHandleProtocol",
     "AsyncReplyStream",
     "AsyncServiceFactory",
     "Starting",
@@ -49,6 +50,64 @@ ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
 
 _UNSET: Any = object()
+
+
+RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
+ReplyT_co = TypeVar("ReplyT_co", covariant=True)
+
+
+@runtime_checkable
+class AsyncHandleProtocol(Protocol[RequestT_contra, ReplyT_co]):
+    """The async twin of :class:`~nanoservices.Handle`: the same operations, awaited.
+
+    Every async handle offers it (``@aservice``, ``to_async``, remote async
+    handles), so callers cannot tell where a service runs. ``supervision`` is
+    not part of it: only handles that run the service in this process have it.
+    """
+
+    @property
+    def name(self) -> str:
+        """The service's name, used in every error and event."""
+        ...
+
+    @property
+    def state(self) -> State:
+        """READY, BUSY, STREAMING, FAILED or CLOSED (on a remote handle: the last
+        state it saw)."""
+        ...
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when primed, or None."""
+        ...
+
+    async def call(self, request: RequestT_contra, /) -> ReplyT_co:
+        """Send ``request`` and return the service's reply."""
+        ...
+
+    async def __call__(self, request: RequestT_contra, /) -> ReplyT_co:
+        """Same as :meth:`call`."""
+        ...
+
+    def stream(self, request: RequestT_contra, /) -> Any:
+        """The streamed reply to ``request``, for ``async for``."""
+        ...
+
+    async def reset(self) -> None:
+        """Back to waiting for a request (ends an open stream)."""
+        ...
+
+    async def throw(self, exc: BaseException | type[BaseException], /) -> Any:
+        """Raise ``exc`` inside the service at its ``yield``."""
+        ...
+
+    async def restart(self) -> None:
+        """Replace the service with a fresh instance from its factory."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the service so its ``finally`` blocks run; closing twice is fine."""
+        ...
 
 
 class _Engine(Protocol):
@@ -113,7 +172,11 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
             await lock.acquire()
         self._owner = me
         if self._pending:
-            await self._close_dropped()
+            try:
+                await self._close_dropped()
+            except BaseException:  # cancelled while closing: the turn is given back
+                self._done()
+                raise
 
     def _done(self) -> None:
         self._owner = None

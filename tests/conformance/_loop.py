@@ -100,12 +100,19 @@ class SyncFacade:
     def throw(self, exc: Any, /) -> Any:
         return self._runner.run(self._handle.throw(exc))
 
+    def restart(self) -> None:
+        self._runner.run(self._handle.restart())
+
     def close(self) -> None:
         self._runner.run(self._handle.aclose())
 
     @property
     def state(self) -> Any:
         return self._handle.state
+
+    @property
+    def greeting(self) -> Any:
+        return self._handle.greeting
 
     @property
     def name(self) -> str:

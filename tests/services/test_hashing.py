@@ -69,13 +69,11 @@ def test_a_wrong_type_is_refused_and_the_service_lives_on(request_: object) -> N
         assert h("hello") == "5d41402abc4b2a76b9719d911017c592"
 
 
-def test_a_str_the_encoding_cannot_represent_fails_and_reset_recovers() -> None:
+def test_a_str_the_encoding_cannot_represent_is_refused_and_the_service_survives() -> None:
     with hasher(encoding="ascii") as h:
-        with pytest.raises(ServiceFailedError) as info:
+        with pytest.raises(InvalidRequestError, match="cannot encode it as ascii"):
             h("é")
-        assert isinstance(info.value.__cause__, UnicodeEncodeError)
-        assert h.state is State.FAILED  # the body raised: the generator is gone
-        h.reset()  # stateless, so a fresh instance loses nothing
+        assert h.state is State.READY  # refused, never killed (issue 11, item 7)
         assert h("e") == hashlib.md5(b"e").hexdigest()
 
 

@@ -11,10 +11,21 @@ import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from nanoservices import Stream
+from nanoservices import OnFailure, Stream, refuse
 from nanoservices.aio import aservice, astream
 
-__all__ = ["countdown", "counter", "divider", "echo", "md5", "times_five"]
+__all__ = [
+    "countdown",
+    "counter",
+    "divider",
+    "echo",
+    "fragile",
+    "keeper",
+    "leaky",
+    "md5",
+    "stubborn",
+    "times_five",
+]
 
 
 @aservice
@@ -80,3 +91,84 @@ async def divider(numerator: float = 1.0) -> AsyncGenerator[float | None, float]
     reply = None
     while True:
         reply = numerator / (yield reply)
+
+
+# -- the async twins of basics' contract services (tests/conformance) -------------------------
+
+
+async def _numbers(n: int, closed: list[int]) -> AsyncIterator[int]:
+    try:
+        for i in range(n, 0, -1):
+            await asyncio.sleep(0)
+            yield i
+    finally:
+        closed.append(n)
+
+
+@aservice
+async def keeper(greeting: str = "hello") -> AsyncGenerator[Any, Any]:
+    """The async twin of ``basics.keeper``."""
+    closed: list[int] = []
+    reply: Any = greeting
+    while True:
+        try:
+            request = yield reply
+        except KeyError as exc:  # thrown in at the yield
+            reply = f"caught {exc.args[0]}"
+            continue
+        if request == "closed":
+            reply = list(closed)
+        elif request == "odd":
+            reply = refuse("odd requests are refused")
+        elif request == "boom":
+            raise ValueError("boom")
+        elif callable(request):  # in-process only: lets a test call the handle from inside
+            try:
+                reply = await request()
+            except Exception as exc:
+                reply = type(exc).__name__
+        elif type(request) is int and request > 0:
+            reply = astream(_numbers(request, closed))
+        else:
+            reply = request
+
+
+@aservice(restart=OnFailure(2, per=3600.0))
+async def fragile() -> AsyncGenerator[int, int]:
+    """The async twin of ``basics.fragile``."""
+    total = 0
+    while True:
+        request = yield total
+        if request < 0:
+            raise ValueError(f"negative: {request}")
+        total += request
+
+
+@aservice
+async def stubborn() -> AsyncGenerator[Any, Any]:
+    """The async twin of ``basics.stubborn``."""
+    reply = None
+    try:
+        while True:
+            reply = yield reply
+    finally:
+        raise OSError("disk full")
+
+
+async def _leaking(n: int) -> AsyncIterator[int]:
+    try:
+        for i in range(n):
+            await asyncio.sleep(0)
+            yield i
+        raise ValueError(f"no item after {n - 1}")
+    finally:
+        if n == 99:
+            raise OSError("source finally: disk full")
+
+
+@aservice
+async def leaky() -> AsyncGenerator[Any, int]:
+    """The async twin of ``basics.leaky``."""
+    request = yield None
+    while True:
+        request = yield astream(_leaking(request))

@@ -6,9 +6,20 @@ import hashlib
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import Stream, service, stream
+from nanoservices import OnFailure, Stream, refuse, service, stream
 
-__all__ = ["countdown", "counter", "divider", "echo", "md5", "times_five"]
+__all__ = [
+    "countdown",
+    "counter",
+    "divider",
+    "echo",
+    "fragile",
+    "keeper",
+    "leaky",
+    "md5",
+    "stubborn",
+    "times_five",
+]
 
 
 @service
@@ -73,3 +84,85 @@ def divider(numerator: float = 1.0) -> Generator[float | None, float, None]:
     reply = None
     while True:
         reply = numerator / (yield reply)
+
+
+# -- services for the behaviour suite's contract tests (tests/conformance) -------------------
+
+
+def _numbers(n: int, closed: list[int]) -> Iterator[int]:
+    try:
+        yield from range(n, 0, -1)
+    finally:
+        closed.append(n)
+
+
+@service
+def keeper(greeting: str = "hello") -> Generator[Any, Any, None]:
+    """Greets with ``greeting``; streams ``n, ..., 1`` for a positive int ``n``;
+    ``"odd"`` is refused; ``"boom"`` raises; ``"closed"`` replies with the streams
+    whose source was closed; a callable request is called (in-process only); a
+    thrown ``KeyError`` is caught and answered ``"caught <key>"``; anything else
+    is echoed."""
+    closed: list[int] = []
+    reply: Any = greeting
+    while True:
+        try:
+            request = yield reply
+        except KeyError as exc:  # thrown in at the yield
+            reply = f"caught {exc.args[0]}"
+            continue
+        if request == "closed":
+            reply = list(closed)
+        elif request == "odd":
+            reply = refuse("odd requests are refused")
+        elif request == "boom":
+            raise ValueError("boom")
+        elif callable(request):  # in-process only: lets a test call the handle from inside
+            try:
+                reply = request()
+            except Exception as exc:
+                reply = type(exc).__name__
+        elif type(request) is int and request > 0:
+            reply = stream(_numbers(request, closed))
+        else:
+            reply = request
+
+
+@service(restart=OnFailure(2, per=3600.0))
+def fragile() -> Generator[int, int, None]:
+    """A running total that raises on a negative request; restarted twice at most."""
+    total = 0
+    while True:
+        request = yield total
+        if request < 0:
+            raise ValueError(f"negative: {request}")
+        total += request
+
+
+@service
+def stubborn() -> Generator[Any, Any, None]:
+    """Echoes; its ``finally`` raises ``OSError("disk full")`` when it is closed."""
+    reply = None
+    try:
+        while True:
+            reply = yield reply
+    finally:
+        raise OSError("disk full")
+
+
+def _leaking(n: int) -> Iterator[int]:
+    try:
+        yield from range(n)
+        raise ValueError(f"no item after {n - 1}")
+    finally:
+        if n == 99:
+            raise OSError("source finally: disk full")
+
+
+@service
+def leaky() -> Generator[Any, int, None]:
+    """Streams ``0 .. n-1`` then fails the stream (the service lives on); for
+    ``n == 99`` the source's ``finally`` raises too (closing it early fails)."""
+    request = yield None
+    while True:
+        request = yield stream(_leaking(request))

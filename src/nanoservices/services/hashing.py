@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Callable, Generator
 from typing import Any, Final, cast
 
-from nanoservices import NO_REPLY, service
+from nanoservices import NO_REPLY, refuse, service
 
 __all__ = ["ALGORITHMS", "hasher", "md5"]
 
@@ -55,7 +55,8 @@ def hasher(algorithm: str = "md5", encoding: str = "utf-8") -> Generator[str, st
             case-insensitive.
         encoding: how ``str`` requests become bytes; ``bytes`` are hashed as they are.
 
-    An unknown algorithm or encoding stops the service at construction:
+    A ``str`` the encoding cannot encode is refused (``InvalidRequestError``);
+    the service keeps serving. An unknown algorithm or encoding stops the service at construction:
     ``ServiceFailedError`` ("could not start") naming the service, with the
     ``ValueError`` or ``LookupError`` as its cause.
     """
@@ -63,7 +64,11 @@ def hasher(algorithm: str = "md5", encoding: str = "utf-8") -> Generator[str, st
     codecs.lookup(encoding)  # an unknown encoding fails here, at construction, not per request
     request = yield NO_REPLY
     while True:
-        data = request.encode(encoding) if isinstance(request, str) else request
+        try:
+            data = request.encode(encoding) if isinstance(request, str) else request
+        except UnicodeEncodeError as exc:  # a lone surrogate, say: refused, still serving
+            request = yield refuse(f"cannot encode it as {encoding}: {exc.reason}")
+            continue
         request = yield new(data).hexdigest()
 
 
