@@ -399,6 +399,15 @@ class ServiceRef:
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         return self._in_flight(lambda handle: handle.throw(exc))
 
+    def restart(self) -> None:
+        """A fresh instance of the service behind the name, from its factory."""
+        self._in_flight(lambda handle: handle.restart())
+
+    @property
+    def greeting(self) -> Any:
+        """What the service behind the name yielded first."""
+        return self._handle().greeting
+
     def close(self) -> None:
         """Close the service behind the name (for everyone); to stop using it,
         just drop the ref."""
