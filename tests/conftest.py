@@ -1,11 +1,25 @@
-"""Settings for the whole test run, applied before any test module is imported."""
+"""Settings and hooks for the whole test run."""
 
 from __future__ import annotations
 
-import os
+import sys
 
-# Ray turns 127.0.0.1 into the machine's outward address unless told this is a
-# single-machine setup; it reads this when it is first imported, and any test
-# (tests/test_exports.py touches nanoservices.ray) may import it first. Traffic
-# must stay on loopback.
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+import pytest
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The docs' Ray page joins the suite's local Ray, which stays on loopback.
+
+    (Its own ``ray.init()`` would put Ray on the machine's outward address.)
+    """
+    if item.name.endswith("[ray.md]"):
+        from tests.ray.cluster import ensure_local_ray
+
+        ensure_local_ray()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Shut down the local Ray if the run started one (the module is loaded only then)."""
+    cluster = sys.modules.get("tests.ray.cluster")
+    if cluster is not None:
+        cluster.shutdown_local_ray()
