@@ -39,6 +39,7 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
             return await self._lost(request, exc)
         if type(reply) is Failure:
             return await self._failed(request, reply)
+        self._seen = State.READY
         return reply  # type: ignore[no-any-return]
 
     __call__ = call
@@ -82,26 +83,32 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
         """Back to waiting for a request: an open stream ends; a failed service restarts."""
         self._drop_stream()
         await self._invoke("reset", "reset")
+        self._seen = State.READY
 
     async def restart(self) -> None:
         """Replace the service with a fresh instance from its factory (state is lost)."""
         self._drop_stream()
         await self._invoke("restart", "restart")
+        self._seen = State.READY
 
     async def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         """Raise ``exc`` inside the service; return what it yields next."""
         self._drop_stream()
-        return await self._invoke("throw", "throw", exc, request=exc)
+        reply = await self._invoke("throw", "throw", exc, request=exc)
+        self._seen = State.READY
+        return reply
 
-    async def state(self) -> State:
-        """READY, STREAMING, FAILED or CLOSED (awaited: it may ask the host)."""
-        known = self._known_state()
-        if known is not None:
-            return known
+    async def fetch_state(self) -> State:
+        """The service's state now, asked of its host (one round trip); ``state``
+        then reports it too."""
+        if self._closed or self._dead is not None:
+            return self.state
         try:
-            return state_of(await self._remote("state"))
+            seen = state_of(await self._remote("state"))
         except RayError:
-            return State.FAILED
+            seen = State.FAILED  # its host is lost: the next request restarts it
+        self._seen = seen
+        return self.state
 
     async def close(self) -> None:
         """Close the service (its ``finally`` blocks run, on its host). Twice is fine."""
@@ -112,6 +119,7 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
         except RayError:
             return
         if failure is not None:
+            self._saw(failure)
             raise failure.rebuild()
 
     async def __aenter__(self) -> AsyncRayHandle[RequestT, ReplyT]:

@@ -16,6 +16,8 @@ from ._ray_async import AsyncRayHandle
 from ._ray_host import Failure
 from ._ray_session import FIRST_BATCH, Lost, SessionBase, StreamBase, get_checked, state_of
 
+READY = State.READY
+
 __all__ = ["RayHandle", "RayStream"]
 
 RequestT = TypeVar("RequestT")
@@ -43,6 +45,7 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
             return self._lost(request, exc)
         if type(reply) is Failure:
             return self._failed(request, reply)
+        self._seen = READY
         return reply  # type: ignore[no-any-return]
 
     __call__ = call
@@ -113,28 +116,32 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         """Back to waiting for a request: an open stream ends; a failed service restarts."""
         self._drop_stream()
         self._invoke("reset", "reset")
+        self._seen = READY
 
     def restart(self) -> None:
         """Replace the service with a fresh instance from its factory (state is lost)."""
         self._drop_stream()
         self._invoke("restart", "restart")
+        self._seen = READY
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         """Raise ``exc`` inside the service; return what it yields next."""
         self._drop_stream()
-        return self._invoke("throw", "throw", exc, request=exc)
+        reply = self._invoke("throw", "throw", exc, request=exc)
+        self._seen = READY
+        return reply
 
-    @property
-    def state(self) -> State:
-        """READY, STREAMING, FAILED or CLOSED (asks the host, except for what the
-        caller knows: its own open stream, a closed or lost handle)."""
-        known = self._known_state()
-        if known is not None:
-            return known
+    def fetch_state(self) -> State:
+        """The service's state now, asked of its host (one round trip); ``state``
+        then reports it too."""
+        if self._closed or self._dead is not None:
+            return self.state
         try:
-            return state_of(ray.get(self._remote("state")))
+            seen = state_of(ray.get(self._remote("state")))
         except RayError:
-            return State.FAILED
+            seen = State.FAILED  # its host is lost: the next request restarts it
+        self._seen = seen
+        return self.state
 
     def close(self) -> None:
         """Close the service (its ``finally`` blocks run, on its host). Twice is fine."""
@@ -145,6 +152,7 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         except RayError:
             return  # its host is gone: nothing is left to close
         if failure is not None:
+            self._saw(failure)
             raise failure.rebuild()
 
     def __enter__(self) -> RayHandle[RequestT, ReplyT]:
@@ -155,9 +163,17 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
 
     def aio(self) -> AsyncRayHandle[RequestT, ReplyT]:
         """An awaitable twin of this handle, on the same session (same service)."""
-        return AsyncRayHandle(
-            self._target, self._session, self._name, self._incarnation, self._policy, self._batch
+        twin: AsyncRayHandle[RequestT, ReplyT] = AsyncRayHandle(
+            self._target,
+            self._session,
+            self._name,
+            self._incarnation,
+            self._policy,
+            self._batch,
+            self._greeting,
         )
+        twin._seen = self._seen
+        return twin
 
 
 class RayStream(StreamBase, Generic[ReplyT]):

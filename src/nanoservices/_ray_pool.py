@@ -165,7 +165,7 @@ class ServiceHostPool:
         opened = get_checked(
             actor.open.remote(session, path, args, kwargs, options, session is not None), path
         )
-        session_id, name, incarnation = opened
+        session_id, name, incarnation, greeting = opened
         self._loads[index] += 1
         spec_restart = load_factory(path, options).spec.restart
         return RayHandle(
@@ -175,6 +175,7 @@ class ServiceHostPool:
             incarnation,
             restart or spec_restart or DEFAULT_RESTART,
             batch,
+            greeting,
         )
 
     def start_many(
@@ -200,9 +201,15 @@ class ServiceHostPool:
             self._loads[index] += len(sessions)
             handles.extend(
                 RayHandle(
-                    target, s, spec.name, incarnations[index], spec.restart or DEFAULT_RESTART, 256
+                    target,
+                    session,
+                    spec.name,
+                    incarnations[index],
+                    spec.restart or DEFAULT_RESTART,
+                    256,
+                    greeting,
                 )
-                for s in sessions
+                for session, greeting in sessions
             )
         return handles
 

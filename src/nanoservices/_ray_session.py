@@ -73,12 +73,14 @@ class SessionBase:
         "_call",
         "_closed",
         "_dead",
+        "_greeting",
         "_incarnation",
         "_name",
         "_open",
         "_policy",
         "_recent",
         "_restarts",
+        "_seen",
         "_session",
         "_target",
     )
@@ -91,6 +93,7 @@ class SessionBase:
         incarnation: str,
         policy: RestartPolicy,
         batch: int,
+        greeting: Any = None,
     ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
@@ -106,6 +109,22 @@ class SessionBase:
         self._open: Any = None  # the caller's open stream (a weakref), which holds the service
         self._recent: collections.deque[float] = collections.deque()
         self._restarts = 0
+        self._seen = State.READY  # the state the host last reported, by its last answer
+        self._greeting = greeting
+
+    @property
+    def state(self) -> State:
+        """The service's state as this handle last saw it: READY, STREAMING, FAILED or
+        CLOSED. No round trip: a property never does network I/O. What only the host
+        knows (another handle on a named session closed it, its node is being lost)
+        shows after the next request, or now with :meth:`fetch_state`."""
+        known = self._known_state()
+        return self._seen if known is None else known
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when primed (its menu text, say), or None."""
+        return self._greeting
 
     @property
     def name(self) -> str:
@@ -142,6 +161,11 @@ class SessionBase:
         if opened is not None and opened.is_open:
             return State.STREAMING
         return None
+
+    def _saw(self, failure: Failure) -> None:
+        """Remember the state the host reported with a failure."""
+        if failure.state:
+            self._seen = State(failure.state)
 
     def _mark_closed(self) -> bool:
         """Close on the caller's side; whether the host must still be told."""
@@ -180,6 +204,7 @@ class SessionBase:
 
     def _sort(self, failure: Failure, request: object) -> NoReturn:
         """Raise the error a failure record stands for (``Lost`` if the host lost us)."""
+        self._saw(failure)
         if failure.kind == UNKNOWN_SESSION:
             self._refuse_if_gone("call")
             if failure.incarnation != self._incarnation:
@@ -195,6 +220,7 @@ class SessionBase:
             The deadline (``time.monotonic()``) for reaching the host again.
         """
         self._refuse_if_gone("call")
+        self._seen = State.FAILED  # until the service is restarted on the host
         if not self._policy.allows(self._recent, time.monotonic()):
             self._dead = cause
             raise RestartLimitError(
@@ -224,6 +250,7 @@ class SessionBase:
             ) from cause
         self._restarts += 1
         self._recent.append(time.monotonic())
+        self._seen = State.READY
         raise ServiceFailedError(
             self._name,
             request,
@@ -240,6 +267,7 @@ class SessionBase:
         if type(result) is Failure:
             raise result.rebuild()
         self._incarnation = result[2]
+        self._greeting = result[3]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name!r} session {self._session!r}>"
@@ -272,6 +300,7 @@ class StreamBase:
         handle = self._handle
         if handle._open is not None and handle._open() is self:
             handle._open = None
+            handle._seen = State.READY  # a failure the host reports overrides it
 
     def _end(self) -> None:
         """Forget what is left (the handle reset or closed the service)."""
