@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -23,3 +24,24 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     cluster = sys.modules.get("tests.ray.cluster")
     if cluster is not None:
         cluster.shutdown_local_ray()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--ray-cluster",
+        action="store_true",
+        help="also run the multi-node Ray group (-m ray_cluster selects it alone)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The multi-node Ray group runs only when asked for; otherwise it shows as skipped."""
+    markexpr = config.getoption("markexpr") or ""
+    if config.getoption("--ray-cluster") or re.search(r"(?<!not )\bray_cluster\b", markexpr):
+        return
+    skip = pytest.mark.skip(
+        reason="multi-node Ray group: run it with `pytest -m ray_cluster` (docs/ray.md)"
+    )
+    for item in items:
+        if "ray_cluster" in item.keywords:
+            item.add_marker(skip)

@@ -244,7 +244,9 @@ class HostCore:
         """The next ``size`` items of the session's open stream."""
         opened = self._streams.get(session)
         if opened is None:
-            return [], True
+            if session not in self._sessions:  # lost with a restarted host: say so
+                return [], self._failure(session, None, KeyError(session))
+            return [], True  # ended here already (a reset, a throw)
         return self._pull(session, opened, size)
 
     def _pull(self, session: SessionId, opened: ReplyStream[Any], size: int) -> Batch:
