@@ -26,7 +26,9 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+import psutil
 import ray
+from ray._private import ray_constants
 from ray.cluster_utils import Cluster
 
 __all__ = ["HEAD_ADDRESS", "LoopbackCluster", "Node"]
@@ -140,8 +142,15 @@ class LoopbackCluster:
     # -- faults --------------------------------------------------------------------
 
     def kill(self, node: Node) -> None:
-        """Kill every process of a worker node at once (SIGKILL), as a machine loss would."""
+        """Kill every process of a worker node at once (SIGKILL), as a machine loss would:
+        its raylet and the rest of Ray's processes, and its worker processes (actors
+        answer calls directly, so they would go on serving for a while alone)."""
+        raylet = node.ray_node.all_processes[ray_constants.PROCESS_TYPE_RAYLET][0].process
+        workers = psutil.Process(raylet.pid).children(recursive=True)
+        for worker in workers:
+            worker.kill()
         self._cluster.remove_node(node.ray_node, allow_graceful=False)
+        psutil.wait_procs(workers, timeout=30)
         self.workers.remove(node)
 
     def node_of(self, node_id: str) -> Node:
