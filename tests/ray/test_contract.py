@@ -11,6 +11,8 @@ import ray
 from nanoservices import ServiceFailedError, State, StreamReplyError
 from nanoservices.ray import ServiceHostPool
 
+from .test_faults import _wait_for_a_new_incarnation
+
 pytestmark = pytest.mark.ray
 
 B = "nanoservices.examples.basics"
@@ -47,6 +49,8 @@ def test_state_never_asks_the_host(local_ray: None) -> None:
     h = hosts.start(f"{B}:echo")
     assert h("x") == "x"
     ray.kill(hosts.actors[0], no_restart=True)  # a round trip would fail now
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(hosts.actors[0].ping.remote())  # until the kill has landed
     assert h.state is State.READY  # what h last saw, at once
     assert h.fetch_state() is State.FAILED  # asking finds the host gone
     assert h.state is State.FAILED
@@ -82,7 +86,9 @@ def test_greeting_is_what_the_service_yielded_when_primed(pool: ServiceHostPool)
 def test_a_restarted_host_greets_again(local_ray: None) -> None:
     with ServiceHostPool(1, num_cpus=0.1) as hosts:
         h = hosts.start(GREETER, "again?")
+        before = ray.get(hosts.actors[0].ping.remote())
         ray.kill(hosts.actors[0], no_restart=False)
+        _wait_for_a_new_incarnation(hosts.actors[0], before)  # the kill lands first
         with pytest.raises(ServiceFailedError) as caught:
             h("Ada")
         assert caught.value.restarted
