@@ -4,6 +4,7 @@ handle verb exists on both Ray handles, ``call()`` on a streamed reply never dra
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 import ray
@@ -49,8 +50,7 @@ def test_state_never_asks_the_host(local_ray: None) -> None:
     h = hosts.start(f"{B}:echo")
     assert h("x") == "x"
     ray.kill(hosts.actors[0], no_restart=True)  # a round trip would fail now
-    with pytest.raises(ray.exceptions.RayActorError):
-        ray.get(hosts.actors[0].ping.remote())  # until the kill has landed
+    _wait_until_dead(hosts.actors[0])
     assert h.state is State.READY  # what h last saw, at once
     assert h.fetch_state() is State.FAILED  # asking finds the host gone
     assert h.state is State.FAILED
@@ -105,3 +105,15 @@ def test_call_on_a_streamed_reply_leaves_the_async_handle_ready(pool: ServiceHos
             return [item async for item in h.stream(2)]
 
     assert asyncio.run(scenario()) == [2, 1]
+
+
+def _wait_until_dead(actor: object) -> None:
+    """Until a ``ray.kill`` has landed (it is asynchronous)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.ping.remote(), timeout=10)  # type: ignore[attr-defined]
+        except ray.exceptions.RayActorError:
+            return
+        time.sleep(0.01)
+    raise AssertionError("the killed actor still answers")
