@@ -12,7 +12,8 @@ restarts its service on it under the service's restart policy, and the caller
 gets one :class:`~nanoservices.ServiceFailedError` naming the service (for the
 request in flight, or the first request after the loss: the service's state is
 gone), then service again. Errors cross Ray as nanoservices errors, with their
-cause re-attached.
+cause re-attached. ``timeout=`` (per operation, or the handle's default) bounds
+how long an operation waits for its host: past it, :class:`RayTimeoutError`.
 
 Ray is imported only by this module and the private ``_ray_*`` modules it
 re-exports from; install it with the ``ray`` extra.
@@ -28,6 +29,7 @@ from ._ray_handle import RayStream as RayStream
 from ._ray_pool import DEFAULT_RESTART as DEFAULT_RESTART
 from ._ray_pool import ServiceHost as ServiceHost
 from ._ray_pool import ServiceHostPool as ServiceHostPool
+from ._ray_session import RayTimeoutError as RayTimeoutError
 
 __all__ = [
     "AsyncRayHandle",
@@ -35,10 +37,19 @@ __all__ = [
     "RayBinding",
     "RayHandle",
     "RayStream",
+    "RayTimeoutError",
     "ServiceHostPool",
 ]
 
 # Clean tracebacks and reprs: the public classes report this module, not private ones.
-for _cls in (AsyncRayHandle, AsyncRayStream, RayBinding, RayHandle, RayStream, ServiceHostPool):
+for _cls in (
+    AsyncRayHandle,
+    AsyncRayStream,
+    RayBinding,
+    RayHandle,
+    RayStream,
+    RayTimeoutError,
+    ServiceHostPool,
+):
     _cls.__module__ = __name__
 del _cls
