@@ -113,17 +113,18 @@ def ensure_local_ray() -> None:
     The workers get this process's ``sys.path``, so services defined in the
     test's own modules import there too.
     """
-    # Ray turns 127.0.0.1 into the machine's outward address unless told this
-    # is a single-machine setup; read when Ray is imported.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
+
+    from nanoservices._ray_loopback import HEAD_ADDRESS
 
     if ray.is_initialized():
         return
     ray.init(
         num_cpus=1,
         include_dashboard=False,
-        _node_ip_address="127.0.0.1",
+        # Ray turns the exact name 127.0.0.1 into the machine's outward address;
+        # another loopback address it takes as given (see nanoservices._ray_loopback).
+        _node_ip_address=HEAD_ADDRESS,
         log_to_driver=False,
         runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}},
     )
