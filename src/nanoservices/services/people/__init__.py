@@ -59,21 +59,33 @@ from ._query import Query as Query
 from ._query import build_sql as build_sql
 from ._query import parse_query as parse_query
 from ._schema import COLUMNS as COLUMNS
+from ._schema import PEOPLE as PEOPLE
 from ._schema import Person as Person
 from ._seed import generate_people as generate_people
 from ._service import people as people
+from ._service import table as table
+from ._table import Column as Column
+from ._table import Kind as Kind
+from ._table import Table as Table
+from ._table import TableError as TableError
 
 __all__ = [
     "COLUMNS",
+    "PEOPLE",
     "Backend",
+    "Column",
     "DatabaseUnavailableError",
+    "Kind",
     "Person",
     "Query",
+    "Table",
+    "TableError",
     "build_sql",
     "create_demo_database",
     "generate_people",
     "parse_query",
     "people",
+    "table",
 ]
 
 for _name in __all__:
