@@ -36,9 +36,10 @@ def assert_whitelisted(
     assert words <= ALLOWED_WORDS, words - ALLOWED_WORDS
 
 
-def as_dict(record: Any) -> dict[str, Any]:
+def as_dict(record: Any, table: Table) -> dict[str, Any]:
     """A record's values by column name (attributes may be made-up identifiers)."""
-    return dict(zip(record.__struct_encode_fields__, msgspec.structs.astuple(record), strict=True))
+    names = [column.name for column in table.columns]
+    return dict(zip(names, msgspec.structs.astuple(record), strict=True))
 
 
 def _like_regex(pattern: str) -> re.Pattern[str]:
@@ -59,6 +60,8 @@ def _like_regex(pattern: str) -> re.Pattern[str]:
 def _matches(field: Any, operator: str, value: Any) -> bool:
     if value is None:  # only = and != take None: IS NULL, IS NOT NULL
         return (field is None) == (operator == "=")
+    if operator == "not in" and not value:  # no clause at all: NULL rows pass too
+        return True
     if field is None:  # SQL: NULL compares to nothing, not even in NOT IN
         return False
     if operator == "=":
@@ -91,7 +94,7 @@ def _null_first(value: Any) -> tuple[bool, Any]:
 def model(query: Query, records: Iterable[Any]) -> list[Any]:
     """What the database must answer for ``query``, computed in Python."""
     table = query.table
-    rows = [(record, as_dict(record)) for record in records]
+    rows = [(record, as_dict(record, table)) for record in records]
     rows = [
         (record, values)
         for record, values in rows

@@ -10,7 +10,8 @@ Records are frozen :class:`msgspec.Struct` types with one field per column, in
 the SELECT order, so a row becomes a record in one C call (``Record(*row)``).
 A column whose name is not a Python identifier gets an attribute made into one
 (``"first name"`` -> ``first_name``), and keeps its own name when encoded
-(``msgspec.json``, the HTTP transport). Records of tables that are not known in
+(``msgspec.json``, the HTTP transport) unless it holds a quote, a backslash or
+a control character, which msgspec cannot rename to. Records of tables that are not known in
 advance are built here from the columns and cached by their shape, so two
 services on the same table share one record type, and pickling (Ray) rebuilds
 the same type on the other side.
@@ -184,7 +185,7 @@ def _record_for(shape: _Shape) -> type[Any]:
     rename = {
         attribute: column
         for attribute, (column, _, _) in zip(attributes, columns, strict=True)
-        if attribute != column
+        if attribute != column and _encodable(column)
     }
 
     def __reduce__(self: msgspec.Struct) -> tuple[Any, ...]:
@@ -201,6 +202,12 @@ def _record_for(shape: _Shape) -> type[Any]:
         module=__name__,
     )
     return _RECORDS.setdefault(shape, record)
+
+
+def _encodable(name: str) -> bool:
+    """msgspec encodes a field under another name only without quotes, backslashes
+    and control characters; such columns encode under their attribute name."""
+    return not any(char in '"\\' or char < " " for char in name)
 
 
 def _rebuild(shape: _Shape, values: tuple[Any, ...]) -> Any:
