@@ -177,6 +177,23 @@ def test_records_pickle_for_ray(target: str) -> None:
     assert type(again[0]) is type(first)
 
 
+def test_the_demo_person_pickles_by_reference() -> None:
+    from nanoservices.services.people import Person, generate_people
+
+    person = next(generate_people(1))
+    assert pickle.loads(pickle.dumps(person)) == person
+    assert type(pickle.loads(pickle.dumps(person))) is Person
+
+
+def test_a_postgres_schema_can_be_named(target: str) -> None:
+    if dialect_of(target) is SQLITE:
+        pytest.skip("SQLite has no schemas")
+    with table(target, "people", schema="public") as h:
+        assert len(list(h.stream({}))) == len(TALK_ROWS)
+    with pytest.raises(ServiceStartError, match="no table or view 'people' in schema 'nope'"):
+        table(target, "people", schema="nope")
+
+
 def test_nulls_are_asked_for_with_none(target: str, rows: list[dict[str, Any]]) -> None:
     with table(target, ODD) as h:
         unborn = [r.id for r in h.stream({"born on": None})]
