@@ -190,7 +190,7 @@ def test_refusal_is_a_type_error_for_callers_catching_builtins() -> None:
 
 
 @given(request_=hostile_queries())
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_input_is_refused_or_builds_whitelisted_sql(request_: Any) -> None:
     query = parsed_or_none(request_)
     if query is None:
@@ -201,7 +201,9 @@ def test_any_input_is_refused_or_builds_whitelisted_sql(request_: Any) -> None:
 
 
 @given(request_=hostile_queries())
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_any_input_runs_on_sqlite_without_sql_errors(
     request_: Any, backend: SQLiteBackend, db_path: Path
 ) -> None:
@@ -220,7 +222,9 @@ def test_hostile_inputs_left_the_table_whole(db_path: Path) -> None:
 
 
 @given(request_=valid_queries())
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 def test_sqlite_answers_match_the_model(
     request_: dict[str, Any], backend: SQLiteBackend, everybody: list[Person]
 ) -> None:

@@ -85,6 +85,11 @@ class Backend(Protocol):
         """
         ...
 
+    def answer(self, request: object, service: str) -> Iterator[Any]:
+        """:meth:`rows` for a query dict, checked by ``parse_query`` on the first
+        ``next`` (a bad query fails its own stream, naming ``service``)."""
+        ...
+
     def close(self) -> None:
         """Release the connection; idempotent."""
         ...

@@ -12,7 +12,7 @@ network dropped), the request that noticed fails with
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import starmap
 from typing import Any, Final
 
@@ -21,7 +21,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ._backend import PEOPLE_SPEC, DatabaseUnavailableError, TableSpec, check_query
-from ._query import POSTGRES, Query, build_sql
+from ._query import POSTGRES, Query, build_sql, parse_query
 from ._schema import COLUMNS, TABLE, Person
 from ._table import Column, Kind, Table, TableError, make_table
 
@@ -171,8 +171,14 @@ class PostgresBackend:
 
     def rows(self, query: Query) -> Iterator[object]:
         """Stream matching records through a server-side cursor."""
-        query = check_query(query, self.table)
-        text, params = build_sql(query, POSTGRES)
+        return self._rows(lambda: check_query(query, self.table))
+
+    def answer(self, request: object, service: str) -> Iterator[object]:
+        """Validate ``request`` on the first step, then stream (one generator)."""
+        return self._rows(lambda: parse_query(request, self.table, service))
+
+    def _rows(self, make_query: Callable[[], Query]) -> Iterator[object]:
+        text, params = build_sql(make_query(), POSTGRES)
         record = self.table.record
         connection = self._live_connection()
         cursor = connection.cursor(name="nanoservices_rows")

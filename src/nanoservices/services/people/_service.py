@@ -7,13 +7,12 @@ the database's catalog; then answer each query dict with a stream of records.
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 from nanoservices import NO_REPLY, Stream, service, stream
 
 from ._backend import PEOPLE_SPEC, Backend, TableSpec, open_backend
-from ._query import parse_query
 from ._schema import Person
 
 __all__ = ["people", "table"]
@@ -70,12 +69,7 @@ def _serve(backend: Backend, service_name: str) -> Generator[Stream[Any], Reques
     try:
         request = yield NO_REPLY
         while True:
-            request = yield stream(_answer(backend, request, service_name))
+            # Validation and the query both run on the stream's first step.
+            request = yield stream(backend.answer(request, service_name))
     finally:
         backend.close()
-
-
-def _answer(backend: Backend, request: object, service_name: str) -> Iterator[Any]:
-    """Validate, then stream: both happen on the stream's first step."""
-    query = parse_query(request, backend.table, service_name)
-    yield from backend.rows(query)

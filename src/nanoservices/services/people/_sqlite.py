@@ -16,12 +16,12 @@ import datetime
 import os
 import pathlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import starmap
 from typing import Final
 
 from ._backend import PEOPLE_SPEC, DatabaseUnavailableError, TableSpec, check_query
-from ._query import SQLITE, Query, build_sql
+from ._query import SQLITE, Query, build_sql, parse_query
 from ._schema import COLUMNS, TABLE, Person
 from ._table import Column, Kind, Table, TableError, make_table
 
@@ -207,8 +207,15 @@ class SQLiteBackend:
 
     def rows(self, query: Query) -> Iterator[object]:
         """Stream matching records; iterating the cursor keeps memory constant."""
-        query = check_query(query, self.table)
-        sql, params = build_sql(query, SQLITE)
+        return self._rows(lambda: check_query(query, self.table))
+
+    def answer(self, request: object, service: str) -> Iterator[object]:
+        """Validate ``request`` on the first step, then stream (one generator, no
+        wrapper: a generator level per row is a measurable share of the time)."""
+        return self._rows(lambda: parse_query(request, self.table, service))
+
+    def _rows(self, make_query: Callable[[], Query]) -> Iterator[object]:
+        sql, params = build_sql(make_query(), SQLITE)
         cursor = self._connection.execute(sql, params)
         try:
             yield from starmap(self.table.record, cursor)
