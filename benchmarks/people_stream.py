@@ -12,9 +12,12 @@ the paths see the same load):
   same table (records built from the catalog's columns).
 
 ``x driver`` is the path's rate over the driver's (1.00 = as fast as a bare
-cursor loop). Then one more ``service`` pass under tracemalloc gives the peak
-Python memory, and the RSS high-water mark growth during another shows what
-the process really took. Constant memory means both stay flat as ``--rows``
+cursor loop); ``x drv cpu`` the same from this process's CPU time, steadier on a
+loaded machine (for SQLite, where all the work is in this process; for
+PostgreSQL it leaves out the server's share, so read ``x driver`` there).
+Then one more ``service`` pass under tracemalloc gives the peak Python
+memory, and the RSS high-water mark growth during another shows what the
+process really took. Constant memory means both stay flat as ``--rows``
 grows. PostgreSQL runs in a throwaway cluster this script starts
 (``tests/services/pgcluster.py``), unless ``--postgres-dsn`` names an empty database.
 
@@ -55,6 +58,9 @@ class Row:
     seconds: float
     peak_bytes: int | None = None
     rss_growth_bytes: int | None = None
+    #: This process's CPU time for the pass (best of the rounds): steadier than
+    #: wall time on a loaded machine, but blind to the PostgreSQL server's share.
+    cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -94,15 +100,19 @@ def _count(items: Iterable[object]) -> int:
 
 
 def _race(backend: str, paths: dict[str, Callable[[], Iterable[object]]], repeat: int) -> list[Row]:
-    """The best of ``repeat`` full passes per path, the paths taking turns."""
+    """The best of ``repeat`` full passes per path (wall and CPU), the paths taking turns."""
     best = dict.fromkeys(paths, float("inf"))
+    best_cpu = dict.fromkeys(paths, float("inf"))
     counts = dict.fromkeys(paths, 0)
     for _ in range(repeat):
         for path, run in paths.items():
-            start = time.perf_counter()
+            cpu, start = time.process_time(), time.perf_counter()
             counts[path] = _count(run())
             best[path] = min(best[path], time.perf_counter() - start)
-    return [Row(backend, path, counts[path], best[path]) for path in paths]
+            best_cpu[path] = min(best_cpu[path], time.process_time() - cpu)
+    return [
+        Row(backend, path, counts[path], best[path], cpu_seconds=best_cpu[path]) for path in paths
+    ]
 
 
 def _memory(handle: Any) -> tuple[int, int | None]:
@@ -142,7 +152,7 @@ def _bench(
         peak, growth = _memory(service)
     rows_backend.close()
     return [
-        Row(row.backend, row.path, row.rows, row.seconds, peak, growth)
+        Row(row.backend, row.path, row.rows, row.seconds, peak, growth, row.cpu_seconds)
         if row.path == "service"
         else row
         for row in rows
@@ -191,17 +201,19 @@ def _kib(value: int | None) -> str:
 
 
 def report(rows: Sequence[Row]) -> None:
-    """Print the table: rate, ratio to the driver, memory."""
+    """Print the table: rate, ratio to the driver (wall, and this process's CPU), memory."""
     print(
         f"\n{'backend':<9} {'path':<8} {'rows':>10} {'seconds':>8} {'rows/s':>11} "
-        f"{'x driver':>8} {'tracemalloc peak':>17} {'RSS growth':>11}"
+        f"{'x driver':>8} {'x drv cpu':>9} {'tracemalloc peak':>17} {'RSS growth':>11}"
     )
     drivers = {row.backend: row for row in rows if row.path == "driver"}
     for row in rows:
-        ratio = row.rate / drivers[row.backend].rate
+        driver = drivers[row.backend]
+        ratio = row.rate / driver.rate
+        cpu_ratio = driver.cpu_seconds / row.cpu_seconds if row.cpu_seconds else float("inf")
         print(
             f"{row.backend:<9} {row.path:<8} {row.rows:>10,} {row.seconds:>8.2f} "
-            f"{row.rate:>11,.0f} {ratio:>8.2f} {_kib(row.peak_bytes):>17} "
+            f"{row.rate:>11,.0f} {ratio:>8.2f} {cpu_ratio:>9.2f} {_kib(row.peak_bytes):>17} "
             f"{_kib(row.rss_growth_bytes):>11}"
         )
 

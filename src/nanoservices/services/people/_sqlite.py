@@ -50,9 +50,13 @@ _DATE: Final = "nanoservices_date"
 _BOOL: Final = "nanoservices_bool"
 
 
-def _to_date(raw: bytes) -> datetime.date:
+def _to_date(
+    raw: bytes, _from_iso: Callable[[str], datetime.date] = datetime.date.fromisoformat
+) -> datetime.date:
+    # Called once per date per row: the default argument saves two attribute
+    # lookups, a measurable share of a row (benchmarks/people_stream.py).
     try:
-        return datetime.date.fromisoformat(raw.decode())
+        return _from_iso(raw.decode())
     except (UnicodeDecodeError, ValueError):
         raise ValueError(f"a DATE column holds {raw!r}, not an ISO date 'YYYY-MM-DD'") from None
 
