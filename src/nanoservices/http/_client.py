@@ -186,8 +186,16 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if opened is not None:
             opened._finish()
 
+    def _not_streaming(self, op: Op) -> None:
+        # This handle's own stream is open: the service is busy for it, as locally,
+        # even when the server has long finished producing the stream (the items
+        # wait, unread, in the response) and so would take the request.
+        if self._stream is not None:
+            raise refusal(State.STREAMING, op, self.name)
+
     def call(self, request: RequestT, /) -> ReplyT:
         """Send ``request`` and return the reply."""
+        self._not_streaming(Op.CALL)
         return self._wire.outcome(self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
 
     __call__ = call
@@ -197,6 +205,7 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         wire = self._wire
         if self._closed:
             raise refusal(State.CLOSED, Op.CALL, self.name)
+        self._not_streaming(Op.CALL)
         sent = wire.request(self._client, "POST", "/stream", wire.encode(request))
         try:
             response = self._client.send(sent, stream=True)
@@ -395,7 +404,13 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         if opened is not None:
             await opened._finish()
 
+    def _not_streaming(self, op: Op) -> None:
+        # As RemoteHandle._not_streaming: this handle's open stream holds the service.
+        if self._stream is not None:
+            raise refusal(State.STREAMING, op, self.name)
+
     async def call(self, request: RequestT, /) -> ReplyT:
+        self._not_streaming(Op.CALL)
         return self._wire.outcome(await self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
 
     __call__ = call
@@ -469,6 +484,7 @@ class AsyncRemoteStream(Generic[ReplyT]):
             raise refusal(State.CLOSED, Op.CALL, handle.name)
         if handle._dropped:
             await handle._cancel_dropped()
+        handle._not_streaming(Op.CALL)
         wire = handle._wire
         client = handle._client
         sent = wire.request(client, "POST", "/stream", wire.encode(self._request))
