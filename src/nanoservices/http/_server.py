@@ -11,6 +11,7 @@ Routes (JSON bodies; errors are ``application/problem+json``)::
     DELETE /services/{name}/sessions/{id}/stream      cancel the open stream
     POST   /services/{name}/sessions/{id}/reset
     POST   /services/{name}/sessions/{id}/throw       {"type": "KeyError", "args": [...]}
+    POST   /services/{name}/sessions/{id}/restart     -> {"state": ..., "greeting": ...}
 
 Every session's service is driven through an ``AsyncHandle``: the server adds
 JSON, sessions and auth, never its own protocol logic.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -32,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from nanoservices._errors import InvalidRequestError, ServiceError
+from nanoservices._errors import InvalidRequestError, ServiceError, StreamReplyError
 from nanoservices._protocol import Stream
 
 from ._host import Served, start_instance
@@ -50,6 +52,8 @@ from ._wire import (
 )
 
 __all__ = ["create_app"]
+
+_log = logging.getLogger("nanoservices.http")
 
 _JSON = "application/json"
 _encode = msgspec.json.Encoder().encode
@@ -79,6 +83,18 @@ def _refuse(status: int, kind: str, title: str, detail: str, **kw: Any) -> _Refu
     kw.setdefault("error", "TransportError")
     kw.setdefault("service", None)
     return _Refused(problem(status, kind, title, detail, **kw))
+
+
+async def _close_source(source: object) -> None:
+    """Close a streamed reply's source that ``call()`` will not read (its ``finally`` runs)."""
+    with contextlib.suppress(Exception):
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+            return
+        close = getattr(source, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)
 
 
 def _guarded(
@@ -231,15 +247,6 @@ class _Server:
         return _Refused(problem_for(exc, session.handle.state.value))
 
     def reply(self, session: Session, value: Any, status: int = 200) -> Response:
-        if type(value) is Stream:
-            close = getattr(value.source, "close", None)
-            if close is not None:
-                close()
-            raise _refuse(
-                500, "stream-reply", "Reply is a stream",
-                "the service replied with a stream: ask for it with stream()",
-                error="ServiceError", service=session.service,
-            )  # fmt: skip
         try:
             content = _encode(value)
         except (TypeError, msgspec.EncodeError, OverflowError) as exc:
@@ -354,15 +361,29 @@ class _Server:
                 return Response(status_code=204)
             raise
         self.sessions.remove(session, "closed")
-        await self._close(session)
+        with contextlib.suppress(ServiceError):  # closed either way; its finally ran
+            await self._close(session)
         return Response(status_code=204, headers={STATE_HEADER: "closed"})
 
     async def _close(self, session: Session) -> None:
-        with contextlib.suppress(ServiceError):
+        """Close the session's open stream, and its own instance (a shared one stays)."""
+        try:
             if session.stream is not None and session.stream.is_open:
                 await session.stream.aclose()
+        finally:
             if not session.shared:
                 await session.handle.aclose()
+
+    async def _close_quietly(self, session: Session, why: str) -> None:
+        """Close a session for housekeeping (idle sweep, shutdown): a service whose
+        ``finally`` raises is logged, never allowed to stop the other sessions' closing."""
+        try:
+            await self._close(session)
+        except Exception:
+            _log.exception(
+                "closing %s session %s of service %r raised; going on",
+                why, session.id[:6], session.service,
+            )  # fmt: skip
 
     async def call(self, request: Request) -> Response:
         session = self.session(request)
@@ -372,6 +393,10 @@ class _Server:
             reply = await session.handle.call(value)
         except ServiceError as exc:
             raise self.failed(session, exc) from None
+        if type(reply) is Stream:  # the core may hand back the marker: refuse it the same way
+            await _close_source(reply.source)
+            error = StreamReplyError(session.service, value)
+            raise _Refused(problem_for(error, session.handle.state.value))
         return self.reply(session, reply)
 
     async def stream(self, request: Request) -> Response:
@@ -433,6 +458,15 @@ class _Server:
             raise self.failed(session, exc) from None
         return self.reply(session, {"state": session.handle.state.value})
 
+    async def restart(self, request: Request) -> Response:
+        session = self.session(request)
+        try:
+            await session.handle.restart()
+        except ServiceError as exc:
+            raise self.failed(session, exc) from None
+        doc = {"state": session.handle.state.value, "greeting": jsonable(session.handle.greeting)}
+        return self.reply(session, doc)
+
     async def throw(self, request: Request) -> Response:
         session = self.session(request)
         data = await self.body(request)
@@ -493,10 +527,14 @@ class _Server:
         """Close every session and shared instance, so every ``finally`` block runs."""
         for session in self.sessions.all():
             self.sessions.remove(session, "closed")
-            await self._close(session)
-        for handle in self.shared.values():
-            with contextlib.suppress(ServiceError):
+            await self._close_quietly(session, "at shutdown")
+        for name, handle in self.shared.items():
+            try:
                 await handle.aclose()
+            except ServiceError:
+                pass
+            except Exception:
+                _log.exception("closing shared service %r at shutdown raised", name)
 
     async def _sweep(self) -> None:
         interval = min(max(self.sessions.idle_timeout / 4, 0.05), 30.0)
@@ -504,7 +542,7 @@ class _Server:
             await asyncio.sleep(interval)
             for session in self.sessions.idle():
                 self.sessions.remove(session, "expired")
-                await self._close(session)
+                await self._close_quietly(session, "an idle")
 
 
 def create_app(
@@ -545,6 +583,7 @@ def create_app(
         Route(base + "/stream", _guarded(server.cancel_stream), methods=["DELETE"]),
         Route(base + "/reset", _guarded(server.reset), methods=["POST"]),
         Route(base + "/throw", _guarded(server.throw), methods=["POST"]),
+        Route(base + "/restart", _guarded(server.restart), methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=server.lifespan)
     app.state.nanoservices = server
