@@ -22,14 +22,14 @@ import pytest
 from nanoservices import State, StreamReplyError, TransportError, service
 from nanoservices.http import aconnect, connect, create_app
 from nanoservices.http._host import discover
-from tests.conformance._server import serving_app
+from tests.conformance._server import serving, serving_app
 
 pytestmark = pytest.mark.http
 
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    with serving_app(create_app(discover("nanoservices.examples.basics"))) as base:
+    with serving("nanoservices.examples.basics") as base:
         yield base
 
 
@@ -190,7 +190,7 @@ def tidy(tag: str) -> Generator[Any, Any, None]:
 def test_a_raising_finally_does_not_stop_the_idle_sweep(caplog: pytest.LogCaptureFixture) -> None:
     from nanoservices.http import Served
 
-    app = create_app([Served(bad_finally), Served(tidy, args=("before",))], idle_timeout=0.2)
+    app = create_app([Served(bad_finally), Served(tidy, client_args=True)], idle_timeout=0.2)
     with caplog.at_level(logging.ERROR, "nanoservices.http"), serving_app(app) as base:
         first = connect(base, "bad_finally")
         second = connect(base, "tidy", "after")  # swept after the raising one

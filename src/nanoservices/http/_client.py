@@ -58,7 +58,10 @@ class _Wire:
         self.name = service
         self.path = ""  # the session's path, once opened
         self.state = State.READY
-        self.headers = {CLIENT_HEADER: client_id or secrets.token_urlsafe(16)}
+        self.headers = {
+            CLIENT_HEADER: client_id or secrets.token_urlsafe(16),
+            "content-type": "application/json",
+        }
         if token is not None:
             self.headers["authorization"] = f"Bearer {token}"
 

@@ -71,7 +71,7 @@ def _schemas(types: list[object]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     for tp in types:
         try:
             (schema,), comps = msgspec.json.schema_components([tp])
-        except (TypeError, ValueError):
+        except Exception:  # a type msgspec cannot describe (or its hints do not resolve)
             schema, comps = {}, {}
         out.append(schema)
         components.update(comps)

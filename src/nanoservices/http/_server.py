@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 import msgspec
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -37,7 +38,7 @@ from starlette.routing import Route
 from nanoservices._errors import InvalidRequestError, ServiceError, StreamReplyError
 from nanoservices._protocol import Stream
 
-from ._host import Served, start_instance
+from ._host import Served, start_for_client, start_instance
 from ._openapi import openapi
 from ._sessions import Session, SessionTable
 from ._wire import (
@@ -56,6 +57,7 @@ __all__ = ["create_app"]
 _log = logging.getLogger("nanoservices.http")
 
 _JSON = "application/json"
+_STOPPING = "the server is stopping: the stream ended before its end; open a new session later"
 _encode = msgspec.json.Encoder().encode
 _decode_any = msgspec.json.Decoder().decode
 _decode_open = msgspec.json.Decoder(SessionOpen).decode
@@ -100,14 +102,56 @@ async def _close_source(source: object) -> None:
 def _guarded(
     endpoint: Callable[[Request], Any],
 ) -> Callable[[Request], Any]:
+    """The endpoint, answering every error with a problem document (never text/plain)."""
+
     async def run(request: Request) -> Response:
         try:
             response: Response = await endpoint(request)
             return response
         except _Refused as refused:
             return refused.response()
+        except RecursionError:
+            return _refuse(
+                400, "too-deep", "Request nested too deeply",
+                "the request is nested too deeply to handle", error="InvalidRequestError",
+            ).response()  # fmt: skip
+        except Exception:
+            _log.exception("%s %s failed", request.method, request.url.path)
+            return _refuse(
+                500, "internal", "Internal error",
+                "the server failed to handle this request (see its log); the session lives on",
+                error="TransportError",
+            ).response()  # fmt: skip
 
     return run
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no such route or method) as problem documents."""
+    assert isinstance(exc, HTTPException)
+    kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+    return _Refused(
+        problem(
+            exc.status_code, kind, str(exc.detail), str(exc.detail),
+            error="TransportError", service=None,
+        ),
+        dict(exc.headers or {}),
+    ).response()  # fmt: skip
+
+
+async def _internal_problem(request: Request, exc: Exception) -> Response:
+    return _refuse(
+        500, "internal", "Internal error", "the server failed to handle this request",
+    ).response()  # fmt: skip
+
+
+def _set(event: asyncio.Event | None) -> bool:
+    return event is not None and event.is_set()
+
+
+def _bytes(text: str) -> bytes:
+    """Header text as bytes for constant-time comparison (headers may hold any byte)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 class _Stats:
@@ -127,11 +171,16 @@ class _Server:
         max_sessions: int,
         idle_timeout: float,
         max_body: int,
+        max_sessions_per_client: int = 100,
+        body_timeout: float = 30.0,
     ) -> None:
         self.services = dict(services)
-        self.tokens = tuple(tokens)
+        self.tokens = tuple(_bytes(t) for t in tokens)
         self.sessions = SessionTable(max_sessions, idle_timeout)
+        self.max_sessions_per_client = max_sessions_per_client
         self.max_body = max_body
+        self.body_timeout = body_timeout
+        self.stopping: asyncio.Event | None = None  # made in the server's loop
         self.shared: dict[str, Any] = {}
         self.stats = {name: _Stats() for name in self.services}
         self.ready = False
@@ -145,9 +194,11 @@ class _Server:
         if not self.tokens:
             return client
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and any(
-            secrets.compare_digest(token.encode(), t.encode()) for t in self.tokens
-        ):
+        given = _bytes(token)
+        matched = False
+        for t in self.tokens:  # every token compared, in constant time each
+            matched |= secrets.compare_digest(given, t)
+        if scheme.lower() == "bearer" and matched:
             return f"{token}\x00{client}"
         raise _Refused(
             problem(
@@ -193,18 +244,43 @@ class _Server:
             )
         raise _refuse(404, "unknown-session", "Unknown session", "no such session", service=name)
 
+    def client_key(self, request: Request) -> str:
+        """Who a session quota counts against: the token with auth on, else the peer address
+        (a client id is the client's own choice, so it cannot be what a quota counts)."""
+        if self.tokens:
+            return request.headers.get("authorization", "")
+        return request.client.host if request.client is not None else ""
+
     async def body(self, request: Request) -> bytes:
+        """The request body: JSON only (415 otherwise), bounded in size and in time."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise self._too_large()
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise self._too_large()
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > self.max_body:
+                        raise self._too_large()
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise _refuse(
+                408, "body-timeout", "Request body too slow",
+                f"the request body did not arrive within {self.body_timeout:g}s",
+                error="InvalidRequestError",
+            ) from None  # fmt: skip
+        data = b"".join(chunks)
+        if data:
+            media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+            if media != _JSON:
+                raise _refuse(
+                    415, "unsupported-media-type", "Unsupported media type",
+                    f"send the body as {_JSON} (got {media or 'no Content-Type'!r})",
+                    error="InvalidRequestError",
+                )  # fmt: skip
+        return data
 
     def _too_large(self) -> _Refused:
         return _refuse(
@@ -223,6 +299,11 @@ class _Server:
             )  # fmt: skip
         try:
             return _decode_any(data)
+        except RecursionError:
+            raise _refuse(
+                400, "too-deep", "Request nested too deeply",
+                "the JSON body is nested too deeply", error="InvalidRequestError", service=service,
+            ) from None  # fmt: skip
         except msgspec.DecodeError as exc:
             raise _refuse(
                 400, "malformed", "Malformed JSON", f"the body is not valid JSON: {exc}",
@@ -234,12 +315,17 @@ class _Server:
         value = self.decode(data, session.service)
         spec = self.services[session.service].spec
         check = spec.check
-        if check is None or check(value) is None:
+        if check is None:
             return value
+        reason = check(value)
+        if reason is None:
+            return value
+        # JSON has no Struct or dataclass: convert objects to the declared type, in
+        # msgspec's *strict* mode, as strict as the local check ("5" is no int).
         try:
-            return msgspec.convert(value, spec.request_type, strict=False)
+            return msgspec.convert(value, spec.request_type, strict=True)
         except (msgspec.ValidationError, TypeError):
-            error = InvalidRequestError(session.service, value, check(value) or "invalid")
+            error = InvalidRequestError(session.service, value, reason)
             raise _Refused(problem_for(error, session.handle.state.value)) from None
 
     def failed(self, session: Session, exc: ServiceError) -> _Refused:
@@ -249,7 +335,7 @@ class _Server:
     def reply(self, session: Session, value: Any, status: int = 200) -> Response:
         try:
             content = _encode(value)
-        except (TypeError, msgspec.EncodeError, OverflowError) as exc:
+        except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
             raise _refuse(
                 500, "reply-not-json", "Reply is not JSON",
                 f"the reply ({type(value).__name__}) has no JSON form: {exc}",
@@ -310,6 +396,11 @@ class _Server:
         data = await self.body(request)
         try:
             opening = _decode_open(data) if data else SessionOpen()
+        except RecursionError:
+            raise _refuse(
+                400, "too-deep", "Request nested too deeply", "the JSON body is nested too deeply",
+                error="InvalidRequestError", service=name,
+            ) from None  # fmt: skip
         except msgspec.DecodeError as exc:
             status = 422 if isinstance(exc, msgspec.ValidationError) else 400
             raise _refuse(
@@ -324,6 +415,14 @@ class _Server:
                 "close one or retry later",
                 error="ServiceBusyError", service=name,
             )  # fmt: skip
+        key = self.client_key(request)
+        if self.sessions.count(key) >= self.max_sessions_per_client:
+            raise _refuse(
+                429, "client-quota", "Too many sessions for this client",
+                f"you hold {self.max_sessions_per_client} sessions, the most one client may; "
+                "close one first",
+                error="ServiceBusyError", service=name,
+            )  # fmt: skip
         if served.shared:
             if opening.args or opening.kwargs:
                 raise _refuse(
@@ -334,10 +433,10 @@ class _Server:
             handle = self.shared[name]
         else:
             try:
-                handle = await start_instance(served, tuple(opening.args), opening.kwargs)
+                handle = await start_for_client(served, opening.args, opening.kwargs)
             except ServiceError as exc:
                 raise _Refused(problem_for(exc)) from None
-        session = self.sessions.add(name, owner, handle, served.shared)
+        session = self.sessions.add(name, owner, handle, served.shared, key)
         self.stats[name].opened += 1
         doc = {
             "session": session.id,
@@ -416,18 +515,45 @@ class _Server:
         )
 
     async def _frames(self, session: Session, items: Any) -> AsyncIterator[bytes]:
+        """The stream's JSON lines: items, then one end frame or one error frame.
+
+        Each next item is raced against the server's stopping: a stream open at
+        shutdown gets an error frame that says so, not a cut connection.
+        """
         stats = self.stats[session.service]
+        stopping = self.stopping
+        stopped = asyncio.ensure_future(stopping.wait()) if stopping is not None else None
+        pending: asyncio.Future[Any] | None = None
         try:
-            async for item in items:
+            while True:
+                pending = asyncio.ensure_future(items.__anext__())
+                if stopped is not None:
+                    await asyncio.wait((pending, stopped), return_when=asyncio.FIRST_COMPLETED)
+                    if not pending.done():
+                        stats.errors += 1
+                        doc = problem(
+                            503, "server-stopping", "Server stopping", _STOPPING,
+                            error="TransportError", service=session.service,
+                        )  # fmt: skip
+                        yield _encode({"error": doc}) + b"\n"
+                        return
+                try:
+                    item = await pending
+                except StopAsyncIteration:
+                    break
+                pending = None
+                line = _encode({"item": item}) + b"\n"
                 stats.items += 1
                 session.last_used = time.monotonic()
-                yield _encode({"item": item}) + b"\n"
+                yield line
+            pending = None
             yield _encode({"end": True, "state": session.handle.state.value}) + b"\n"
         except ServiceError as exc:
+            pending = None
             stats.errors += 1
             doc = problem_for(exc, session.handle.state.value)
             yield _encode({"error": doc}) + b"\n"
-        except (TypeError, msgspec.EncodeError, OverflowError) as exc:
+        except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
             stats.errors += 1
             doc = problem(
                 500, "reply-not-json", "Item is not JSON",
@@ -436,7 +562,17 @@ class _Server:
             )  # fmt: skip
             yield _encode({"error": doc}) + b"\n"
         finally:
-            if items.is_open:  # the client left (or an item failed to encode)
+            if stopped is not None:
+                stopped.cancel()
+            # The client left, an item failed to encode, or the server stops. At
+            # shutdown an item still being made is left to finish (close_all closes
+            # the service after it); else the item is awaited, then the source closed.
+            if pending is not None and not pending.done() and not _set(stopping):
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait((pending,))
+            if pending is not None and pending.done() and not pending.cancelled():
+                pending.exception()  # retrieved: an item nobody reads may have failed
+            if items.is_open and (pending is None or pending.done()):
                 with anyio.CancelScope(shield=True), contextlib.suppress(ServiceError):
                     await items.aclose()
 
@@ -450,8 +586,36 @@ class _Server:
                 raise self.failed(session, exc) from None
         return Response(status_code=204, headers={STATE_HEADER: session.handle.state.value})
 
+    def shared_gate(self, session: Session, operation: str) -> None:
+        """What one client does to a shared service, others see: the operator allows it,
+        and it may not end another client's open stream (that is theirs to end)."""
+        if not session.shared:
+            return
+        served = self.services[session.service]
+        if operation not in served.shared_operations:
+            raise _refuse(
+                403, "shared-operation", "Not allowed on a shared service",
+                f"{operation} is not allowed on the shared service {session.service!r} "
+                f"(the operator allows: {sorted(served.shared_operations) or 'nothing'})",
+                error="InvalidRequestError", service=session.service,
+            )  # fmt: skip
+        for other in self.sessions.all():
+            if (
+                other is not session
+                and other.service == session.service
+                and other.stream is not None
+                and other.stream.is_open
+            ):
+                raise _refuse(
+                    409, "busy", "ServiceBusyError",
+                    f"cannot {operation}: another client's stream is open on this shared "
+                    "service; retry when it ends",
+                    error="ServiceBusyError", service=session.service,
+                )  # fmt: skip
+
     async def reset(self, request: Request) -> Response:
         session = self.session(request)
+        self.shared_gate(session, "reset")
         try:
             await session.handle.reset()
         except ServiceError as exc:
@@ -460,6 +624,7 @@ class _Server:
 
     async def restart(self, request: Request) -> Response:
         session = self.session(request)
+        self.shared_gate(session, "restart")
         try:
             await session.handle.restart()
         except ServiceError as exc:
@@ -469,9 +634,15 @@ class _Server:
 
     async def throw(self, request: Request) -> Response:
         session = self.session(request)
+        self.shared_gate(session, "throw")
         data = await self.body(request)
         try:
             thrown = _decode_throw(data)
+        except RecursionError:
+            raise _refuse(
+                400, "too-deep", "Request nested too deeply", "the JSON body is nested too deeply",
+                error="InvalidRequestError", service=session.service,
+            ) from None  # fmt: skip
         except msgspec.DecodeError as exc:
             status = 422 if isinstance(exc, msgspec.ValidationError) else 400
             raise _refuse(
@@ -507,6 +678,7 @@ class _Server:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.stopping = asyncio.Event()
         for name, served in self.services.items():
             if served.shared:
                 self.shared[name] = await start_instance(
@@ -522,6 +694,16 @@ class _Server:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await self.close_all()
+
+    def begin_shutdown(self) -> None:
+        """The server stops: open streams end now with an error frame that says so.
+
+        Called by :class:`nanoservices.http._run.Server` in the server's loop before
+        uvicorn waits for open responses (which would otherwise run until cut off).
+        """
+        self.ready = False
+        if self.stopping is not None:
+            self.stopping.set()
 
     async def close_all(self) -> None:
         """Close every session and shared instance, so every ``finally`` block runs."""
@@ -552,6 +734,8 @@ def create_app(
     max_sessions: int = 1000,
     idle_timeout: float = 300.0,
     max_body: int = 1 << 20,
+    max_sessions_per_client: int = 100,
+    body_timeout: float = 30.0,
 ) -> Starlette:
     """The ASGI app serving ``services`` (factories by name, or :class:`Served` entries).
 
@@ -560,6 +744,9 @@ def create_app(
         max_sessions: open sessions allowed at once (429 past it).
         idle_timeout: seconds after which an unused session is closed.
         max_body: largest request body accepted, in bytes (413 past it).
+        max_sessions_per_client: open sessions one client may hold (429 past it); a
+            client is its bearer token with auth on, else its IP address.
+        body_timeout: seconds a request body may take to arrive (408 past it).
     """
     if isinstance(services, Mapping):
         entries = [
@@ -567,7 +754,15 @@ def create_app(
         ]
     else:
         entries = list(services)
-    server = _Server({s.name: s for s in entries}, tokens, max_sessions, idle_timeout, max_body)
+    server = _Server(
+        {s.name: s for s in entries},
+        tokens,
+        max_sessions,
+        idle_timeout,
+        max_body,
+        max_sessions_per_client,
+        body_timeout,
+    )
     base = "/services/{name}/sessions/{session}"
     routes = [
         Route("/health", _guarded(server.health), methods=["GET"]),
@@ -585,6 +780,10 @@ def create_app(
         Route(base + "/throw", _guarded(server.throw), methods=["POST"]),
         Route(base + "/restart", _guarded(server.restart), methods=["POST"]),
     ]
-    app = Starlette(routes=routes, lifespan=server.lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=server.lifespan,
+        exception_handlers={HTTPException: _http_problem, Exception: _internal_problem},
+    )
     app.state.nanoservices = server
     return app
