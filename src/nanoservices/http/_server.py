@@ -126,6 +126,20 @@ def _guarded(
     return run
 
 
+def _route(path: str, **endpoints: Callable[[Request], Any]) -> Route:
+    """One route per path, its methods dispatched here: a 405 then names every method
+    the path has (``Allow``), exactly those the OpenAPI document lists (no implicit HEAD)."""
+    guarded = {method: _guarded(endpoint) for method, endpoint in endpoints.items()}
+
+    async def dispatch(request: Request) -> Response:
+        response: Response = await guarded[request.method](request)
+        return response
+
+    route = Route(path, dispatch, methods=list(endpoints))
+    route.methods = set(endpoints)  # Starlette adds HEAD to GET routes: not served here
+    return route
+
+
 async def _http_problem(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 (no such route or method) as problem documents."""
     assert isinstance(exc, HTTPException)
@@ -387,7 +401,7 @@ class _Server:
         return Response(_encode(doc), media_type=_JSON)
 
     async def openapi_doc(self, request: Request) -> Response:
-        return Response(_encode(openapi(self.services)), media_type=_JSON)
+        return Response(_encode(openapi(self.services, bool(self.tokens))), media_type=_JSON)
 
     async def open_session(self, request: Request) -> Response:
         owner = self.owner(request)
@@ -765,20 +779,18 @@ def create_app(
     )
     base = "/services/{name}/sessions/{session}"
     routes = [
-        Route("/health", _guarded(server.health), methods=["GET"]),
-        Route("/ready", _guarded(server.readiness), methods=["GET"]),
-        Route("/stats", _guarded(server.statistics), methods=["GET"]),
-        Route("/openapi.json", _guarded(server.openapi_doc), methods=["GET"]),
-        Route("/services", _guarded(server.listing), methods=["GET"]),
-        Route("/services/{name}/sessions", _guarded(server.open_session), methods=["POST"]),
-        Route(base, _guarded(server.session_state), methods=["GET"]),
-        Route(base, _guarded(server.close_session), methods=["DELETE"]),
-        Route(base + "/call", _guarded(server.call), methods=["POST"]),
-        Route(base + "/stream", _guarded(server.stream), methods=["POST"]),
-        Route(base + "/stream", _guarded(server.cancel_stream), methods=["DELETE"]),
-        Route(base + "/reset", _guarded(server.reset), methods=["POST"]),
-        Route(base + "/throw", _guarded(server.throw), methods=["POST"]),
-        Route(base + "/restart", _guarded(server.restart), methods=["POST"]),
+        _route("/health", GET=server.health),
+        _route("/ready", GET=server.readiness),
+        _route("/stats", GET=server.statistics),
+        _route("/openapi.json", GET=server.openapi_doc),
+        _route("/services", GET=server.listing),
+        _route("/services/{name}/sessions", POST=server.open_session),
+        _route(base, GET=server.session_state, DELETE=server.close_session),
+        _route(base + "/call", POST=server.call),
+        _route(base + "/stream", POST=server.stream, DELETE=server.cancel_stream),
+        _route(base + "/reset", POST=server.reset),
+        _route(base + "/restart", POST=server.restart),
+        _route(base + "/throw", POST=server.throw),
     ]
     app = Starlette(
         routes=routes,
