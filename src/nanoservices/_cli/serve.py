@@ -35,6 +35,33 @@ def serve(
         typer.Option("--inline", help="Run sync services on the event loop (quick, pure ones)."),
     ] = False,
     max_sessions: Annotated[int, typer.Option(help="Open sessions allowed at once.")] = 1000,
+    max_sessions_per_client: Annotated[
+        int, typer.Option(help="Open sessions one client (token, else address) may hold.")
+    ] = 100,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Factory keyword argument KEY=JSON for every session (the operator's "
+            "choice; repeatable): --set start=100 --set base_url='\"http://...\"'",
+        ),
+    ] = None,
+    client_args: Annotated[
+        bool,
+        typer.Option(
+            "--client-args",
+            help="Let clients choose factory arguments (paths, DSNs, URLs too): only for "
+            "a server nobody else can reach.",
+        ),
+    ] = False,
+    allow_shared: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-shared",
+            help="What one client may do to a --shared service: reset (default), throw, "
+            "restart (repeatable).",
+        ),
+    ] = None,
     idle_timeout: Annotated[float, typer.Option(help="Seconds before an idle session closes.")] = (
         300.0
     ),
@@ -53,9 +80,34 @@ def serve(
     if name is not None and len(factories) != 1:
         typer.echo("error: --name needs a single MODULE:FACTORY", err=True)
         raise typer.Exit(2)
-    services = [
-        Served(f, name=name or "", shared=shared, offload=not inline) for f in factories.values()
-    ]
+    import msgspec
+
+    kwargs = {}
+    for item in set_ or ():
+        key, sep, raw = item.partition("=")
+        try:
+            if not sep or not key.isidentifier():
+                raise ValueError("expected KEY=JSON")
+            kwargs[key] = msgspec.json.decode(raw)
+        except (ValueError, msgspec.DecodeError) as exc:
+            typer.echo(f"error: --set {item!r}: {exc}", err=True)
+            raise typer.Exit(2) from None
+    try:
+        services = [
+            Served(
+                f,
+                name=name or "",
+                shared=shared,
+                offload=not inline,
+                kwargs=kwargs,
+                client_args=client_args,
+                shared_operations=frozenset(allow_shared or ("reset",)),
+            )
+            for f in factories.values()
+        ]
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         typer.echo(f"warning: serving on {host} without --token: anyone can reach it", err=True)
     served_names = ", ".join(name or s.factory.spec.name for s in services)
@@ -66,6 +118,7 @@ def serve(
         port=port,
         tokens=token or (),
         max_sessions=max_sessions,
+        max_sessions_per_client=max_sessions_per_client,
         idle_timeout=idle_timeout,
         max_body=max_body,
     )
