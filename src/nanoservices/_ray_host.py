@@ -171,7 +171,7 @@ class HostCore:
 
     def close(self, session: SessionId) -> Failure | None:
         handle = self._sessions.pop(session, None)
-        self._streams.pop(session, None)
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by close, below)
         if handle is None:
             return None
         try:
@@ -282,8 +282,12 @@ class HostCore:
     def restart(self, session: SessionId) -> Failure | None:
         return self._do(session, "restart")
 
+    # The open stream is kept alive until the operation has run: the service's own
+    # handle ends it then, as locally, and reports a source whose finally raises
+    # (dropping it first would end it quietly, in the stream's ``__del__``).
+
     def _do(self, session: SessionId, what: str) -> Failure | None:
-        self._streams.pop(session, None)
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by the operation)
         try:
             getattr(self._sessions[session], what)()
         except BaseException as exc:
@@ -291,7 +295,7 @@ class HostCore:
         return None
 
     def throw(self, session: SessionId, exc: BaseException | type[BaseException]) -> Any:
-        self._streams.pop(session, None)
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by the throw)
         try:
             return self._sessions[session].throw(exc)
         except BaseException as raised:

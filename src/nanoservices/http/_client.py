@@ -263,23 +263,33 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
             except ServiceError:
                 pass  # the stream is over on the server anyway
 
+    # reset, throw and restart end this handle's open stream on the server, where
+    # the service's own handle closes its source as it does locally (a source's
+    # failing ``finally`` is reported, as locally); only then is the response dropped.
+
     def reset(self) -> None:
         """End an open stream, or restart a failed service; its state is kept."""
-        self._drop_stream()
-        self._wire.outcome(self._post("/reset", op=Op.RESET))
+        try:
+            self._wire.outcome(self._post("/reset", op=Op.RESET))
+        finally:
+            self._drop_stream()
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         """Raise ``exc`` in the service (the server allows only named exception classes)."""
-        self._drop_stream()
-        return self._wire.outcome(self._post("/throw", self._wire.throw_body(exc), Op.THROW))
+        try:
+            return self._wire.outcome(self._post("/throw", self._wire.throw_body(exc), Op.THROW))
+        finally:
+            self._drop_stream()
 
     def restart(self) -> None:
         """Start the service afresh on the server (a new generator; its state is lost).
 
         An open stream ends first; ``greeting`` becomes the new instance's greeting.
         """
-        self._drop_stream()
-        self.greeting = self._wire.restarted(self._post("/restart", op=Op.RESTART))
+        try:
+            self.greeting = self._wire.restarted(self._post("/restart", op=Op.RESTART))
+        finally:
+            self._drop_stream()
 
     def fetch_state(self) -> State:
         """Ask the server for the service's state now (``state`` is the last one seen)."""
@@ -294,12 +304,15 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if not self._closed:
             self._closed = True
             self._drop_stream()
-            with contextlib.suppress(ServiceError):
+            try:
                 self._wire.outcome(self._delete())
-            self._wire.state = State.CLOSED
-            if self._owns:
-                self._client.close()
-                self._owns = False
+            except TransportError:
+                pass  # a server that is gone has closed the session anyway
+            finally:
+                self._wire.state = State.CLOSED
+                if self._owns:
+                    self._client.close()
+                    self._owns = False
 
     def __enter__(self) -> RemoteHandle[RequestT, ReplyT]:
         return self
@@ -496,17 +509,24 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
                 pass  # the stream is over on the server anyway
 
     async def reset(self) -> None:
-        await self._drop_stream()
-        self._wire.outcome(await self._post("/reset", op=Op.RESET))
+        try:
+            self._wire.outcome(await self._post("/reset", op=Op.RESET))
+        finally:
+            await self._drop_stream()
 
     async def throw(self, exc: BaseException | type[BaseException], /) -> Any:
-        await self._drop_stream()
-        return self._wire.outcome(await self._post("/throw", self._wire.throw_body(exc), Op.THROW))
+        try:
+            body = self._wire.throw_body(exc)
+            return self._wire.outcome(await self._post("/throw", body, Op.THROW))
+        finally:
+            await self._drop_stream()
 
     async def restart(self) -> None:
         """The async twin of :meth:`RemoteHandle.restart`."""
-        await self._drop_stream()
-        self.greeting = self._wire.restarted(await self._post("/restart", op=Op.RESTART))
+        try:
+            self.greeting = self._wire.restarted(await self._post("/restart", op=Op.RESTART))
+        finally:
+            await self._drop_stream()
 
     async def fetch_state(self) -> State:
         """The async twin of :meth:`RemoteHandle.fetch_state`."""
@@ -520,12 +540,15 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         if not self._closed:
             self._closed = True
             await self._drop_stream()
-            with contextlib.suppress(ServiceError):
+            try:
                 self._wire.outcome(await self._delete())
-            self._wire.state = State.CLOSED
-            if self._owns:
-                await self._client.aclose()
-                self._owns = False
+            except TransportError:
+                pass  # a server that is gone has closed the session anyway
+            finally:
+                self._wire.state = State.CLOSED
+                if self._owns:
+                    await self._client.aclose()
+                    self._owns = False
 
     async def __aenter__(self) -> AsyncRemoteHandle[RequestT, ReplyT]:
         return self

@@ -474,8 +474,10 @@ class _Server:
                 return Response(status_code=204)
             raise
         self.sessions.remove(session, "closed")
-        with contextlib.suppress(ServiceError):  # closed either way; its finally ran
+        try:  # closed either way; what its finally raised is the caller's answer, as locally
             await self._close(session)
+        except ServiceError as exc:
+            raise _Refused(problem_for(exc, "closed")) from None
         return Response(status_code=204, headers={STATE_HEADER: "closed"})
 
     async def _close(self, session: Session) -> None:
