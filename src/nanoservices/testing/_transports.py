@@ -87,9 +87,11 @@ class TransportStarter(ServiceStarter):
     def _start_http(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         from nanoservices.http import Served, connect, running
 
-        served = Served(factory)
+        # The test is the server's operator: it chooses the factory arguments, as
+        # ``nanoservices serve`` does (clients choose none by default).
+        served = Served(factory, args=tuple(args), kwargs=dict(kwargs or {}))
         url = self._resources.enter_context(running([served]))
-        return connect(url, served.name, *args, kwargs=kwargs or None)
+        return connect(url, served.name)
 
     def _start_ray(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         if self._pool is None:
