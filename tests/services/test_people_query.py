@@ -3,6 +3,7 @@ and (with Hypothesis) that no key or value ever reaches SQL text."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import sqlite3
 from collections.abc import Iterator
@@ -209,7 +210,7 @@ def test_any_input_runs_on_sqlite_without_sql_errors(
 
 def test_hostile_inputs_left_the_table_whole(db_path: Path) -> None:
     # Runs after the Hypothesis tests in this module (pytest keeps file order).
-    with sqlite3.connect(db_path) as connection:
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
         (count,) = connection.execute("SELECT count(*) FROM people").fetchone()
     assert count == COUNT
 
