@@ -140,3 +140,15 @@ def test_history_is_kept_in_the_xdg_state_dir_without_stream_answers(
     child.send("\r")
     child.expect("countdown is ready")
     assert leave(child) == 0
+
+
+def test_a_command_at_the_more_prompt_is_not_taken_for_next(spawn: Spawn) -> None:
+    child = spawn("run", "--no-history", "tests/cli/services_for_cli.py:odd")
+    expect(child, "odd> ")
+    say(child, ':stream ["broken", 5]', "1 0", "more\\?")
+    say(child, ":state", "stopped after 1 item", "odd is ready", "odd> ")
+    say(child, ':stream ["broken", 5]', "1 0", "more\\?")
+    child.sendline(":quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
