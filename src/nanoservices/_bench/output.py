@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from nanoservices._extras import install_hint
+
 from .core import BenchResult
 from .report import render_text
 
@@ -52,5 +54,5 @@ def write_outputs(result: BenchResult, out: Path, stem: str = "bench") -> Writte
     except ModuleNotFoundError as exc:
         if exc.name is None or not exc.name.startswith("matplotlib"):
             raise
-        return Written(json_path, text_path, [], "matplotlib: pip install 'nanoservices[bench]'")
+        return Written(json_path, text_path, [], f"matplotlib: {install_hint('bench')}")
     return Written(json_path, text_path, charts)
