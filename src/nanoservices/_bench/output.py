@@ -28,7 +28,9 @@ class Written:
 def write_json(result: BenchResult, path: Path) -> Path:
     """Every number of the run, with its configuration and environment."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = result.to_json()
+    env = result.environment
+    # Which Python measured it, first: ratios differ between versions.
+    data = {"python": env["python"], "implementation": env["implementation"], **result.to_json()}
     data["targets"] = [
         {**target, "passed": t.passed, "verdict": t.verdict}
         for target, t in zip(data["targets"], result.targets, strict=True)
