@@ -1,10 +1,13 @@
 """Finding and starting the service named on the command line (``MODULE:FACTORY``).
 
-``MODULE`` is an importable module (``nanoservices.services.hashing``) or a
-Python file (``talk.py``); ``FACTORY`` names an attribute in it, dotted if
-nested. Without ``--raw`` it must be a service factory (``@service``) or a
-callable returning a handle; with ``--raw`` it is a generator function in the
-talk's style, hosted unchanged through :func:`nanoservices.raw`.
+Shared by ``run`` (:func:`load_target`) and ``serve`` (:func:`load_services`),
+so both take the same targets. ``MODULE`` is an importable module
+(``nanoservices.services.hashing``; the current folder is importable, as with
+``python -m``) or a Python file (``talk.py``, imported under its own name as
+``python talk.py`` would find it); ``FACTORY`` names an attribute in it, dotted
+if nested. Without ``--raw`` it must be a service factory (``@service``) or,
+for ``run``, a callable returning a handle; with ``--raw`` it is a generator
+function in the talk's style, hosted unchanged through :func:`nanoservices.raw`.
 """
 
 from __future__ import annotations
