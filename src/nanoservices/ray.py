@@ -21,6 +21,13 @@ re-exports from; install it with the ``ray`` extra.
 
 from __future__ import annotations
 
+try:  # without the extra, say which one and how to install it, not "No module named 'ray'"
+    import ray as _ray  # noqa: F401
+except ModuleNotFoundError as _missing:
+    from ._extras import missing_extra
+
+    raise missing_extra("nanoservices.ray", "Ray", "ray", "ray") from _missing
+
 from ._ray_async import AsyncRayHandle as AsyncRayHandle
 from ._ray_async import AsyncRayStream as AsyncRayStream
 from ._ray_binding import RayBinding as RayBinding

@@ -1,7 +1,9 @@
 """``nanoservices serve MODULE[:FACTORY]``: serve services over HTTP.
 
-``MODULE:FACTORY`` serves one service; ``MODULE`` serves every ``@service`` and
-``@aservice`` factory it exports. Binds 127.0.0.1 unless ``--host`` says
+``MODULE:FACTORY`` (or ``file.py:name``) serves one service; ``MODULE`` (or
+``file.py``) serves every ``@service`` and ``@aservice`` factory it exports; with
+``--raw``, a talk-style generator function is hosted as written. The current
+folder is importable, as with ``python -m``. Binds 127.0.0.1 unless ``--host`` says
 otherwise; Ctrl-C shuts down gracefully, closing every service.
 """
 
@@ -12,23 +14,48 @@ from typing import Annotated
 import typer
 
 from ._app import app
+from ._target import TargetError, load_services
 
 __all__ = ["serve"]
 
 
-@app.command(epilog="Example: nanoservices serve nanoservices.examples.basics --port 8000")
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  nanoservices serve nanoservices.examples.basics --port 8000\n"
+    "  nanoservices serve mysvc.py:md5\n"
+    "  nanoservices serve --raw nanoservices.examples.talk:md5_service\n"
+)
 def serve(
-    target: Annotated[str, typer.Argument(help="MODULE:FACTORY, or a MODULE of services.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODULE[:FACTORY]",
+            help="MODULE:FACTORY (or file.py:name), or a MODULE (or file.py) of services.",
+        ),
+    ],
     name: Annotated[str | None, typer.Option(help="Serve the one service under this name.")] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Host a talk-style generator with nanoservices.raw.")
+    ] = False,
+    reset_with: Annotated[
+        str | None,
+        typer.Option(
+            "--reset-with",
+            metavar="NAME",
+            help="With --raw: the exception that abandons a stream (a name in the module, or "
+            "MODULE:NAME).",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind (keep loopback without a token).")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
     shared: Annotated[
         bool, typer.Option("--shared", help="One instance for all sessions; calls take turns.")
     ] = False,
     token: Annotated[
-        list[str] | None, typer.Option(help="Bearer token clients must send (repeatable).")
+        list[str] | None,
+        typer.Option(metavar="TOKEN", help="Bearer token clients must send (repeatable)."),
     ] = None,
     inline: Annotated[
         bool,
@@ -70,12 +97,11 @@ def serve(
     """Serve services over HTTP: sessions, JSON, streams, problem details."""
     from nanoservices.http import Served
     from nanoservices.http import serve as run_server
-    from nanoservices.http._host import discover
 
     try:
-        factories = discover(target)
-    except (ImportError, AttributeError, LookupError) as exc:
-        typer.echo(f"error: cannot load {target!r}: {exc}", err=True)
+        factories = load_services(target, raw=raw, reset_with=reset_with)
+    except TargetError as exc:
+        typer.echo(f"nanoservices serve: error: {exc}", err=True)
         raise typer.Exit(2) from None
     if name is not None and len(factories) != 1:
         typer.echo("error: --name needs a single MODULE:FACTORY", err=True)
