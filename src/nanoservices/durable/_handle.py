@@ -131,7 +131,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         )
         self._snapshots = snapshots
         self._decode = decoder_for(self._spec.request_type).decode
-        self._stream: DurableStream[Any] | None = None
+        self._stream: object | None = None  # the open stream's token (never the stream)
         self._closed = False
         self._seq = 0
         self._since_snapshot = 0
@@ -373,7 +373,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             raise
         self._append(Kind.STREAM, body, 0)
         stream: DurableStream[Any] = DurableStream(self, replies, request)
-        self._stream = stream
+        self._stream = stream._token
         return stream
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
@@ -425,8 +425,8 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         self._closed = True
         try:
             if self._stream is not None:
-                with contextlib.suppress(Exception):
-                    self._stream.cancel()
+                self._stream = None
+                self._append(Kind.CANCEL, b"", 0)
             self._inner.close()
         finally:
             self._release()
@@ -493,13 +493,14 @@ class DurableStream(Generic[ItemT]):
     """A streamed reply of a durable handle: each item handed out is journalled,
     and so is how it ended (finished, failed, or cancelled by the caller)."""
 
-    __slots__ = ("_handle", "_replies", "request")
+    __slots__ = ("_handle", "_replies", "_token", "request")
 
     def __init__(
         self, handle: DurableHandle[Any, Any], replies: ReplyStream[ItemT], request: object
     ) -> None:
         self._handle = handle
         self._replies = replies
+        self._token = object()  # the handle keeps this, so a dropped stream is freed
         self.request = request
 
     def __iter__(self) -> Iterator[ItemT]:
@@ -507,7 +508,7 @@ class DurableStream(Generic[ItemT]):
 
     def __next__(self) -> ItemT:
         handle = self._handle
-        if handle._stream is not self:
+        if handle._stream is not self._token:
             raise StopIteration
         try:
             item = next(self._replies)
@@ -522,18 +523,18 @@ class DurableStream(Generic[ItemT]):
 
     def _end(self, digest: int) -> None:
         handle = self._handle
-        if handle._stream is self:
+        if handle._stream is self._token:
             handle._stream = None
             handle._append(Kind.END, b"", digest)
 
     @property
     def is_open(self) -> bool:
-        return self._handle._stream is self
+        return self._handle._stream is self._token
 
     def cancel(self) -> None:
         """Stop early (journalled, so a replay stops at the same item)."""
         handle = self._handle
-        if handle._stream is not self:
+        if handle._stream is not self._token:
             return
         handle._stream = None
         try:
@@ -550,7 +551,7 @@ class DurableStream(Generic[ItemT]):
         self.cancel()
 
     def __del__(self) -> None:
-        if self._handle._stream is self:
+        if self._handle._stream is self._token:
             with contextlib.suppress(Exception):
                 self.cancel()
 
