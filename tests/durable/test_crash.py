@@ -66,11 +66,9 @@ def crash_once(path: Path, mode: str, seed: int, batch: int, die_after: int = 0)
         env=env,
     ) as child:
         assert child.stdout is not None
-        seen = 0
-        for line in child.stdout:
+        for seen, line in enumerate(child.stdout, start=1):
             key, done = line.split()
             acked[key] = int(done)
-            seen += 1
             if seen == kill_after:
                 child.send_signal(signal.SIGKILL)
                 break
