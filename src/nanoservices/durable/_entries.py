@@ -59,9 +59,13 @@ def digest_error(exc: BaseException) -> int:
     return zlib.crc32(b"!" + type(exc).__qualname__.encode())
 
 
+def _crc_seed(seq: int, kind: int, digest: int) -> int:
+    return (seq * 2654435761 + kind * 97 + digest) & 0xFFFFFFFF
+
+
 def row_crc(seq: int, kind: int, body: bytes, digest: int) -> int:
     """The checksum a stored row must match (detects torn and corrupted rows)."""
-    return zlib.crc32(body, (seq * 2654435761 + kind * 97 + digest) & 0xFFFFFFFF)
+    return zlib.crc32(body, _crc_seed(seq, kind, digest))
 
 
 def decoder_for(request_type: Any) -> msgspec.msgpack.Decoder[Any]:

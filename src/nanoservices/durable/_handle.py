@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from zlib import crc32
 
 import msgspec
 
@@ -130,6 +131,9 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             store if isinstance(store, JournalStore) else SQLiteStore(store or DEFAULT_PATH)
         )
         self._snapshots = snapshots
+        self._every: float = snapshots.every if snapshots is not None else float("inf")
+        self._put = self.store.append
+        self._ready = False  # True while a call may take the hot path
         self._decode = decoder_for(self._spec.request_type).decode
         self._stream: object | None = None  # the open stream's token (never the stream)
         self._closed = False
@@ -154,6 +158,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             raise
         for rep in self._replayables:
             rep._bind(self._record_result)
+        self._ready = self._inner.state is State.READY and self._stream is None
 
     # -- opening: snapshot, then replay --------------------------------------------
 
@@ -284,19 +289,24 @@ class DurableHandle(Generic[RequestT, ReplyT]):
     def _append(self, kind: int, body: bytes, digest: int) -> None:
         seq = self._seq + 1
         try:
-            self.store.append(self.key, seq, kind, body, digest)
+            self._put(self.key, seq, kind, body, digest)
         except Exception as exc:
-            # The service has moved on and its journal has not: stop here.
-            self._closed = True
-            with contextlib.suppress(Exception):
-                self._inner.close()
-            raise JournalError(
-                self.name, self.key, f"could not journal entry {seq}: {exc}"
-            ) from exc
+            raise self._journal_failed(seq, exc) from exc
         self._seq = seq
         self._since_snapshot += 1
-        snaps = self._snapshots
-        if snaps is not None and self._since_snapshot >= snaps.every and self._stream is None:
+        if self._since_snapshot >= self._every:
+            self._maybe_snapshot()
+
+    def _journal_failed(self, seq: int, exc: Exception) -> JournalError:
+        """The service has moved on and its journal has not: stop here."""
+        self._closed = True
+        self._ready = False
+        with contextlib.suppress(Exception):
+            self._inner.close()
+        return JournalError(self.name, self.key, f"could not journal entry {seq}: {exc}")
+
+    def _maybe_snapshot(self) -> None:
+        if self._stream is None:
             self.snapshot()
 
     def _record_result(self, body: bytes) -> None:
@@ -308,9 +318,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         try:
             return encode(request)
         except (TypeError, msgspec.EncodeError) as exc:
-            raise InvalidRequestError(
-                self.name, request, f"a durable service journals requests as msgspec data: {exc}"
-            ) from None
+            raise self._unencodable(request, exc) from None
 
     def _refused(self, request: object, exc: BaseException) -> bool:
         """Whether ``exc`` means the service never saw ``request`` (not journalled)."""
@@ -342,18 +350,49 @@ class DurableHandle(Generic[RequestT, ReplyT]):
 
     def call(self, request: RequestT, /) -> ReplyT:
         """Run ``request``, journal it with its outcome's digest, return the reply."""
-        inner = self._inner
-        body = self._encode(request)
-        if inner.state is not State.READY:
-            return inner.call(request)  # refused by the state: raises, nothing journalled
+        if not self._ready:  # closed, streaming, failed: off the hot path
+            return self._call_not_ready(request)
         try:
-            reply = inner.call(request)
+            body = encode(request)
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise self._unencodable(request, exc) from None
+        try:
+            reply = self._inner.call(request)
         except Exception as exc:
-            if not self._refused(request, exc):
-                self._append(Kind.CALL, body, digest_error(exc))
+            self._call_failed(request, body, exc)
             raise
-        self._append(Kind.CALL, body, digest_reply(reply))
+        try:
+            digest = crc32(encode(reply))
+        except (TypeError, msgspec.EncodeError):
+            digest = digest_reply(reply)
+        seq = self._seq + 1
+        try:
+            self._put(self.key, seq, 1, body, digest)  # Kind.CALL
+        except Exception as exc:
+            raise self._journal_failed(seq, exc) from exc
+        self._seq = seq
+        self._since_snapshot += 1
+        if self._since_snapshot >= self._every:
+            self._maybe_snapshot()
         return reply
+
+    def _call_not_ready(self, request: RequestT) -> ReplyT:
+        self._encode(request)  # a closed durable handle says so
+        inner = self._inner
+        if inner.state is State.READY and self._stream is None:
+            self._ready = True
+            return self.call(request)
+        return inner.call(request)  # refused by the state: raises, nothing journalled
+
+    def _call_failed(self, request: object, body: bytes, exc: Exception) -> None:
+        self._ready = self._inner.state is State.READY
+        if not self._refused(request, exc):
+            self._append(Kind.CALL, body, digest_error(exc))
+
+    def _unencodable(self, request: object, exc: BaseException) -> InvalidRequestError:
+        return InvalidRequestError(
+            self.name, request, f"a durable service journals requests as msgspec data: {exc}"
+        )
 
     __call__ = call
 
@@ -371,9 +410,10 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             if not self._refused(request, exc):
                 self._append(Kind.STREAM, body, digest_error(exc))
             raise
-        self._append(Kind.STREAM, body, 0)
         stream: DurableStream[Any] = DurableStream(self, replies, request)
         self._stream = stream._token
+        self._ready = False
+        self._append(Kind.STREAM, body, 0)
         return stream
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
@@ -390,9 +430,11 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         try:
             reply = self._inner.throw(exc)
         except Exception as raised:
+            self._ready = self._inner.state is State.READY
             if not self._refused(exc, raised):
                 self._append(Kind.THROW, body, digest_error(raised))
             raise
+        self._ready = self._inner.state is State.READY
         self._append(Kind.THROW, body, digest_reply(reply))
         return reply
 
@@ -411,9 +453,11 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         try:
             op()
         except Exception as exc:
+            self._ready = self._inner.state is State.READY
             if not isinstance(exc, _REFUSALS):
                 self._append(kind, b"", 0)
             raise
+        self._ready = self._inner.state is State.READY
         self._append(kind, b"", 0)
 
     def close(self) -> None:
@@ -423,6 +467,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             self._release()
             return
         self._closed = True
+        self._ready = False
         try:
             if self._stream is not None:
                 self._stream = None
@@ -525,6 +570,7 @@ class DurableStream(Generic[ItemT]):
         handle = self._handle
         if handle._stream is self._token:
             handle._stream = None
+            handle._ready = not handle._closed and handle._inner.state is State.READY
             handle._append(Kind.END, b"", digest)
 
     @property
@@ -540,6 +586,7 @@ class DurableStream(Generic[ItemT]):
         try:
             self._replies.cancel()
         finally:
+            handle._ready = not handle._closed and handle._inner.state is State.READY
             handle._append(Kind.CANCEL, b"", 0)
 
     close = cancel

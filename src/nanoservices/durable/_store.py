@@ -21,11 +21,12 @@ from __future__ import annotations
 import abc
 import logging
 import threading
-import time
-from dataclasses import dataclass, field
+import zlib
+from collections import deque
+from dataclasses import dataclass
 from typing import Literal
 
-from ._entries import Entry, row_crc
+from ._entries import Entry, _crc_seed, row_crc
 
 __all__ = ["JournalStore", "KeyInfo", "Loaded", "Mode"]
 
@@ -56,12 +57,6 @@ class KeyInfo:
     snapshot_taken: float | None
 
 
-@dataclass(slots=True)
-class _Batch:
-    rows: list[Row] = field(default_factory=list)
-    since: float = 0.0
-
-
 class JournalStore(abc.ABC):
     """Where durable handles write their journals. One store may serve many keys;
     it is safe to use from several threads (one lock around the connection)."""
@@ -74,12 +69,13 @@ class JournalStore(abc.ABC):
         self.mode: Mode = mode
         self.batch = batch
         self.interval = interval
-        self._lock = threading.Lock()
-        self._pending = _Batch()
+        self._lock = threading.Lock()  # around the connection
+        self._pending: deque[Row] = deque()  # batched: appended without a lock
         self._closed = False
-        self._wake = threading.Condition(self._lock)
+        self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         if mode == "batched":
+            self.append = self._append_batched  # type: ignore[method-assign]
             self._flusher = threading.Thread(
                 target=self._flush_loop, name="nanoservices-journal-flusher", daemon=True
             )
@@ -128,21 +124,23 @@ class JournalStore(abc.ABC):
     # -- the shared logic -----------------------------------------------------------
 
     def append(self, key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
-        """Journal one entry, committed as the store's mode says."""
-        row = (key, seq, kind, body, digest, row_crc(seq, kind, body, digest))
+        """Journal one entry, committed as the store's mode says (``sync``: now)."""
+        row = (key, seq, kind, body, digest, zlib.crc32(body, _crc_seed(seq, kind, digest)))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the journal store is closed")
-            if self._flusher is None:
-                self._write([row])
-                return
-            pending = self._pending
-            if not pending.rows:
-                pending.since = time.monotonic()
-                self._wake.notify()
-            pending.rows.append(row)
-            if len(pending.rows) >= self.batch:
-                self._flush_locked()
+            self._write([row])
+
+    def _append_batched(self, key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
+        # The hot path of batched mode: no lock (deque appends are atomic); the
+        # appender that fills a group commits it, the flusher commits stragglers.
+        if self._closed:
+            raise RuntimeError("the journal store is closed")
+        pending = self._pending
+        crc = zlib.crc32(body, _crc_seed(seq, kind, digest))
+        pending.append((key, seq, kind, body, digest, crc))
+        if len(pending) >= self.batch:
+            self.flush()
 
     def flush(self) -> None:
         """Commit every collected entry now (``batched`` mode; a no-op in ``sync``)."""
@@ -150,23 +148,19 @@ class JournalStore(abc.ABC):
             self._flush_locked()
 
     def _flush_locked(self) -> None:
-        rows = self._pending.rows
-        if rows:
-            self._pending = _Batch()
-            self._write(rows)
+        pending = self._pending
+        if pending:
+            take = pending.popleft
+            self._write([take() for _ in range(len(pending))])
 
     def _flush_loop(self) -> None:
-        with self._wake:
-            while not self._closed:
-                pending = self._pending
-                if not pending.rows:
-                    self._wake.wait()
-                    continue
-                wait = pending.since + self.interval - time.monotonic()
-                if wait > 0:
-                    self._wake.wait(wait)
-                    continue
-                self._flush_locked()
+        # Waking every interval/2 and committing all that waits bounds how long
+        # an entry waits by about ``interval``.
+        while not self._stop.wait(self.interval / 2):
+            if self._pending:
+                with self._lock:
+                    if not self._closed:
+                        self._flush_locked()
 
     def load(self, key: str) -> Loaded:
         """The snapshot and entries of ``key``, checked: a torn or corrupted tail (an
@@ -232,7 +226,7 @@ class JournalStore(abc.ABC):
                 self._flush_locked()
             finally:
                 self._closed = True
-                self._wake.notify()
+                self._stop.set()
         if self._flusher is not None:
             self._flusher.join()
         with self._lock:
