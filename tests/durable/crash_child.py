@@ -1,7 +1,8 @@
 """The child process of the crash tests: serves durable counters under load and
 acknowledges each reply on stdout, until the parent kills it with SIGKILL.
 
-``python -m tests.durable.crash_child PATH MODE SEED BATCH DIE_AFTER`` (0: never). What it does to
+``python -m tests.durable.crash_child PATH_OR_DSN MODE SEED BATCH DIE_AFTER`` (0: never).
+What it does to
 each key is :func:`ops_for` (deterministic from the seed), in an order drawn
 from the seed too, so the parent can rebuild the model of every key.
 """
@@ -14,8 +15,9 @@ import signal
 import sys
 from typing import Any
 
-from nanoservices.durable import SQLiteStore, durable
+from nanoservices.durable import durable
 
+from .conftest import open_store
 from .services import Add, Count, counter
 
 KEYS = ("acct-0", "acct-1", "acct-2")
@@ -37,7 +39,7 @@ def ops_for(seed: int, key: str) -> list[Op]:
 
 
 def run(path: str, mode: Any, seed: int, batch: int, die_after: int = 0) -> None:
-    store = SQLiteStore(path, mode, batch=batch, interval=3600)
+    store = open_store(path, mode, batch=batch, interval=3600)
     handles = {key: durable(counter, key=key, store=store) for key in KEYS}
     plans = {key: ops_for(seed, key) for key in KEYS}
     done = dict.fromkeys(KEYS, 0)

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from nanoservices.durable import SQLiteStore, durable
+from nanoservices.durable import durable
 
+from .conftest import open_store
 from .crash_child import KEYS, Op, ops_for
 from .services import Get, counter
 
@@ -43,7 +44,7 @@ def model_states(ops: list[Op]) -> list[tuple[float, tuple[int, int]]]:
     return states
 
 
-def crash_once(path: Path, mode: str, seed: int, batch: int, die_after: int = 0) -> dict[str, int]:
+def crash_once(path: str | Path, mode: str, seed: int, batch: int, die_after: int = 0) -> dict[str, int]:
     """Run the child, kill it after a seeded number of acknowledgements (or let it kill
     itself after ``die_after`` of them); what it acknowledged."""
     kill_after = random.Random(seed).randint(30, 400)
@@ -82,12 +83,12 @@ def crash_once(path: Path, mode: str, seed: int, batch: int, die_after: int = 0)
 @pytest.mark.parametrize(("mode", "batch"), [("sync", 1), ("batched", 64)], ids=["sync", "batched"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_acknowledged_requests_survive_sigkill(
-    tmp_path: Path, mode: str, batch: int, seed: int
+    location: str, mode: str, batch: int, seed: int
 ) -> None:
-    path = tmp_path / "journal.sqlite"
+    path = location
     acked = crash_once(path, mode, seed, batch)
     lost_bound = 0 if mode == "sync" else batch
-    with SQLiteStore(path) as store:
+    with open_store(path) as store:
         for key in KEYS:
             with durable(counter, key=key, store=store) as handle:
                 count, total = handle.call(Get())
@@ -99,15 +100,15 @@ def test_acknowledged_requests_survive_sigkill(
             )
 
 
-def test_batched_mode_loses_at_most_the_collected_group(tmp_path: Path) -> None:
+def test_batched_mode_loses_at_most_the_collected_group(location: str) -> None:
     """The child kills itself right after an acknowledgement: whatever the group being
     collected held is lost, and never more than ``batch`` entries."""
-    path = tmp_path / "journal.sqlite"
+    path = location
     seed, batch = 5, 16
     acked = crash_once(path, "batched", seed, batch, die_after=25)
     assert sum(acked.values()) == 25
     lost = 0
-    with SQLiteStore(path) as store:
+    with open_store(path) as store:
         entries = sum(k.last_seq for k in store.list_keys())  # before the checks add any
         for key in KEYS:
             with durable(counter, key=key, store=store) as handle:

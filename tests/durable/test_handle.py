@@ -11,21 +11,21 @@ import pytest
 
 from nanoservices import InvalidRequestError, ServiceFailedError, State, service
 from nanoservices.durable import (
+    JournalStore,
     JournalTypeError,
     Replayable,
     ReplayMismatchError,
-    SQLiteStore,
     durable,
 )
 
 from .services import Add, Boom, Count, Get, counter, snapshots
 
 
-def reopen(store: SQLiteStore, **options: Any) -> Any:
+def reopen(store: JournalStore, **options: Any) -> Any:
     return durable(counter, key="k", store=store, **options)
 
 
-def test_replay_brings_the_state_back(store: SQLiteStore) -> None:
+def test_replay_brings_the_state_back(store: JournalStore) -> None:
     with reopen(store) as handle:
         handle.call(Add(3))
         handle.call(Add(4))
@@ -34,7 +34,7 @@ def test_replay_brings_the_state_back(store: SQLiteStore) -> None:
         assert again.stats.replayed == 2
 
 
-def test_refused_requests_are_not_journalled(store: SQLiteStore) -> None:
+def test_refused_requests_are_not_journalled(store: JournalStore) -> None:
     with reopen(store) as handle:
         with pytest.raises(InvalidRequestError):
             handle.call("not a request")  # validation: the service never saw it
@@ -45,7 +45,7 @@ def test_refused_requests_are_not_journalled(store: SQLiteStore) -> None:
         assert handle.stats.last_seq == 1
 
 
-def test_a_failure_is_journalled_and_replayed(store: SQLiteStore) -> None:
+def test_a_failure_is_journalled_and_replayed(store: JournalStore) -> None:
     with reopen(store) as handle:
         handle.call(Add(2))
         with pytest.raises(ServiceFailedError):
@@ -62,7 +62,7 @@ def test_a_failure_is_journalled_and_replayed(store: SQLiteStore) -> None:
         assert third.call(Get()) == [0, 0]
 
 
-def test_streams_replay_as_far_as_they_were_read(store: SQLiteStore) -> None:
+def test_streams_replay_as_far_as_they_were_read(store: JournalStore) -> None:
     with reopen(store) as handle:
         stream = handle.stream(Count(10))
         assert [next(stream), next(stream), next(stream)] == [1, 2, 3]
@@ -76,7 +76,7 @@ def test_streams_replay_as_far_as_they_were_read(store: SQLiteStore) -> None:
         assert again.call(Get()) == [0, 12]
 
 
-def test_reset_and_throw_and_restart_are_journalled(store: SQLiteStore) -> None:
+def test_reset_and_throw_and_restart_are_journalled(store: JournalStore) -> None:
     with reopen(store) as handle:
         handle.call(Add(5))
         stream = handle.stream(Count(4))
@@ -91,7 +91,7 @@ def test_reset_and_throw_and_restart_are_journalled(store: SQLiteStore) -> None:
         assert third.call(Get()) == [0, 0]
 
 
-def test_a_journal_that_ends_inside_a_stream_is_closed_on_open(store: SQLiteStore) -> None:
+def test_a_journal_that_ends_inside_a_stream_is_closed_on_open(store: JournalStore) -> None:
     handle = reopen(store)
     stream = handle.stream(Count(5))
     next(stream)
@@ -115,7 +115,7 @@ def clocked() -> Generator[int, int, None]:
         reply = n + next(_calls)  # reads a global: not replayable as is
 
 
-def test_a_reply_that_differs_on_replay_names_key_entry_and_request(store: SQLiteStore) -> None:
+def test_a_reply_that_differs_on_replay_names_key_entry_and_request(store: JournalStore) -> None:
     with durable(clocked, key="acct-7", store=store) as handle:
         handle.call(10)
         handle.call(20)
@@ -137,7 +137,7 @@ def counter_of_ints() -> Generator[int, int, None]:
         total += yield total
 
 
-def test_a_changed_request_type_fails_replay_clearly(store: SQLiteStore) -> None:
+def test_a_changed_request_type_fails_replay_clearly(store: JournalStore) -> None:
     with reopen(store) as handle:
         handle.call(Add(3))
     with pytest.raises(JournalTypeError, match=r"entry 1 .*request type") as caught:
@@ -153,7 +153,7 @@ def timestamped(clock: Replayable) -> Generator[list[int], str, None]:
         seen.append(clock(time.perf_counter_ns))  # a side effect: another value each run
 
 
-def test_replayable_side_effects_return_their_recorded_result(store: SQLiteStore) -> None:
+def test_replayable_side_effects_return_their_recorded_result(store: JournalStore) -> None:
     with durable(timestamped, Replayable(), key="t", store=store) as handle:
         handle.call("a")
         handle.call("b")
@@ -163,7 +163,7 @@ def test_replayable_side_effects_return_their_recorded_result(store: SQLiteStore
         assert again.call("d")[:3] == live  # replay got the recorded values back
 
 
-def test_snapshots_compact_the_journal(store: SQLiteStore) -> None:
+def test_snapshots_compact_the_journal(store: JournalStore) -> None:
     with reopen(store, snapshots=snapshots(every=3)) as handle:
         for n in range(1, 11):
             handle.call(Add(n))
@@ -177,14 +177,14 @@ def test_snapshots_compact_the_journal(store: SQLiteStore) -> None:
         assert again.call(Get()) == [10, 55]
 
 
-def test_a_snapshot_needs_a_restore(store: SQLiteStore) -> None:
+def test_a_snapshot_needs_a_restore(store: JournalStore) -> None:
     with reopen(store, snapshots=snapshots(every=1)) as handle:
         handle.call(Add(1))
     with pytest.raises(Exception, match="no snapshots= was given"):
         reopen(store)
 
 
-def test_the_factory_offers_durable(store: SQLiteStore) -> None:
+def test_the_factory_offers_durable(store: JournalStore) -> None:
     with counter.durable(key="f", store=store) as handle:
         handle.call(Add(9))
     with counter.durable(key="f", store=store) as again:

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -16,6 +17,14 @@ from nanoservices.durable import KeyLockedError, SQLiteStore, durable
 from nanoservices.durable._entries import Kind
 
 from .services import Add, Get, counter
+
+
+@pytest.fixture
+def store(journal_path: Path) -> Iterator[SQLiteStore]:
+    """This module tests the SQLite store itself (PostgreSQL: test_store_postgres.py)."""
+    opened = SQLiteStore(journal_path)
+    yield opened
+    opened.close()
 
 
 def _rows(path: Path, key: str = "k") -> int:
