@@ -44,7 +44,9 @@ def model_states(ops: list[Op]) -> list[tuple[float, tuple[int, int]]]:
     return states
 
 
-def crash_once(path: str | Path, mode: str, seed: int, batch: int, die_after: int = 0) -> dict[str, int]:
+def crash_once(
+    path: str | Path, mode: str, seed: int, batch: int, die_after: int = 0
+) -> dict[str, int]:
     """Run the child, kill it after a seeded number of acknowledgements (or let it kill
     itself after ``die_after`` of them); what it acknowledged."""
     kill_after = random.Random(seed).randint(30, 400)
