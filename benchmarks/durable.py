@@ -14,6 +14,7 @@ Standalone: ``python benchmarks/durable.py`` (``--quick`` for a smoke run;
 from __future__ import annotations
 
 import argparse
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -152,8 +153,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float]]:
     rows.append((f"reopen {entries:,} entries, no snapshot (ms)", reopen_long * 1000))
     rows.append((f"reopen {entries:,} entries, snapshot + 100 (ms)", reopen_snap * 1000))
 
-    for path_ in tmp.iterdir():
-        path_.unlink() if path_.is_file() else None
+    shutil.rmtree(tmp, ignore_errors=True)
     _print(rows)
     return rows
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from nanoservices.durable import KeyLockedError, SQLiteStore, durable
+from nanoservices.durable import JournalError, KeyLockedError, SQLiteStore, durable
 from nanoservices.durable._entries import Kind
 
 from .services import Add, Get, counter
@@ -158,3 +158,16 @@ def test_keys_and_delete(store: SQLiteStore, caplog: pytest.LogCaptureFixture) -
         assert store.delete("a") == 2
     assert "journal of key 'a' deleted (2 entries)" in caplog.text
     assert store.list_keys() == []
+
+
+@pytest.mark.parametrize("mode", ["sync", "batched"])
+def test_a_closed_store_refuses_appends(journal_path: Path, mode: str) -> None:
+    store = SQLiteStore(journal_path, mode)  # type: ignore[arg-type]
+    handle = durable(counter, key="k", store=store)
+    handle.call(Add(1))
+    store.close()
+    with pytest.raises(JournalError, match="could not journal entry 2"):
+        handle.call(Add(2))
+    handle.close()
+    with SQLiteStore(journal_path) as again, durable(counter, key="k", store=again) as h:
+        assert h.call(Get()) == [1, 1]

@@ -21,12 +21,13 @@ from __future__ import annotations
 import abc
 import logging
 import threading
-import zlib
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from ._entries import Entry, _crc_seed, row_crc
+from ._entries import Entry, row_crc
+from ._entries import with_crc as _with_crc
 
 __all__ = ["JournalStore", "KeyInfo", "Loaded", "Mode"]
 
@@ -34,6 +35,7 @@ Mode = Literal["sync", "batched"]
 log = logging.getLogger("nanoservices.durable")
 
 Row = tuple[str, int, int, bytes, int, int]  # key, seq, kind, body, digest, crc
+Pending = tuple[str, int, int, bytes, int]  # a row before its checksum
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +72,12 @@ class JournalStore(abc.ABC):
         self.batch = batch
         self.interval = interval
         self._lock = threading.Lock()  # around the connection
-        self._pending: deque[Row] = deque()  # batched: appended without a lock
+        self._pending: deque[Pending] = deque()  # batched: appended without a lock
         self._closed = False
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         if mode == "batched":
-            self.append = self._append_batched  # type: ignore[method-assign]
+            self.append = self._batched_append()  # type: ignore[method-assign,assignment]
             self._flusher = threading.Thread(
                 target=self._flush_loop, name="nanoservices-journal-flusher", daemon=True
             )
@@ -125,22 +127,28 @@ class JournalStore(abc.ABC):
 
     def append(self, key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
         """Journal one entry, committed as the store's mode says (``sync``: now)."""
-        row = (key, seq, kind, body, digest, zlib.crc32(body, _crc_seed(seq, kind, digest)))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the journal store is closed")
-            self._write([row])
+            self._write(_with_crc([(key, seq, kind, body, digest)]))
 
-    def _append_batched(self, key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
-        # The hot path of batched mode: no lock (deque appends are atomic); the
-        # appender that fills a group commits it, the flusher commits stragglers.
-        if self._closed:
-            raise RuntimeError("the journal store is closed")
+    def _batched_append(self) -> Callable[[str, int, int, bytes, int], None]:
+        """The append of batched mode, its hot path: no lock (deque appends are
+        atomic) and only locals; the checksums are computed per group. The
+        appender that fills a group commits it, the flusher commits stragglers."""
         pending = self._pending
-        crc = zlib.crc32(body, _crc_seed(seq, kind, digest))
-        pending.append((key, seq, kind, body, digest, crc))
-        if len(pending) >= self.batch:
-            self.flush()
+        push = pending.append
+        batch = self.batch
+        flush = self.flush
+
+        def append(key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
+            if self._closed:
+                raise RuntimeError("the journal store is closed")
+            push((key, seq, kind, body, digest))
+            if len(pending) >= batch:
+                flush()
+
+        return append
 
     def flush(self) -> None:
         """Commit every collected entry now (``batched`` mode; a no-op in ``sync``)."""
@@ -151,7 +159,7 @@ class JournalStore(abc.ABC):
         pending = self._pending
         if pending:
             take = pending.popleft
-            self._write([take() for _ in range(len(pending))])
+            self._write(_with_crc([take() for _ in range(len(pending))]))
 
     def _flush_loop(self) -> None:
         # Waking every interval/2 and committing all that waits bounds how long
@@ -161,6 +169,9 @@ class JournalStore(abc.ABC):
                 with self._lock:
                     if not self._closed:
                         self._flush_locked()
+
+    def _refuse(self, key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
+        raise RuntimeError("the journal store is closed")
 
     def load(self, key: str) -> Loaded:
         """The snapshot and entries of ``key``, checked: a torn or corrupted tail (an
@@ -226,6 +237,7 @@ class JournalStore(abc.ABC):
                 self._flush_locked()
             finally:
                 self._closed = True
+                self.append = self._refuse  # type: ignore[method-assign]
                 self._stop.set()
         if self._flusher is not None:
             self._flusher.join()
