@@ -132,13 +132,13 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         )
         self._snapshots = snapshots
         self._every: float = snapshots.every if snapshots is not None else float("inf")
+        self._snap_at: float = self._every  # the entry at which to take the next snapshot
         self._put = self.store.append
         self._ready = False  # True while a call may take the hot path
         self._decode = decoder_for(self._spec.request_type).decode
         self._stream: object | None = None  # the open stream's token (never the stream)
         self._closed = False
         self._seq = 0
-        self._since_snapshot = 0
         self._snapshot_seq = 0
         self._snapshot_time: float | None = None
         self._replayables = [a for a in (*args, *kwargs.values()) if isinstance(a, Replayable)]
@@ -151,6 +151,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             ) from None
         try:
             self._inner: LocalHandle[RequestT, ReplyT] = factory(*args, **kwargs)
+            self._send = self._inner.call
             self._open()
         except BaseException:
             self.store.unlock(key)
@@ -188,7 +189,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
                 rep._replay(False)
         self._replayed = len(loaded.entries)
         self._seq = loaded.snapshot_seq + len(loaded.entries)
-        self._since_snapshot = len(loaded.entries)
+        self._snap_at = loaded.snapshot_seq + self._every
         if rstream is not None and rstream.is_open:
             # The journal ends inside a stream: its reader died with the process.
             with contextlib.suppress(ServiceError):
@@ -293,8 +294,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         except Exception as exc:
             raise self._journal_failed(seq, exc) from exc
         self._seq = seq
-        self._since_snapshot += 1
-        if self._since_snapshot >= self._every:
+        if seq >= self._snap_at:
             self._maybe_snapshot()
 
     def _journal_failed(self, seq: int, exc: Exception) -> JournalError:
@@ -343,7 +343,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         self.store.save_snapshot(self.key, self._seq, body)
         self._snapshot_seq = self._seq
         self._snapshot_time = time.time()
-        self._since_snapshot = 0
+        self._snap_at = self._seq + self._every
         return True
 
     # -- the handle's operations ---------------------------------------------------
@@ -357,7 +357,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         except (TypeError, msgspec.EncodeError) as exc:
             raise self._unencodable(request, exc) from None
         try:
-            reply = self._inner.call(request)
+            reply = self._send(request)
         except Exception as exc:
             self._call_failed(request, body, exc)
             raise
@@ -371,8 +371,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         except Exception as exc:
             raise self._journal_failed(seq, exc) from exc
         self._seq = seq
-        self._since_snapshot += 1
-        if self._since_snapshot >= self._every:
+        if seq >= self._snap_at:
             self._maybe_snapshot()
         return reply
 
