@@ -9,10 +9,17 @@ from typing import Any
 
 import pytest
 
-from nanoservices import InvalidRequestError, ServiceFailedError, State, service
+from nanoservices import (
+    InvalidRequestError,
+    ServiceClosedError,
+    ServiceFailedError,
+    State,
+    service,
+)
 from nanoservices.durable import (
     JournalStore,
     JournalTypeError,
+    KeyLockedError,
     Replayable,
     ReplayMismatchError,
     durable,
@@ -189,3 +196,16 @@ def test_the_factory_offers_durable(store: JournalStore) -> None:
         handle.call(Add(9))
     with counter.durable(key="f", store=store) as again:
         assert again.call(Get()) == [1, 9]
+
+
+def test_a_closed_durable_handle_refuses_like_any_handle(store: JournalStore) -> None:
+    handle = reopen(store)
+    handle.call(Add(1))
+    handle.close()
+    with pytest.raises(ServiceClosedError):
+        handle.call(Add(2))
+    with reopen(store) as again:  # a second close of the first must not free this one's key
+        handle.close()
+        with pytest.raises(KeyLockedError):
+            reopen(store)
+        assert again.call(Get()) == [1, 1]

@@ -108,7 +108,7 @@ def test_the_journal_survives_a_server_restart(dsn: str, pg_cluster: PostgresClu
     pg_cluster.restart()  # cuts the store's connection
     with pytest.raises(JournalError, match="could not journal entry 3"):
         handle.call(Add(6))  # ran, but not journalled: the handle stops here
-    with pytest.raises(JournalError, match="closed"):
+    with pytest.raises(JournalError, match="stopped: could not journal entry 3"):
         handle.call(Add(7))
     handle.close()
     store.close()

@@ -138,6 +138,8 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         self._decode = decoder_for(self._spec.request_type).decode
         self._stream: object | None = None  # the open stream's token (never the stream)
         self._closed = False
+        self._released = False
+        self._broken: str | None = None  # why journalling stopped, if it did
         self._seq = 0
         self._snapshot_seq = 0
         self._snapshot_time: float | None = None
@@ -299,11 +301,17 @@ class DurableHandle(Generic[RequestT, ReplyT]):
 
     def _journal_failed(self, seq: int, exc: Exception) -> JournalError:
         """The service has moved on and its journal has not: stop here."""
+        self._broken = f"could not journal entry {seq}: {exc}"
         self._closed = True
         self._ready = False
         with contextlib.suppress(Exception):
             self._inner.close()
-        return JournalError(self.name, self.key, f"could not journal entry {seq}: {exc}")
+        return JournalError(self.name, self.key, self._broken)
+
+    def _check_journal(self) -> None:
+        """Refuse to go on once journalling failed (a closed handle refuses by its state)."""
+        if self._broken is not None:
+            raise JournalError(self.name, self.key, f"this durable handle stopped: {self._broken}")
 
     def _maybe_snapshot(self) -> None:
         if self._stream is None:
@@ -313,8 +321,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         self._append(_RESULT, body, 0)
 
     def _encode(self, request: object) -> bytes:
-        if self._closed:
-            raise JournalError(self.name, self.key, "this durable handle is closed")
+        self._check_journal()
         try:
             return encode(request)
         except (TypeError, msgspec.EncodeError) as exc:
@@ -417,8 +424,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         """Raise ``exc`` inside the service (journalled by its class and arguments)."""
-        if self._closed:
-            raise JournalError(self.name, self.key, "this durable handle is closed")
+        self._check_journal()
         cls = exc if isinstance(exc, type) else type(exc)
         args = list(exc.args) if isinstance(exc, BaseException) else []
         try:
@@ -446,8 +452,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         self._lifecycle(self._inner.restart, Kind.RESTART)
 
     def _lifecycle(self, op: Callable[[], None], kind: Kind) -> None:
-        if self._closed:
-            raise JournalError(self.name, self.key, "this durable handle is closed")
+        self._check_journal()
         self._stream = None
         try:
             op()
@@ -462,13 +467,12 @@ class DurableHandle(Generic[RequestT, ReplyT]):
     def close(self) -> None:
         """Close the running instance and give the key back; the journal stays, so
         opening the key again brings the state back. Closing twice is fine."""
-        if self._closed and self._inner.state is State.CLOSED:
-            self._release()
+        if self._released:
             return
         self._closed = True
         self._ready = False
         try:
-            if self._stream is not None:
+            if self._stream is not None and self._broken is None:
                 self._stream = None
                 self._append(Kind.CANCEL, b"", 0)
             self._inner.close()
@@ -476,6 +480,9 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             self._release()
 
     def _release(self) -> None:
+        if self._released:
+            return
+        self._released = True
         with contextlib.suppress(Exception):
             self.store.flush()
         self.store.unlock(self.key)
