@@ -11,9 +11,26 @@
 
 from __future__ import annotations
 
-from nanoservices._errors import ServiceError, short_repr
+import reprlib
 
-__all__ = ["JournalError", "JournalTypeError", "KeyLockedError", "ReplayMismatchError"]
+from nanoservices import ServiceError
+
+__all__ = [
+    "JournalError",
+    "JournalTypeError",
+    "KeyLockedError",
+    "ReplayMismatchError",
+    "short_repr",
+]
+
+_short = reprlib.Repr()
+_short.maxstring = 60
+_short.maxother = 60
+
+
+def short_repr(value: object) -> str:
+    """A bounded ``repr`` for messages: requests may be large or secret."""
+    return _short.repr(value)
 
 
 class JournalError(ServiceError, RuntimeError):

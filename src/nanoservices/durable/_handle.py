@@ -24,15 +24,15 @@ from zlib import crc32
 
 import msgspec
 
-from nanoservices._errors import (
+from nanoservices import (
     InvalidRequestError,
+    LocalHandle,
+    ReplyStream,
     ServiceBusyError,
     ServiceClosedError,
     ServiceError,
-    short_repr,
+    State,
 )
-from nanoservices._handle import LocalHandle, ReplyStream
-from nanoservices._state import State
 
 from ._entries import (
     END_OK,
@@ -43,13 +43,19 @@ from ._entries import (
     digest_reply,
     encode,
 )
-from ._errors import JournalError, JournalTypeError, KeyLockedError, ReplayMismatchError
+from ._errors import (
+    JournalError,
+    JournalTypeError,
+    KeyLockedError,
+    ReplayMismatchError,
+    short_repr,
+)
 from ._replayable import Replayable
 from ._sqlite import SQLiteStore
 from ._store import JournalStore
 
 if TYPE_CHECKING:
-    from nanoservices._service import ServiceFactory
+    from nanoservices import ServiceFactory
 
 __all__ = ["DEFAULT_PATH", "DurableHandle", "DurableStats", "DurableStream", "Snapshots", "durable"]
 
