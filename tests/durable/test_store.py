@@ -171,3 +171,20 @@ def test_a_closed_store_refuses_appends(journal_path: Path, mode: str) -> None:
     handle.close()
     with SQLiteStore(journal_path) as again, durable(counter, key="k", store=again) as h:
         assert h.call(Get()) == [1, 1]
+
+
+def test_a_failed_group_commit_keeps_its_entries_and_stops_the_handle(journal_path: Path) -> None:
+    store = SQLiteStore(journal_path, "batched", batch=3, interval=3600)
+    with durable(counter, key="k", store=store) as handle:
+        handle.call(Add(1))
+        blocker = sqlite3.connect(journal_path, timeout=0)
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+        store._db.execute("PRAGMA busy_timeout = 0")
+        handle.call(Add(2))
+        with pytest.raises(JournalError, match="could not journal entry 3"):
+            handle.call(Add(3))  # fills the group; its commit fails
+        blocker.rollback()
+        blocker.close()
+    store.close()  # the kept entries are committed now
+    with SQLiteStore(journal_path) as again, durable(counter, key="k", store=again) as h:
+        assert h.call(Get()) == [3, 6]  # nothing the store accepted was dropped

@@ -163,16 +163,25 @@ class JournalStore(abc.ABC):
         pending = self._pending
         if pending:
             take = pending.popleft
-            self._write([take() for _ in range(len(pending))])
+            rows = [take() for _ in range(len(pending))]
+            try:
+                self._write(rows)
+            except BaseException:
+                pending.extendleft(reversed(rows))  # kept, in order, for the next try
+                raise
 
     def _flush_loop(self) -> None:
         # Waking every interval/2 and committing all that waits bounds how long
-        # an entry waits by about ``interval``.
+        # an entry waits by about ``interval``. A failed commit keeps its rows and
+        # is retried; the next appender to fill a group gets the error.
         while not self._stop.wait(self.interval / 2):
             if self._pending:
                 with self._lock:
                     if not self._closed:
-                        self._flush_locked()
+                        try:
+                            self._flush_locked()
+                        except Exception:
+                            log.exception("committing journal entries failed; will retry")
 
     def _refuse(self, key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
         raise RuntimeError("the journal store is closed")
