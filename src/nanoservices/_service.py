@@ -76,6 +76,12 @@ class ServiceFactory(Generic[P, RequestT, ReplyT]):
             changes["check"] = None
         return ServiceFactory(replace(spec, **changes))
 
+    def durable(self, *args: Any, key: str, store: Any = None, **kwargs: Any) -> Any:
+        """Open this service as durable under ``key`` (see :mod:`nanoservices.durable`)."""
+        from .durable import durable
+
+        return durable(self, *args, key=key, store=store, **kwargs)
+
     @property
     def name(self) -> str:
         return self.spec.name
