@@ -35,7 +35,15 @@ from ._errors import (
     short_repr,
 )
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
-from ._protocol import AnyGenerator, Cursor, GeneratorReturned, Refusal, Stream, _NativeCursor
+from ._protocol import (
+    AnyGenerator,
+    Cursor,
+    GeneratorReturned,
+    Refusal,
+    Stream,
+    _NativeCursor,
+    _OneItem,
+)
 from ._state import Op, State, advance, refusal
 from ._supervise import Never, RestartPolicy, Supervision, SupervisionStats
 from ._validate import ConvertCheck, InstanceCheck, Invalid
@@ -642,7 +650,8 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     @property
     def spec(self) -> ServiceSpec:
-        """How this service was defined (function, protocol, policy, request type)."""
+        """How this service was defined (function, protocol, policy, request type,
+        and ``streams``: whether it may reply with a stream, read with ``stream()``)."""
         return self._spec
 
     @property
@@ -736,6 +745,12 @@ class ReplyStream(Generic[ItemT]):
         if extra is not None and extra.hooks:
             emit(extra.hooks, Event(EventKind.ITEM, handle.name, item, time_ns=now_ns()))
         return item  # type: ignore[no-any-return]
+
+    @property
+    def streamed(self) -> bool:
+        """False when the service answered with one plain reply (the stream then
+        hands out that one item); True for a streamed reply."""
+        return type(self._cursor) is not _OneItem
 
     @property
     def is_open(self) -> bool:

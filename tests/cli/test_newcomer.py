@@ -148,7 +148,8 @@ def test_serve_file_py_name_end_to_end(newcomer: tuple[Path, dict[str, str]]) ->
 
     folder, env = newcomer
     server = subprocess.Popen(
-        [sys.executable, "-P", "-m", "nanoservices", "serve", "mysvc.py:counter", "--port", "0"],
+        [sys.executable, "-P", "-m", "nanoservices", "serve", "mysvc.py:counter", "--port", "0",
+         "--set", "start=100"],  # fmt: skip
         cwd=folder,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -167,7 +168,7 @@ def test_serve_file_py_name_end_to_end(newcomer: tuple[Path, dict[str, str]]) ->
                 break
         assert url is not None, "".join(seen)
         assert any(line.startswith("serving counter") for line in seen), seen
-        with connect(url, "counter", 100) as remote:
+        with connect(url, "counter") as remote:  # the operator chose start=100
             assert remote.call(5) == 105
     finally:
         server.terminate()

@@ -155,11 +155,19 @@ class Session:
         return getattr(self.handle, "greeting", None)
 
     def send(self, request: object) -> Any | Items:
-        """One request: the reply, or :class:`Items` when a native service streamed."""
-        reply = self.handle.call(request)
-        if isinstance(reply, Stream):
-            return Items(reply, self.name, request)
-        return reply
+        """One request: the reply, or :class:`Items` when a native service streamed.
+
+        A service that may stream is asked through ``stream()`` (``call()`` refuses
+        a streamed reply); a plain reply then comes back as itself.
+        """
+        spec = getattr(self.handle, "spec", None)
+        if spec is None or not spec.streams:
+            return self.handle.call(request)
+        items = self.handle.stream(request)
+        if not getattr(items, "streamed", True):
+            (reply,) = items  # the one plain reply; reading it to the end frees the service
+            return reply
+        return Items(items, self.name, request)
 
     def stream(self, request: object) -> Items:
         """One request whose reply is a stream (``handle.stream``)."""

@@ -108,13 +108,13 @@ def serve(
         raise typer.Exit(2)
     import msgspec
 
-    kwargs = {}
+    kwargs: dict[str, object] = {}
     for item in set_ or ():
-        key, sep, raw = item.partition("=")
+        key, sep, text = item.partition("=")
         try:
             if not sep or not key.isidentifier():
                 raise ValueError("expected KEY=JSON")
-            kwargs[key] = msgspec.json.decode(raw)
+            kwargs[key] = msgspec.json.decode(text)
         except (ValueError, msgspec.DecodeError) as exc:
             typer.echo(f"error: --set {item!r}: {exc}", err=True)
             raise typer.Exit(2) from None
