@@ -147,9 +147,9 @@ def test_serve_file_py_name_end_to_end(newcomer: tuple[Path, dict[str, str]]) ->
     from nanoservices import connect
 
     folder, env = newcomer
+    command = ["serve", "mysvc.py:counter", "--port", "0", "--set", "start=100"]
     server = subprocess.Popen(
-        [sys.executable, "-P", "-m", "nanoservices", "serve", "mysvc.py:counter", "--port", "0",
-         "--set", "start=100"],  # fmt: skip
+        [sys.executable, "-P", "-m", "nanoservices", *command],
         cwd=folder,
         env=env,
         stdin=subprocess.DEVNULL,
