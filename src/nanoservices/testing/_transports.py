@@ -122,6 +122,7 @@ def ensure_local_ray() -> None:
     if ray.is_initialized():
         return
     ray.init(
+        address="local",  # a Ray of its own, never one found through RAY_ADDRESS or RAY_TMPDIR
         num_cpus=1,
         include_dashboard=False,
         # Ray turns the exact name 127.0.0.1 into the machine's outward address;
