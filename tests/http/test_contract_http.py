@@ -33,6 +33,19 @@ def url() -> Iterator[str]:
         yield base
 
 
+# -- frames: one item, one line, whatever its strings hold ---------------------------
+
+
+def test_an_item_holding_unicode_line_breaks_stays_one_frame(url: str) -> None:
+    # JSON leaves U+0085, U+2028 and U+2029 unescaped, and line readers (httpx's
+    # iter_lines, str.splitlines) break lines there: schemathesis found it.
+    text = "a\u2028b\x85c\u2029d"
+    with connect(url, "echo") as h:
+        assert list(h.stream(text)) == [text]
+        assert list(h.stream({"k": [text]})) == [{"k": [text]}]
+        assert h.call(text) == text
+
+
 # -- 15: call() on a streamed reply ------------------------------------------------
 
 

@@ -25,7 +25,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import anyio
 import msgspec
@@ -58,7 +58,24 @@ _log = logging.getLogger("nanoservices.http")
 
 _JSON = "application/json"
 _STOPPING = "the server is stopping: the stream ended before its end; open a new session later"
-_encode = msgspec.json.Encoder().encode
+_encode_json = msgspec.json.Encoder().encode
+
+#: Characters that JSON leaves unescaped but line readers (``str.splitlines``,
+#: httpx's ``iter_lines``) take for line breaks: escaped, so that one frame
+#: stays one line. In UTF-8 these bytes only ever stand inside JSON strings.
+_LINE_BREAKS: Final = ((b"\xc2\x85", b"\\u0085"), (b"\xe2\x80\xa8", b"\\u2028"),
+                       (b"\xe2\x80\xa9", b"\\u2029"))  # fmt: skip
+
+
+def _encode(value: object) -> bytes:
+    """``value`` as JSON on one line, whatever its strings hold."""
+    data = _encode_json(value)
+    if b"\xc2\x85" in data or b"\xe2\x80" in data:
+        for raw, escaped in _LINE_BREAKS:
+            data = data.replace(raw, escaped)
+    return data
+
+
 #: Deepest JSON nesting a request may have: a limit of its own, the same on every
 #: Python (how deep a decoder can recurse before RecursionError varies by version).
 MAX_JSON_DEPTH = 256
