@@ -41,9 +41,8 @@ def serve(
     max_body: Annotated[int, typer.Option(help="Largest request body, in bytes.")] = 1 << 20,
 ) -> None:
     """Serve services over HTTP: sessions, JSON, streams, problem details."""
-    from nanoservices.http import Served
+    from nanoservices.http import Served, discover
     from nanoservices.http import serve as run_server
-    from nanoservices.http._host import discover
 
     try:
         factories = discover(target)

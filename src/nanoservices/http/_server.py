@@ -32,8 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from nanoservices._errors import InvalidRequestError, ServiceError
-from nanoservices._protocol import Stream
+from nanoservices.core import InvalidRequestError, ServiceError, Stream
 
 from ._host import Served, start_instance
 from ._openapi import openapi

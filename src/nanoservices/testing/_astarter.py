@@ -13,7 +13,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from nanoservices import Recorder, Tracing
+from nanoservices.observe import Recorder, Tracing
 
 from ._checks import leftover
 from ._starter import LeftoverError

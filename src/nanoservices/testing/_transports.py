@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
-from nanoservices import Recorder
+from nanoservices.observe import Recorder
 
 from ._starter import ServiceStarter
 

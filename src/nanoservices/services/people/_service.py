@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator, Mapping
 
-from nanoservices import NO_REPLY, Stream, service, stream
+from nanoservices import NO_REPLY, Stream, service, streamed
 
 from ._backend import Backend, open_backend
 from ._query import SERVICE, parse_query
@@ -35,7 +35,7 @@ def people(dsn_or_path: str | os.PathLike[str]) -> Generator[Stream[Person], Req
     try:
         request = yield NO_REPLY
         while True:
-            request = yield stream(_answer(backend, request))
+            request = yield streamed(_answer(backend, request))
     finally:
         backend.close()
 
