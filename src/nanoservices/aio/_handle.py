@@ -24,10 +24,12 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload, runtime
 
 from nanoservices.core import (
     Hook,
+    LocalHandle,
     ReentryError,
     RestartPolicy,
     ServiceBusyError,
     ServiceSpec,
+    SharedHandle,
     State,
     Stream,
     SupervisionStats,
@@ -476,8 +478,11 @@ def aservice(
 
 
 def to_async(
-    handle: Any, *, offload: bool = False, timeout: float | None = None
-) -> AsyncHandle[Any, Any]:
+    handle: LocalHandle[RequestT, ReplyT] | SharedHandle[RequestT, ReplyT],
+    *,
+    offload: bool = False,
+    timeout: float | None = None,
+) -> AsyncHandle[RequestT, ReplyT]:
     """An async handle over a sync handle (``LocalHandle`` or ``SharedHandle``).
 
     Steps run inline on the event loop by default (a nanoservice step is short);

@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from nanoservices.core import Hook, State, SupervisionStats
+from nanoservices.core import Hook, LocalHandle, SharedHandle, State, SupervisionStats
 from nanoservices.core.seam import observable
 
 __all__ = ["SyncEngine"]
@@ -34,7 +34,9 @@ class SyncEngine:
 
     __slots__ = ("_handle", "_offload")
 
-    def __init__(self, handle: Any, offload: bool) -> None:
+    def __init__(
+        self, handle: LocalHandle[Any, Any] | SharedHandle[Any, Any], offload: bool
+    ) -> None:
         self._handle = handle
         self._offload = offload
 
@@ -93,7 +95,7 @@ class SyncEngine:
         return await self._run(self._handle.call, request)
 
     async def open_stream(self, request: object) -> Any:
-        items = await self._run(self._handle.stream, request)
+        items: Any = await self._run(self._handle.stream, request)  # a ReplyStream or SharedStream
         return items if items.is_open else None
 
     def is_open(self, items: Any) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import TracebackType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from nanoservices.core import (
     InvalidRequestError,
@@ -31,6 +31,9 @@ from nanoservices.core import (
 from nanoservices.core.seam import DEFAULT_SECRET_NAMES, Redact, safe_repr, show_locals
 
 from ._inspect import FrameView, live_services
+
+if TYPE_CHECKING:
+    from ._types import AnyHandle
 
 __all__ = [
     "Explanation",
@@ -125,12 +128,12 @@ def _frames(exc: BaseException, redact: Redact) -> tuple[FrameView, ...]:
     return tuple(views)
 
 
-def _find_handle(name: str) -> Any:
+def _find_handle(name: str) -> AnyHandle | None:
     matches = [h for h in live_services(include_closed=True) if h.name == name]
     return matches[0] if len(matches) == 1 else None
 
 
-def _policy(error: ServiceError, handle: Any) -> str:
+def _policy(error: ServiceError, handle: object) -> str:
     if isinstance(error, RestartLimitError):
         return (
             f"not restarted: the restart policy gave up after {error.restarts} restart(s) "
@@ -202,7 +205,10 @@ def _render_text(ex: Explanation, depth: int = 0) -> str:
 
 
 def explain(
-    error: BaseException, handle: Any = None, *, redact: Redact = DEFAULT_SECRET_NAMES
+    error: BaseException,
+    handle: AnyHandle | None = None,
+    *,
+    redact: Redact = DEFAULT_SECRET_NAMES,
 ) -> Explanation:
     """Sort out why a service call failed: service, request, frames, restart policy.
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from nanoservices.core import LocalHandle, State
 from nanoservices.core.seam import DEFAULT_SECRET_NAMES, Redact, show_locals
@@ -25,7 +25,7 @@ from nanoservices.core.seam import DEFAULT_SECRET_NAMES, Redact, show_locals
 from ._stats import Statistics, statistics
 
 if TYPE_CHECKING:
-    from nanoservices.aio import AsyncGenEngine
+    from nanoservices.aio import AsyncGenEngine, AsyncHandle
 
     from ._types import AnyHandle
 
@@ -237,7 +237,7 @@ def _render_tree(inspection: Inspection) -> Any:
     return tree
 
 
-def live_services(*, include_closed: bool = False) -> list[Any]:
+def live_services(*, include_closed: bool = False) -> list[AnyHandle]:
     """Every local handle and async service handle alive in this process.
 
     Shared handles and ``to_async`` wrappers wrap one of the local handles
@@ -246,17 +246,20 @@ def live_services(*, include_closed: bool = False) -> list[Any]:
     called. Closed handles are left out unless ``include_closed``.
     """
     aio = sys.modules.get("nanoservices.aio")  # not imported: no async handle exists
-    kinds: tuple[type, ...] = (LocalHandle,) if aio is None else (LocalHandle, aio.AsyncHandle)
+    async_handle: type[AsyncHandle[Any, Any]] | None = None if aio is None else aio.AsyncHandle
     engine_type = _async_engine_type()
-    found: list[Any] = [
-        obj
-        for obj in gc.get_objects()
-        if isinstance(obj, kinds)
-        and (
-            isinstance(obj, LocalHandle)
-            or (engine_type is not None and isinstance(getattr(obj, "_engine", None), engine_type))
+
+    def is_service(obj: object) -> TypeGuard[AnyHandle]:
+        if isinstance(obj, LocalHandle):
+            return True
+        return (
+            async_handle is not None
+            and engine_type is not None
+            and isinstance(obj, async_handle)
+            and isinstance(getattr(obj, "_engine", None), engine_type)
         )
-    ]
+
+    found = [obj for obj in gc.get_objects() if is_service(obj)]
     if not include_closed:
         found = [h for h in found if h.state is not State.CLOSED]
     return found
