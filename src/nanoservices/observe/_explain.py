@@ -33,6 +33,8 @@ from nanoservices.core.seam import DEFAULT_SECRET_NAMES, Redact, safe_repr, show
 from ._inspect import FrameView, live_services
 
 if TYPE_CHECKING:
+    from rich.panel import Panel
+
     from ._types import AnyHandle
 
 __all__ = [
@@ -74,7 +76,7 @@ class Explanation:
         """One screen of plain text: headline, frames, locals, policy, hint."""
         return _render_text(self)
 
-    def rich(self) -> Any:
+    def rich(self) -> Panel:
         """The same as ``str()``, as a ``rich`` panel (``rich`` is imported here)."""
         from rich.markup import escape
         from rich.panel import Panel

@@ -25,6 +25,8 @@ from nanoservices.core.seam import DEFAULT_SECRET_NAMES, Redact, show_locals
 from ._stats import Statistics, statistics
 
 if TYPE_CHECKING:
+    from rich.tree import Tree
+
     from nanoservices.aio import AsyncGenEngine, AsyncHandle
 
     from ._types import AnyHandle
@@ -89,7 +91,7 @@ class Inspection:
         """A plain-text tree: the ``yield from`` chain, source lines and locals."""
         return _render_text(self)
 
-    def tree(self) -> Any:
+    def tree(self) -> Tree:
         """The same as ``str()``, as a ``rich.tree.Tree`` (for the CLI)."""
         return _render_tree(self)
 
@@ -205,7 +207,7 @@ def _render_text(inspection: Inspection) -> str:
     return "\n".join(lines)
 
 
-def _render_tree(inspection: Inspection) -> Any:
+def _render_tree(inspection: Inspection) -> Tree:
     from rich.markup import escape
     from rich.tree import Tree
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from nanoservices.core import CallTimer, Event, EventKind, State
 from nanoservices.core.seam import Observable, observable
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from ._types import AnyHandle
 
 __all__ = [
@@ -297,7 +299,7 @@ def format_statistics(handles: Iterable[AnyHandle]) -> str:
 
 def render_statistics_table(
     handles: Iterable[AnyHandle], title: str | None = "nanoservices"
-) -> Any:
+) -> Table:
     """A ``rich.table.Table`` of the statistics of ``handles`` (for the CLI)."""
     from rich.table import Table
 
