@@ -29,7 +29,6 @@ generator per stage and gives an :class:`OpenPipeline` you push items into.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Generator, Iterable
 from types import FrameType, GeneratorType, TracebackType
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeAlias
@@ -474,12 +473,7 @@ _PLAIN: dict[Callable[..., StageGen], str] = {
 
 
 def _fn_name(fn: object) -> str:
-    """A function's name for a stage label; a lambda is named by where it is."""
-    name = str(getattr(fn, "__name__", type(fn).__name__))
-    code = getattr(fn, "__code__", None)
-    if name == "<lambda>" and code is not None:
-        return f"lambda@{os.path.basename(code.co_filename)}:{code.co_firstlineno}"
-    return name
+    return str(getattr(fn, "__name__", type(fn).__name__))
 
 
 def transform(fn: Callable[[Any], Any], *, name: str | None = None) -> Stage:
