@@ -65,7 +65,7 @@ ASend = Callable[[Any], Awaitable[Any]]
 
 
 def _atraced(asend: ASend, hooks: list[Hook], name: str) -> ASend:
-    """The async twin of ``_handle._traced``: reports each request and reply."""
+    """The async twin of ``_sends.traced``: reports each request and reply."""
 
     async def asend_traced(request: object) -> Any:
         start = now_ns()
@@ -79,7 +79,7 @@ def _atraced(asend: ASend, hooks: list[Hook], name: str) -> ASend:
 
 
 def _atimed(asend: ASend, records: tuple[Callable[[int], None], ...]) -> ASend:
-    """The async twin of ``_handle._timed``: only times each call (statistics)."""
+    """The async twin of ``_sends.timed``: only times each call (statistics)."""
 
     async def asend_timed(request: object) -> Any:
         start = now_ns()

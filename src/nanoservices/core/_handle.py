@@ -25,20 +25,25 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, run
 
 from . import _protocol, _steps
 from ._errors import (
-    InvalidRequestError,
     ProtocolViolationError,
     ReentryError,
     ServiceBusyError,
     ServiceFailedError,
     ServiceStartError,
-    StreamReplyError,
 )
-from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
-from ._protocol import Refusal, Stream
+from ._events import Event, EventKind, Hook, emit, now_ns
+from ._protocol import Stream
+from ._sends import (
+    Send,
+    no_streams,
+    observed,
+    refuser,
+    refusing,
+    validating,
+)
 from ._state import Op, State, advance, refusal
 from ._stream import AnyGenerator, Cursor, ReplyStream
 from ._supervise import Never, RestartPolicy, Supervision, SupervisionStats
-from ._validate import ConvertCheck, InstanceCheck, Invalid
 
 if TYPE_CHECKING:
     from ._service import ServiceSpec
@@ -52,7 +57,6 @@ ItemT = TypeVar("ItemT")
 RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
 ReplyT_co = TypeVar("ReplyT_co", covariant=True)
 
-Send = Callable[[Any], Any]
 
 _READY = State.READY
 _NO_CONFIG: tuple[tuple[Any, ...], dict[str, Any]] = ((), {})
@@ -128,143 +132,6 @@ class _Extra:
         self.result: Any = None
         self.hooks: list[Hook] = []
         self.supervision: Supervision | None = None
-
-
-def _refuser(state: State, name: str, cause: BaseException | None = None) -> Send:
-    """The send of a handle that must refuse calls in ``state`` (``cause``: what
-    made a FAILED service fail, for the advice)."""
-
-    def refuse(request: object) -> Any:
-        raise refusal(state, Op.CALL, name, request, cause)
-
-    return refuse
-
-
-def _validating(send: Send, check: Callable[[object], str | None], name: str) -> Send:
-    """A send that refuses requests failing ``check`` before the generator sees them.
-
-    A plain ``isinstance`` check is inlined (one frame fewer per call): typed
-    services are the common case.
-    """
-    if isinstance(check, InstanceCheck):
-        classes = check.classes
-        if not check.refuse_bool:
-
-            def send_instance(request: object) -> Any:
-                if isinstance(request, classes):
-                    return send(request)
-                raise InvalidRequestError(name, request, check(request) or "")
-
-            return send_instance
-
-        def send_instance_not_bool(request: object) -> Any:
-            if isinstance(request, classes) and type(request) is not bool:
-                return send(request)
-            raise InvalidRequestError(name, request, check(request) or "")
-
-        return send_instance_not_bool
-
-    if isinstance(check, ConvertCheck):
-        convert = check.convert
-
-        def send_converted(request: object) -> Any:
-            try:
-                value = convert(request)
-            except Invalid as invalid:
-                raise InvalidRequestError(name, request, invalid.reason) from None
-            return send(value)
-
-        return send_converted
-
-    def send_checked(request: object) -> Any:
-        reason = check(request)
-        if reason is not None:
-            raise InvalidRequestError(name, request, reason)
-        return send(request)
-
-    return send_checked
-
-
-def _traced(send: Send, hooks: list[Hook], name: str) -> Send:
-    """A send that reports each request and reply (errors are reported by ``_recover``)."""
-
-    def send_traced(request: object) -> Any:
-        start = now_ns()
-        emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
-        reply = send(request)
-        end = now_ns()
-        emit(hooks, Event(EventKind.REPLY, name, reply, duration_ns=end - start, time_ns=end))
-        return reply
-
-    return send_traced
-
-
-def _timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
-    """A send that only times each call, for hooks that only count (statistics)."""
-    if len(records) == 1:
-        record = records[0]
-
-        def send_timed(request: object) -> Any:
-            start = now_ns()
-            try:
-                return send(request)
-            finally:
-                record(now_ns() - start)
-
-        return send_timed
-
-    def send_timed_all(request: object) -> Any:
-        start = now_ns()
-        try:
-            return send(request)
-        finally:
-            duration = now_ns() - start
-            for record in records:
-                record(duration)
-
-    return send_timed_all
-
-
-def _observed(send: Send, hooks: list[Hook], name: str) -> Send:
-    """The send of a handle with hooks: events when a hook needs them, and only
-    timing when every hook is a :class:`CallTimer` (cheap statistics)."""
-    records = call_timers(hooks)
-    if records is not None:
-        return _timed(send, records)
-    return _traced(send, hooks, name)
-
-
-def _refusing(send: Send, name: str) -> Send:
-    """A send that turns a :class:`Refusal` reply into ``InvalidRequestError``
-    (for services that refuse; others do not pay for the check)."""
-
-    def send_refusable(request: object) -> Any:
-        reply = send(request)
-        if type(reply) is Refusal:
-            raise InvalidRequestError(name, request, reply.reason)
-        return reply
-
-    return send_refusable
-
-
-def _no_streams(send: Send, name: str) -> Send:
-    """A send that answers a streamed reply with ``StreamReplyError`` (contract A):
-    the stream's source is closed, as for a dropped stream, and the service is
-    READY. Only services that may stream (``ServiceSpec.streams``) pay for it."""
-
-    def send_not_streamed(request: object) -> Any:
-        reply = send(request)
-        if type(reply) is Stream:
-            close = getattr(reply.source, "close", None)
-            try:
-                if close is not None:
-                    close()
-            except Exception as exc:
-                raise StreamReplyError(name, request) from exc
-            raise StreamReplyError(name, request)
-        return reply
-
-    return send_not_streamed
 
 
 def _returned(frame: FrameType) -> bool:
@@ -493,7 +360,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         if self._state is not _READY:
             extra = self._extra
             sup = extra.supervision if extra is not None else None
-            refuse = _refuser(self._state, self.name, sup.last_error if sup else None)
+            refuse = refuser(self._state, self.name, sup.last_error if sup else None)
             self._sink = _Sink(refuse, refuse)
             return
         spec = self._spec
@@ -507,15 +374,15 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         send: Send = self._gen.send
         stream_send = send  # stream() wants the reply, whatever it is
         if spec.refuses:
-            send = _refusing(send, name)
+            send = refusing(send, name)
         if spec.streams:
-            send = _no_streams(send, name)
+            send = no_streams(send, name)
         if check is not None:
-            send = _validating(send, check, name)
-            stream_send = _validating(stream_send, check, name)
+            send = validating(send, check, name)
+            stream_send = validating(stream_send, check, name)
         if hooks:
-            send = _observed(send, hooks, name)
-            stream_send = _observed(stream_send, hooks, name)
+            send = observed(send, hooks, name)
+            stream_send = observed(stream_send, hooks, name)
         self._sink = _Sink(send, stream_send)
 
     def _extras(self) -> _Extra:

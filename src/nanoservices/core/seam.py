@@ -14,7 +14,6 @@ from ._errors import short_repr as short_repr
 from ._events import call_timers as call_timers
 from ._events import emit as emit
 from ._events import now_ns as now_ns
-from ._handle import _validating as validating
 from ._observable import Observable as Observable
 from ._observable import observable as observable
 from ._protocol import NATIVE as NATIVE
@@ -24,6 +23,7 @@ from ._redact import DEFAULT_SECRET_NAMES as DEFAULT_SECRET_NAMES
 from ._redact import Redact as Redact
 from ._redact import safe_repr as safe_repr
 from ._redact import show_locals as show_locals
+from ._sends import validating as validating
 from ._state import Op as Op
 from ._state import advance as advance
 from ._state import refusal as refusal
