@@ -1,6 +1,7 @@
 """Issue 7's benchmark: what a nanoservice on Ray costs, against Ray itself.
 
-One run, on a local Ray it starts (loopback, logs in a temp dir):
+One run, on a local Ray it starts (a one-node ``LoopbackCluster``: loopback,
+logs in a temp dir):
 
 * calls: a call through a ``RayHandle`` against a raw Ray actor method doing
   the same work (times five, state kept in the actor), interleaved rounds,
@@ -17,22 +18,17 @@ One run, on a local Ray it starts (loopback, logs in a temp dir):
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Keep Ray on loopback for a single-machine run (read when Ray is imported).
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-
 import ray
 
 from nanoservices.examples import basics
-from nanoservices.ray import ServiceHostPool
+from nanoservices.ray import LoopbackCluster, ServiceHostPool
 
 B = "nanoservices.examples.basics"
 
@@ -113,15 +109,7 @@ def run(scale: Scale) -> dict[str, float]:
     figures: dict[str, float] = {}
     if __name__ != "__main__":  # imported (the smoke test): workers cannot import this file
         ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    started = not ray.is_initialized()
-    if started:
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            _node_ip_address="127.0.0.1",
-            _temp_dir=tempfile.mkdtemp(prefix="nanoray-bench-"),
-            log_to_driver=False,
-        )
+    started = None if ray.is_initialized() else LoopbackCluster(head_cpus=2).start()
     try:
         with ServiceHostPool(1, num_cpus=0.1) as pool:
             raw = ray.remote(RawTimesFive).options(num_cpus=0.1).remote()
@@ -197,8 +185,8 @@ def run(scale: Scale) -> dict[str, float]:
                 rows_mem.append((f"{total:,} services", f"{rss / 2**20:,.1f} MiB", f"{per:,.0f} B"))
             _table("host actor memory (RSS; bytes per hosted idle service)", rows_mem)
     finally:
-        if started:
-            ray.shutdown()
+        if started is not None:
+            started.shutdown()
     return figures
 
 

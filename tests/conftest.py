@@ -1,16 +1,52 @@
-"""Settings for the whole test run, applied before any test module is imported."""
+"""Settings and hooks for the whole test run."""
 
 from __future__ import annotations
 
-import os
+import re
+import sys
 
-# Ray turns 127.0.0.1 into the machine's outward address unless told this is a
-# single-machine setup; it reads this when it is first imported, and any test
-# (tests/test_exports.py touches nanoservices.ray) may import it first. Traffic
-# must stay on loopback.
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+import pytest
 
 # The package's pytest plugin (start_service, fake_clock...): installing the
 # package registers it as an entry point; naming it here also covers a checkout
 # run from src/ (loaded once either way: the entry point has the module's name).
 pytest_plugins = ["nanoservices.testing.plugin"]
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The docs' Ray page joins the suite's local Ray, which stays on loopback.
+
+    (Its own ``ray.init()`` would put Ray on the machine's outward address.)
+    """
+    if item.name.endswith("[ray.md]"):
+        from tests.ray.cluster import ensure_local_ray
+
+        ensure_local_ray()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Shut down the local Ray if the run started one (the module is loaded only then)."""
+    cluster = sys.modules.get("tests.ray.cluster")
+    if cluster is not None:
+        cluster.shutdown_local_ray()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--ray-cluster",
+        action="store_true",
+        help="also run the multi-node Ray group (-m ray_cluster selects it alone)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The multi-node Ray group runs only when asked for; otherwise it shows as skipped."""
+    markexpr = config.getoption("markexpr") or ""
+    if config.getoption("--ray-cluster") or re.search(r"(?<!not )\bray_cluster\b", markexpr):
+        return
+    skip = pytest.mark.skip(
+        reason="multi-node Ray group: run it with `pytest -m ray_cluster` (docs/ray.md)"
+    )
+    for item in items:
+        if "ray_cluster" in item.keywords:
+            item.add_marker(skip)

@@ -20,7 +20,9 @@ PACKAGE = "nanoservices"
 SRC = Path(nanoservices.__file__).parent
 
 #: The public face of each subpackage (its ``__init__``), and the core's one seam.
-FACES = {f"{PACKAGE}.{name}" for name in ("core", "aio", "compose", "observe", "http", "ray")}
+FACES = {
+    f"{PACKAGE}.{name}" for name in ("core", "aio", "compose", "observe", "http", "ray", "durable")
+}
 SEAM = f"{PACKAGE}.core.seam"
 APPLICATION_FACES = (
     FACES
@@ -36,11 +38,14 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "observe": frozenset({f"{PACKAGE}.core", SEAM, f"{PACKAGE}.aio"}),
     "http": frozenset({PACKAGE, SEAM} | FACES),
     "ray": frozenset({PACKAGE, SEAM} | FACES),
+    # durable services build on the public names only (a handle kind of their own)
+    "durable": frozenset({PACKAGE} | FACES),
     "services": frozenset(APPLICATION_FACES),
     "examples": frozenset(APPLICATION_FACES),
     "testing": frozenset(APPLICATION_FACES),
-    "_cli": frozenset(APPLICATION_FACES),
-    "_bench": frozenset(APPLICATION_FACES),
+    # the package's own tools may also use the seam (install hints)
+    "_cli": frozenset(APPLICATION_FACES | {SEAM}),
+    "_bench": frozenset(APPLICATION_FACES | {SEAM}),
     # Top-level modules: the package's face, ``recipes``, ``__main__``.
     "": frozenset(FACES | {f"{PACKAGE}._cli"}),
 }

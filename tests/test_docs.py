@@ -1,4 +1,5 @@
-"""The docs cannot rot: every ```python block of every page runs, and the site builds.
+"""The docs cannot rot: every ```python block of every page (and of the README) runs,
+and the site builds.
 
 Each page is one test. Its ``python`` blocks run in order in one namespace, like
 a doctest session, with the page's directory unchanged and a fresh temporary
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import tomllib
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+README = ROOT / "README.md"
 
 # A fence opening: ```python, optionally with attributes (title="..."), at any indent.
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})\s*(?P<info>[^\n`]*)$")
@@ -87,7 +90,8 @@ PENDING: dict[str, str] = {}
 
 
 def pages() -> list[Path]:
-    return sorted(DOCS.rglob("*.md"))
+    """Every page of the site, then the README (a newcomer's first page)."""
+    return [*sorted(DOCS.rglob("*.md")), README]
 
 
 def _page_param(page: Path) -> object:
@@ -97,6 +101,8 @@ def _page_param(page: Path) -> object:
 
 
 def _page_id(page: Path) -> str:
+    if page == README:
+        return "README.md"
     return page.relative_to(DOCS).as_posix()
 
 
@@ -174,3 +180,18 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         (tmp_path / "site" / "reference").iterdir()
     )
     print(f"mkdocs build --strict: {time.monotonic() - start:.1f} s")
+
+
+def test_the_readme_runs_as_the_docs_do() -> None:
+    """The README's examples are run by the same harness (a newcomer copies them first)."""
+    assert README in pages()
+    assert len([block for block in blocks_of(README) if block.skip is None]) >= 5
+
+
+def test_the_docs_extra_brings_a_signature_formatter() -> None:
+    """``separate_signature`` makes mkdocstrings format signatures with Black or Ruff,
+    so ``pip install '.[docs]'`` alone must bring one for ``mkdocs build``."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    docs = project["optional-dependencies"]["docs"]
+    names = {re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower() for requirement in docs}
+    assert names & {"black", "ruff"}, docs

@@ -64,7 +64,9 @@ _LAZY = {
     "connect": "http",
 }
 
-_SUBPACKAGES = frozenset({"aio", "observe", "http", "ray", "testing", "services", "examples"})
+_SUBPACKAGES = frozenset(
+    {"aio", "observe", "http", "ray", "durable", "testing", "services", "examples"}
+)
 
 __version__ = "0.1.0"
 

@@ -51,7 +51,11 @@ def say(child: pexpect.spawn, line: str, *patterns: str) -> None:
 
 
 def leave(child: pexpect.spawn) -> int:
-    """End the session with Ctrl-D; its exit status."""
+    """End the session with Ctrl-D; its exit status.
+
+    Call it only once the prompt is shown: a Ctrl-D typed before readline has
+    taken the terminal (between a reply and the next prompt) can be lost.
+    """
     child.sendeof()
     child.expect(pexpect.EOF)
     child.close()
@@ -89,7 +93,7 @@ def test_ctrl_c_stops_an_endless_stream(spawn: Spawn) -> None:
     child.sendintr()
     expect(child, "stopped after \\d+ item", "odd> ")
     say(child, ":state", "odd is ready", "odd> ")
-    say(child, "'x'", "\"'x'\"")
+    say(child, "'x'", "\"'x'\"", "odd> ")
     assert leave(child) == 0
 
 
@@ -138,5 +142,17 @@ def test_history_is_kept_in_the_xdg_state_dir_without_stream_answers(
     expect(child, "countdown> ")
     child.send("\x1b[A")  # arrow up: the last line of the previous session
     child.send("\r")
-    child.expect("countdown is ready")
+    expect(child, "countdown is ready", "countdown> ")  # readline owns the terminal again
     assert leave(child) == 0
+
+
+def test_a_command_at_the_more_prompt_is_not_taken_for_next(spawn: Spawn) -> None:
+    child = spawn("run", "--no-history", "tests/cli/services_for_cli.py:odd")
+    expect(child, "odd> ")
+    say(child, ':stream ["broken", 5]', "1 0", "more\\?")
+    say(child, ":state", "stopped after 1 item", "odd is ready", "odd> ")
+    say(child, ':stream ["broken", 5]', "1 0", "more\\?")
+    child.sendline(":quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -209,7 +209,7 @@ def test_exit_status_2_when_the_target_is_unusable(run_cli: RunCli) -> None:
         ("nope_no_such_module:x", "no module named 'nope_no_such_module'"),
         ("nanoservices.services.hashing:nope", "has no attribute 'nope'"),
         ("nanoservices.services.hashing", "expected MODULE:FACTORY"),
-        ("nanoservices.examples.talk:times_five", "pass --raw"),
+        ("nanoservices.examples.talk:times_five", "run --raw nanoservices.examples.talk:"),
         ("tests/cli/missing.py:x", "no such file"),
     ]:
         done = run_cli("run", target)
@@ -232,5 +232,5 @@ def test_throw_takes_built_in_exceptions_too(run_cli: RunCli) -> None:
     done = run_cli("run", MD5, input=':throw ValueError\n"hello"\n')
     out = records(done.stdout)
     assert out[0]["error"]["type"] == "ServiceFailedError"
-    assert "throw(<class 'ValueError'>)" in out[0]["error"]["message"]
+    assert "did not catch ValueError" in out[0]["error"]["message"]
     assert out[1]["error"]["type"] == "ServiceFailedError"  # md5 has no restart policy

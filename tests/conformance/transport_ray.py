@@ -15,10 +15,9 @@ from . import transports
 
 @contextmanager
 def _ray() -> Iterator[Callable[..., Any]]:
-    # imported here, after tests.ray.cluster has set Ray's environment
     from nanoservices.ray import ServiceHostPool
 
-    ensure_local_ray()  # the one local Ray the Ray tests share (shut down by tests/ray)
+    ensure_local_ray()  # the one local Ray the Ray tests share (shut down at the run's end)
     with ServiceHostPool(1, num_cpus=0.1) as pool:
         yield lambda path, *args: pool.start(path, *args)
 

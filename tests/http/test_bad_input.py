@@ -20,7 +20,9 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def http(url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=url, headers={"nanoservices-client": "me"}) as client:
+    with httpx.Client(
+        base_url=url, headers={"nanoservices-client": "me", "content-type": "application/json"}
+    ) as client:
         yield client
 
 
@@ -167,7 +169,9 @@ def test_throw_args_the_exception_refuses_are_422_and_the_session_lives_on(
     app = create_app([Served(basics.echo, throwable=(_NeedsACity,))])
     with (
         serving_app(app) as url,
-        httpx.Client(base_url=url, headers={"nanoservices-client": "me"}) as http,
+        httpx.Client(
+            base_url=url, headers={"nanoservices-client": "me", "content-type": "application/json"}
+        ) as http,
     ):
         path = _session(http, "echo")
         doc = _problem(http.post(path + "/throw", json={"type": "_NeedsACity", "args": args}), 422)

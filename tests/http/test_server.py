@@ -32,13 +32,16 @@ def tidy(tag: str) -> Generator[Any, Any, None]:
 
 
 def _basics(**options: Any) -> Any:
-    return create_app(discover("nanoservices.examples.basics"), **options)
+    services = [
+        Served(f, client_args=True) for f in discover("nanoservices.examples.basics").values()
+    ]
+    return create_app(services, **options)
 
 
 def test_graceful_shutdown_runs_every_finally_block() -> None:
     FINALLY.clear()
     shared = Served(tidy, name="tidy-shared", shared=True, args=("shared",))
-    with serving_app(create_app([Served(tidy), shared])) as url:
+    with serving_app(create_app([Served(tidy, client_args=True), shared])) as url:
         a = connect(url, "tidy", "a")
         b = connect(url, "tidy", "b")
         s = connect(url, "tidy-shared")
@@ -71,7 +74,7 @@ def test_auth_required_and_sessions_bound_to_the_token() -> None:
 
 def test_idle_sessions_expire() -> None:
     FINALLY.clear()
-    with serving_app(create_app([Served(tidy)], idle_timeout=0.2)) as url:
+    with serving_app(create_app([Served(tidy, client_args=True)], idle_timeout=0.2)) as url:
         h = connect(url, "tidy", "idle")
         assert h(1) == 1
         time.sleep(0.6)

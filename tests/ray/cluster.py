@@ -1,43 +1,30 @@
-"""One local Ray for the whole test run, shared by tests/ray and the Ray transport.
+"""One Ray for the whole test run, shared by tests/ray, the Ray transport and the docs.
 
-Started on first use (or joined, if the process already has one), on loopback
-only, with its logs and sockets in a temporary directory.
+Started on first use (or joined, if the process already has one) as a
+one-node :class:`~nanoservices.ray._loopback.LoopbackCluster`: on loopback
+only (without turning multi-node Ray off), its logs and sockets in a private
+temporary folder. The multi-node group (``-m ray_cluster``) shuts it down and
+starts a cluster of three raylets in its place; the next test that needs the
+local Ray starts it again.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from typing import Any
-
-# Ray turns 127.0.0.1 into the machine's outward address unless told this is a
-# single-machine setup (its default on macOS and Windows); read when Ray is imported.
-os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-
 import ray
 
-_started_here: list[bool] = []
+from nanoservices.ray import LoopbackCluster
+
+_started_here: list[LoopbackCluster] = []
 
 
-def ensure_local_ray() -> Any:
-    """Start the local Ray if this process has none yet; return its context."""
+def ensure_local_ray() -> None:
+    """Start the local Ray if this process has none yet."""
     if ray.is_initialized():
-        return ray.get_runtime_context()
-    temp_dir = tempfile.mkdtemp(prefix="nanoray-")
-    context = ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        _temp_dir=temp_dir,
-        log_to_driver=False,  # worker output stays in the temp dir's logs
-        namespace="nanoservices-tests",
-    )
-    _started_here.append(True)
-    return context
+        return
+    _started_here.append(LoopbackCluster(head_cpus=2).start())
 
 
 def shutdown_local_ray() -> None:
     """Shut down the local Ray if this module started it."""
-    if _started_here and ray.is_initialized():
-        ray.shutdown()
-        _started_here.clear()
+    while _started_here:
+        _started_here.pop().shutdown()

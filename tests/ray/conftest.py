@@ -1,4 +1,4 @@
-"""Fixtures for the Ray tests: one local Ray for the session, shut down at the end."""
+"""Fixtures for the Ray tests: the local Ray (started once, shut down at the end)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-# first, before anything imports Ray: it sets Ray's environment
-from .cluster import ensure_local_ray, shutdown_local_ray
+from .cluster import ensure_local_ray
 
 if TYPE_CHECKING:
     from nanoservices.ray import ServiceHostPool
 
 
-@pytest.fixture(scope="session")
-def local_ray() -> Iterator[None]:
-    """A local Ray, shared with the conformance suite's Ray transport."""
+@pytest.fixture(scope="module")
+def local_ray() -> None:
+    """The local Ray, shared with the conformance suite's Ray transport and the docs.
+
+    Module-scoped, not session-scoped: the multi-node group replaces it with a
+    cluster for one module, and the modules after it get it back. It is shut
+    down at the end of the run (``tests/conftest.py``).
+    """
     ensure_local_ray()
-    yield
-    shutdown_local_ray()
 
 
 @pytest.fixture(scope="module")

@@ -110,3 +110,17 @@ def _wait_for_a_new_incarnation(actor: object, before: str) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError("Ray did not restart the killed actor")
+
+
+def test_an_open_stream_on_a_restarted_host_reports_its_loss(hosts: ServiceHostPool) -> None:
+    h = hosts.start("nanoservices.examples.basics:countdown", batch=1)
+    items = h.stream(100)
+    assert next(items) == 100
+    actor = hosts.actors[0]
+    before = ray.get(actor.ping.remote())
+    ray.kill(actor, no_restart=False)
+    _wait_for_a_new_incarnation(actor, before)
+    with pytest.raises(ServiceFailedError) as caught:
+        list(items)  # never a quiet, early end: the rest of the stream was lost
+    assert caught.value.restarted
+    assert list(h.stream(2)) == [2, 1]

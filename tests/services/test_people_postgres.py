@@ -98,7 +98,7 @@ def test_answers_match_the_model_and_so_sqlite(
     assert list(backend.rows(query)) == model(query, everybody)
 
 
-@given(request_=hostile_queries)
+@given(request_=hostile_queries())
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 def test_any_input_is_refused_or_runs_without_sql_errors(
     request_: Any, backend: PostgresBackend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import sqlite3
 from pathlib import Path
@@ -43,7 +44,7 @@ def test_people_look_real() -> None:
 def test_demo_database_holds_the_generated_people(tmp_path: Path) -> None:
     path = tmp_path / "demo.sqlite3"
     create_demo_database(f"sqlite:///{path}", count=300, seed=9)
-    with sqlite3.connect(path) as connection:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
         rows = connection.execute("SELECT * FROM people ORDER BY id").fetchall()
     expected = [
         (p.id, p.first_name, p.last_name, p.birth_date.isoformat(), p.city, p.email)

@@ -2,7 +2,8 @@
 
 One horizontal bar per mechanism on a log scale (the rows span four orders of
 magnitude), each labelled with its ns per request and its ratio to a bare
-``gen.send``; a dashed line marks the bare send.
+``gen.send``; a dashed line marks the bare send; a legend says what the colours
+(baselines, nanoservices call paths, alternatives) and the line stand for.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from .report import fmt_ns, fmt_ratio
 __all__ = ["draw_chart"]
 
 _COLORS = {"baseline": "#4c78a8", "nanoservices": "#54a24b", "alternative": "#e45756"}
+#: What each colour stands for, in the chart's legend.
+_LEGEND = {
+    "baseline": "baselines (bare gen.send, a plain function call)",
+    "nanoservices": "nanoservices call paths",
+    "alternative": "alternatives (threads, asyncio, processes, actors)",
+}
 
 
 def draw_chart(result: BenchResult, paths: list[Path], dpi: int = 90) -> list[Path]:
@@ -25,6 +32,7 @@ def draw_chart(result: BenchResult, paths: list[Path], dpi: int = 90) -> list[Pa
 
     matplotlib.use("Agg")  # no display, and the same output everywhere
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     rows = [row for row in result.speed if row.key != "loop"]
     labels = [row.label for row in rows]
@@ -46,8 +54,18 @@ def draw_chart(result: BenchResult, paths: list[Path], dpi: int = 90) -> list[Pa
                 fontsize=8,
             )
         base = next((row.median_ns for row in rows if row.key == BASELINE), None)
+        legend: list[Any] = [
+            Patch(color=color, label=_LEGEND[group])
+            for group, color in _COLORS.items()
+            if any(row.group == group for row in rows)
+        ]
         if base is not None:
-            ax.axvline(base, color="black", linestyle="--", linewidth=0.8)
+            legend.append(
+                ax.axvline(
+                    base, color="black", linestyle="--", linewidth=0.8, label="bare gen.send"
+                )
+            )
+        ax.legend(handles=legend, loc="upper right", fontsize=7, framealpha=0.9)  # short bars
         env = result.environment
         ax.set_xlabel("ns per request (median, log scale); ratio to a bare gen.send")
         ax.set_title(

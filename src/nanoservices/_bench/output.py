@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from nanoservices.core.seam import install_hint
+
 from .core import BenchResult
 from .report import render_text
 
@@ -26,7 +28,9 @@ class Written:
 def write_json(result: BenchResult, path: Path) -> Path:
     """Every number of the run, with its configuration and environment."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = result.to_json()
+    env = result.environment
+    # Which Python measured it, first: ratios differ between versions.
+    data = {"python": env["python"], "implementation": env["implementation"], **result.to_json()}
     data["targets"] = [
         {**target, "passed": t.passed, "verdict": t.verdict}
         for target, t in zip(data["targets"], result.targets, strict=True)
@@ -52,5 +56,5 @@ def write_outputs(result: BenchResult, out: Path, stem: str = "bench") -> Writte
     except ModuleNotFoundError as exc:
         if exc.name is None or not exc.name.startswith("matplotlib"):
             raise
-        return Written(json_path, text_path, [], "matplotlib: pip install 'nanoservices[bench]'")
+        return Written(json_path, text_path, [], f"matplotlib: {install_hint('bench')}")
     return Written(json_path, text_path, charts)

@@ -10,4 +10,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    # Plain click help: rich mode would print a type column (<bool> beside every
+    # flag, <str> beside every argument) and join epilog lines into one paragraph.
+    rich_markup_mode=None,
 )

@@ -26,7 +26,7 @@ from ._session import ErrorInfo, Items, Session, describe_error
 
 __all__ = ["Repl"]
 
-_MORE_PROMPT = "  more? [Enter] next, a all, q stop: "
+_MORE_PROMPT = "  more? [Enter] next, a all, q stop, :command: "
 
 
 class Repl:
@@ -72,9 +72,8 @@ class Repl:
                 return self.command(parse_command(text))
             request = parse_literal(text)
             if self.stream_all:
-                self.page(self.session.stream(request))
-            else:
-                self.show(self.session.send(request))
+                return self.page(self.session.stream(request))
+            return self.show(self.session.send(request))
         except (LiteralError, CommandError) as exc:
             name = self.session.name
             self.error(ErrorInfo(type(exc).__name__, name, f"service {name!r}: {exc}"))
@@ -96,13 +95,14 @@ class Repl:
             lines.append(f"The service says: {escape(repr(session.greeting))}")
         self.console.print(Panel("\n".join(lines), title="nanoservices run", expand=False))
 
-    def show(self, reply: Any) -> None:
+    def show(self, reply: Any) -> bool:
+        """Print a reply (page through a streamed one); False when the user asked to leave."""
         if isinstance(reply, Items):
             self.console.print("[dim]a streamed reply:[/]")
-            self.page(reply)
-        else:
-            self.console.print(Pretty(reply))
+            return self.page(reply)
+        self.console.print(Pretty(reply))
         self.ended()
+        return True
 
     def ended(self) -> None:
         if self.session.closed:
@@ -120,26 +120,39 @@ class Repl:
 
     # -- streams -------------------------------------------------------------
 
-    def page(self, items: Items) -> None:
-        """Items one at a time, asking before each next one."""
+    def page(self, items: Items) -> bool:
+        """Items one at a time, asking before each next one.
+
+        A ``:command`` typed at the "more?" prompt is not taken for "next": the
+        stream stops there (the service waits again) and the command runs.
+        False when that command asked to leave.
+        """
         try:
             for item in items:
                 self.item(items, item)
-                answer = input(_MORE_PROMPT).strip().lower()
+                answer = input(_MORE_PROMPT).strip()
+                if answer.startswith(":"):
+                    items.stop()
+                    self.console.print(
+                        f"[yellow]stopped after {items.count} item(s)[/] for {escape(answer)}"
+                    )
+                    return self.line(answer)
                 forget_last(answer)
+                answer = answer.lower()
                 if answer in ("q", "quit", "stop"):
                     items.stop()
                     self.console.print(f"[yellow]stopped after {items.count} item(s)[/]")
-                    return
+                    return True
                 if answer in ("a", "all"):
                     self.rest(items)
-                    return
+                    return True
         except (KeyboardInterrupt, EOFError):
             items.stop()
             self.console.print(f"\n[yellow]stopped after {items.count} item(s)[/]")
-            return
+            return True
         self.console.print(f"[dim]end of stream ({items.count} item(s))[/]")
         self.ended()
+        return True
 
     def rest(self, items: Items) -> None:
         """All remaining items; Ctrl-C stops early."""
@@ -159,7 +172,7 @@ class Repl:
         session = self.session
         name = command.name
         if name == "stream":
-            self.page(session.stream(parse_literal(command.argument)))
+            return self.page(session.stream(parse_literal(command.argument)))
         elif name == "all":
             self.rest(session.stream(parse_literal(command.argument)))
         elif name == "reset":

@@ -24,7 +24,7 @@ from typing import Any
 from nanoservices import Handle, ServiceError, ServiceFailedError, State, Stream
 
 from ._observe import Observer
-from ._target import Target, TargetError
+from ._target import StartError, Target, TargetError, start_service
 
 __all__ = ["ErrorInfo", "Items", "Session", "describe_error"]
 
@@ -59,7 +59,9 @@ def describe_error(exc: BaseException, service: str) -> ErrorInfo:
     if not message.startswith(f"service {name!r}"):
         message = f"service {name!r}: {message}" if message else f"service {name!r}"
     cause = exc.__cause__
-    cause_text = f"{type(cause).__name__}: {cause}" if cause is not None else None
+    cause_text = None
+    if cause is not None:  # KeyError() has no text: its type alone says more than "KeyError: "
+        cause_text = f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__
     return ErrorInfo(type(exc).__name__, name, message, cause_text)
 
 
@@ -116,10 +118,20 @@ class Items:
 class Session:
     """A running service, with the operations the CLI offers on it."""
 
-    def __init__(self, handle: Handle[Any, Any], target: Target, observer: Observer) -> None:
+    def __init__(
+        self,
+        handle: Handle[Any, Any],
+        target: Target,
+        observer: Observer,
+        *,
+        args: list[Any] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
         self.handle = handle
         self.target = target
         self.observer = observer
+        self.args = list(args or ())  # what the factory was called with, for :restart
+        self.kwargs = dict(kwargs or {})
         self.collecting = observer.watch(handle)
 
     @property
@@ -143,11 +155,19 @@ class Session:
         return getattr(self.handle, "greeting", None)
 
     def send(self, request: object) -> Any | Items:
-        """One request: the reply, or :class:`Items` when a native service streamed."""
-        reply = self.handle.call(request)
-        if isinstance(reply, Stream):
-            return Items(reply, self.name, request)
-        return reply
+        """One request: the reply, or :class:`Items` when a native service streamed.
+
+        A service that may stream is asked through ``stream()`` (``call()`` refuses
+        a streamed reply); a plain reply then comes back as itself.
+        """
+        spec = getattr(self.handle, "spec", None)
+        if spec is None or not spec.streams:
+            return self.handle.call(request)
+        items = self.handle.stream(request)
+        if not getattr(items, "streamed", True):
+            (reply,) = items  # the one plain reply; reading it to the end frees the service
+            return reply
+        return Items(items, self.name, request)
 
     def stream(self, request: object) -> Items:
         """One request whose reply is a stream (``handle.stream``)."""
@@ -162,7 +182,20 @@ class Session:
         self.handle.close()
 
     def restart(self) -> None:
-        """A fresh generator from the factory (the service's state is lost)."""
+        """A fresh generator from the factory (the service's state is lost).
+
+        A closed handle cannot restart, so after ``:close`` (or a talk-style
+        generator that ended) this calls the factory again with the same
+        arguments, as the command line first did, and serves the new instance.
+        """
+        if self.closed and not isinstance(self.target.factory, Handle):
+            try:
+                handle = start_service(self.target, self.args, self.kwargs)
+            except StartError as exc:
+                raise TargetError(f"service {self.name!r}: restart failed: {exc}") from exc
+            self.handle = handle
+            self.collecting = self.observer.watch(handle)
+            return
         restart = getattr(self.handle, "restart", None)
         if restart is None:
             raise TargetError(f"service {self.name!r}: this handle cannot restart")
@@ -179,7 +212,22 @@ class Session:
                 f"service {self.name!r}: no exception class {name!r} to throw "
                 f"(looked in {self.target.module.__name__} and the built-ins)"
             )
-        return self.handle.throw(exc)
+        try:
+            return self.handle.throw(exc)
+        except ServiceFailedError as failed:
+            if failed.__cause__ is None or type(failed.__cause__) is not exc:
+                raise  # it failed on something else while handling the exception
+            raise ServiceFailedError(
+                failed.service,
+                failed.request,
+                f":throw {name}: the service did not catch {name}, so it failed; "
+                + (
+                    "its restart policy started a fresh one"
+                    if failed.restarted
+                    else ":reset or :restart starts it again"
+                ),
+                restarted=failed.restarted,
+            ) from failed.__cause__
 
     def statistics(self) -> Any | None:
         """The statistics snapshot, or None when this build has none."""

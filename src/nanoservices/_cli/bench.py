@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ._app import app
 
@@ -41,4 +42,5 @@ def bench(
     for path in (written.json, written.text, *written.charts):
         console.print(f"wrote {path}")
     if written.missing:
-        console.print(f"[yellow]no chart: it needs {written.missing}[/]")
+        # escape: the hint's "[bench]" is not Rich markup
+        console.print(f"[yellow]no chart: it needs {escape(written.missing)}[/]")

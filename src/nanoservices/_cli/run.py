@@ -36,11 +36,11 @@ EXIT_INTERRUPTED = 130
 
 
 @app.command(
-    epilog=(
-        "Examples: nanoservices run nanoservices.services.hashing:md5 | "
-        "printf '\"hello\"\\n' | nanoservices run nanoservices.services.hashing:hasher sha256 | "
-        "nanoservices run --raw --reset-with DifferentCity nanoservices.examples.talk:times_five"
-    )
+    epilog="Examples:\n\n\b\n"
+    "  nanoservices run nanoservices.services.hashing:md5\n"
+    "  nanoservices run mysvc.py:counter 100\n"
+    "  printf '\"hello\"\\n' | nanoservices run nanoservices.services.hashing:hasher sha256\n"
+    "  nanoservices run --raw nanoservices.examples.talk:times_five\n"
 )
 def run(
     target: Annotated[
@@ -78,7 +78,12 @@ def run(
     ] = False,
     max_items: Annotated[
         int | None,
-        typer.Option("--max-items", min=1, help="JSON lines mode: stop each stream after N items."),
+        typer.Option(
+            "--max-items",
+            min=1,
+            metavar="N",
+            help="JSON lines mode: stop each stream after N items.",
+        ),
     ] = None,
     fail_fast: Annotated[
         bool, typer.Option("--fail-fast", help="JSON lines mode: stop at the first failed line.")
@@ -101,7 +106,7 @@ def run(
     except StartError as exc:
         err.print(f"[red]nanoservices run: the service did not start:[/] {exc}", highlight=False)
         raise typer.Exit(EXIT_NOT_STARTED) from None
-    session = Session(handle, found, Observer())
+    session = Session(handle, found, Observer(), args=positional, kwargs=keywords)
     try:
         if jsonl or not sys.stdin.isatty():
             options = PipeOptions(

@@ -1,7 +1,9 @@
 """``nanoservices serve MODULE[:FACTORY]``: serve services over HTTP.
 
-``MODULE:FACTORY`` serves one service; ``MODULE`` serves every ``@service`` and
-``@aservice`` factory it exports. Binds 127.0.0.1 unless ``--host`` says
+``MODULE:FACTORY`` (or ``file.py:name``) serves one service; ``MODULE`` (or
+``file.py``) serves every ``@service`` and ``@aservice`` factory it exports; with
+``--raw``, a talk-style generator function is hosted as written. The current
+folder is importable, as with ``python -m``. Binds 127.0.0.1 unless ``--host`` says
 otherwise; Ctrl-C shuts down gracefully, closing every service.
 """
 
@@ -12,49 +14,126 @@ from typing import Annotated
 import typer
 
 from ._app import app
+from ._target import TargetError, load_services
 
 __all__ = ["serve"]
 
 
-@app.command(epilog="Example: nanoservices serve nanoservices.examples.basics --port 8000")
+@app.command(
+    epilog="Examples:\n\n\b\n"
+    "  nanoservices serve nanoservices.examples.basics --port 8000\n"
+    "  nanoservices serve mysvc.py:md5\n"
+    "  nanoservices serve --raw nanoservices.examples.talk:md5_service\n"
+)
 def serve(
-    target: Annotated[str, typer.Argument(help="MODULE:FACTORY, or a MODULE of services.")],
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODULE[:FACTORY]",
+            help="MODULE:FACTORY (or file.py:name), or a MODULE (or file.py) of services.",
+        ),
+    ],
     name: Annotated[str | None, typer.Option(help="Serve the one service under this name.")] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Host a talk-style generator with nanoservices.raw.")
+    ] = False,
+    reset_with: Annotated[
+        str | None,
+        typer.Option(
+            "--reset-with",
+            metavar="NAME",
+            help="With --raw: the exception that abandons a stream (a name in the module, or "
+            "MODULE:NAME).",
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to bind (keep loopback without a token).")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
     shared: Annotated[
         bool, typer.Option("--shared", help="One instance for all sessions; calls take turns.")
     ] = False,
     token: Annotated[
-        list[str] | None, typer.Option(help="Bearer token clients must send (repeatable).")
+        list[str] | None,
+        typer.Option(metavar="TOKEN", help="Bearer token clients must send (repeatable)."),
     ] = None,
     inline: Annotated[
         bool,
         typer.Option("--inline", help="Run sync services on the event loop (quick, pure ones)."),
     ] = False,
     max_sessions: Annotated[int, typer.Option(help="Open sessions allowed at once.")] = 1000,
+    max_sessions_per_client: Annotated[
+        int, typer.Option(help="Open sessions one client (token, else address) may hold.")
+    ] = 100,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Factory keyword argument KEY=JSON for every session (the operator's "
+            "choice; repeatable): --set start=100 --set base_url='\"http://...\"'",
+        ),
+    ] = None,
+    client_args: Annotated[
+        bool,
+        typer.Option(
+            "--client-args",
+            help="Let clients choose factory arguments (paths, DSNs, URLs too): only for "
+            "a server nobody else can reach.",
+        ),
+    ] = False,
+    allow_shared: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-shared",
+            help="What one client may do to a --shared service: reset (default), throw, "
+            "restart (repeatable).",
+        ),
+    ] = None,
     idle_timeout: Annotated[float, typer.Option(help="Seconds before an idle session closes.")] = (
         300.0
     ),
     max_body: Annotated[int, typer.Option(help="Largest request body, in bytes.")] = 1 << 20,
 ) -> None:
     """Serve services over HTTP: sessions, JSON, streams, problem details."""
-    from nanoservices.http import Served, discover
+    from nanoservices.http import Served
     from nanoservices.http import serve as run_server
 
     try:
-        factories = discover(target)
-    except (ImportError, AttributeError, LookupError) as exc:
-        typer.echo(f"error: cannot load {target!r}: {exc}", err=True)
+        factories = load_services(target, raw=raw, reset_with=reset_with)
+    except TargetError as exc:
+        typer.echo(f"nanoservices serve: error: {exc}", err=True)
         raise typer.Exit(2) from None
     if name is not None and len(factories) != 1:
         typer.echo("error: --name needs a single MODULE:FACTORY", err=True)
         raise typer.Exit(2)
-    services = [
-        Served(f, name=name or "", shared=shared, offload=not inline) for f in factories.values()
-    ]
+    import msgspec
+
+    kwargs: dict[str, object] = {}
+    for item in set_ or ():
+        key, sep, text = item.partition("=")
+        try:
+            if not sep or not key.isidentifier():
+                raise ValueError("expected KEY=JSON")
+            kwargs[key] = msgspec.json.decode(text)
+        except (ValueError, msgspec.DecodeError) as exc:
+            typer.echo(f"error: --set {item!r}: {exc}", err=True)
+            raise typer.Exit(2) from None
+    try:
+        services = [
+            Served(
+                f,
+                name=name or "",
+                shared=shared,
+                offload=not inline,
+                kwargs=kwargs,
+                client_args=client_args,
+                shared_operations=frozenset(allow_shared or ("reset",)),
+            )
+            for f in factories.values()
+        ]
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         typer.echo(f"warning: serving on {host} without --token: anyone can reach it", err=True)
     served_names = ", ".join(name or s.factory.spec.name for s in services)
@@ -65,6 +144,7 @@ def serve(
         port=port,
         tokens=token or (),
         max_sessions=max_sessions,
+        max_sessions_per_client=max_sessions_per_client,
         idle_timeout=idle_timeout,
         max_body=max_body,
     )

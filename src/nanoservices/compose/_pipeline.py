@@ -634,6 +634,9 @@ class OpenPipeline:
                 continue
             if value is not None:
                 self.results[label] = value
+        # The stages' frames are done with: on Python 3.12+ a finished generator's
+        # frame still reaches the stage that ran it, a cycle through this pipeline.
+        self._frames = {}
         if first is not None:
             raise first
         return self.results

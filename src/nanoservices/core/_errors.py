@@ -24,6 +24,7 @@ errors survive pickling (Ray pickles them); messages show requests through
 
 from __future__ import annotations
 
+import itertools
 import reprlib
 
 __all__ = [
@@ -44,7 +45,25 @@ __all__ = [
     "UnknownServiceError",
 ]
 
-_short = reprlib.Repr()
+
+class _InOrder(reprlib.Repr):
+    """``reprlib.Repr`` that shows a dict's keys in the caller's order (it sorts them)."""
+
+    def repr_dict(self, x: dict[object, object], level: int) -> str:
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{" + self.fillvalue + "}"
+        pieces = [
+            f"{self.repr1(key, level - 1)}: {self.repr1(value, level - 1)}"
+            for key, value in itertools.islice(x.items(), self.maxdict)
+        ]
+        if len(x) > self.maxdict:
+            pieces.append(self.fillvalue)
+        return "{" + ", ".join(pieces) + "}"
+
+
+_short = _InOrder()
 _short.maxstring = 60
 _short.maxother = 60
 

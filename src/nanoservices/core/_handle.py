@@ -97,7 +97,15 @@ class Handle(Protocol[RequestT_contra, ReplyT_co]):
         ...
 
     def __call__(self, request: RequestT_contra, /) -> ReplyT_co:
-        """Same as :meth:`call` (a little slower: Python calls ``__call__`` from C)."""
+        """Same as :meth:`call`, at about 1.8 times its cost (3.9x a bare send against
+        ``call``'s 2.1x in the README's run).
+
+        Why: CPython's specializing interpreter turns ``h.call(x)`` into a direct
+        frame push, but has no specialization for calling an instance, so ``h(x)``
+        goes through the type's ``__call__`` slot in C, which looks the method up
+        and enters the interpreter again from C on every call. Use ``h.call`` (or
+        ``hot()``) in hot loops.
+        """
         ...
 
     def stream(self, request: RequestT_contra, /) -> Iterator[Any]:
@@ -501,7 +509,8 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     @property
     def spec(self) -> ServiceSpec:
-        """How this service was defined (function, protocol, policy, request type)."""
+        """How this service was defined (function, protocol, policy, request type,
+        and ``streams``: whether it may reply with a stream, read with ``stream()``)."""
         return self._spec
 
     @property

@@ -11,7 +11,7 @@ is cancelled or is dropped. The handle keeps only the cursor, never the stream.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
@@ -140,7 +140,14 @@ class ReplyStream(Generic[ItemT]):
         self._cursor = cursor
         self.request = request
 
-    def __iter__(self) -> ReplyStream[ItemT]:
+    def __iter__(self) -> Iterator[ItemT]:
+        """A ``for`` loop over a generator source runs through :func:`_run_through`
+        (no handle method per item) when no hook listens; otherwise item by item."""
+        cursor = self._cursor
+        if type(cursor) is _NativeCursor and type(cursor._items) is GeneratorType:
+            extra = self._handle._extra
+            if extra is None or not extra.hooks:
+                return _run_through(self, cursor._items)
         return self
 
     def __next__(self) -> ItemT:
@@ -167,6 +174,12 @@ class ReplyStream(Generic[ItemT]):
         return item  # type: ignore[no-any-return]
 
     @property
+    def streamed(self) -> bool:
+        """False when the service answered with one plain reply (the stream then
+        hands out that one item); True for a streamed reply."""
+        return type(self._cursor) is not _OneItem
+
+    @property
     def is_open(self) -> bool:
         """True until the stream ends, fails or is cancelled."""
         return self._handle._stream is self._cursor
@@ -191,3 +204,26 @@ class ReplyStream(Generic[ItemT]):
     def __repr__(self) -> str:
         state = "open" if self.is_open else "done"
         return f"<ReplyStream of {self._handle.name!r} for {short_repr(self.request)} ({state})>"
+
+
+def _run_through(stream: ReplyStream[ItemT], items: Iterator[ItemT]) -> Iterator[ItemT]:
+    """The stream fast path: the caller's loop resumes this generator, which
+    resumes the source; the handle is told only when the stream ends or fails.
+
+    It keeps the item-by-item path's promises: a reset, throw or close between
+    items closes the source, so the loop ends; leaving the loop early
+    (``GeneratorExit`` here) leaves the source alone, so a stream the caller
+    still holds goes on with ``next()`` where it was, and one nobody holds is
+    cancelled by :meth:`ReplyStream.__del__`. Hooks attached after the loop
+    started do not see its items (the loop checked when it began).
+    """
+    try:
+        # Not ``yield from``: it would close the source when the loop is left.
+        for item in items:  # noqa: UP028
+            yield item
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        stream._handle._stream_failed(stream._cursor, stream.request, exc)
+        raise
+    stream._handle._stream_ended(stream._cursor)

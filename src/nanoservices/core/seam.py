@@ -14,6 +14,8 @@ from ._errors import short_repr as short_repr
 from ._events import call_timers as call_timers
 from ._events import emit as emit
 from ._events import now_ns as now_ns
+from ._extras import install_hint as install_hint
+from ._extras import missing_extra as missing_extra
 from ._observable import Observable as Observable
 from ._observable import observable as observable
 from ._protocol import NATIVE as NATIVE
@@ -44,6 +46,8 @@ __all__ = [
     "build_check",
     "call_timers",
     "emit",
+    "install_hint",
+    "missing_extra",
     "now_ns",
     "observable",
     "publish",

@@ -9,7 +9,7 @@ from typing import Any
 
 from nanoservices import Stream, service, streamed
 
-__all__ = ["LockedError", "crasher", "failing_stream"]
+__all__ = ["LockedError", "blocker", "crasher", "failing_stream"]
 
 
 class LockedError(Exception):
@@ -48,3 +48,20 @@ def failing_stream() -> Generator[Stream[int] | None, int, None]:
     request = yield None
     while True:
         request = yield streamed(_items_then_error(request))
+
+
+@service
+def blocker() -> Generator[Any, Any, None]:
+    """Replies ``(count, pid)`` like :func:`crasher`; the request ``("block", path)``
+    creates the file ``path`` (the caller's sign that the request is running) and
+    then waits for ever, as a service stuck on a dead peer would."""
+    count = 0
+    reply: Any = None
+    while True:
+        request = yield reply
+        if isinstance(request, tuple) and request[0] == "block":
+            with open(request[1], "w"):
+                pass
+            threading.Event().wait()
+        count += 1
+        reply = (count, os.getpid())

@@ -43,7 +43,11 @@ class RemoteBinding:
         return f"{self.service} at {self.url}"
 
     def make_handle(self, *args: Any, **kwargs: Any) -> RemoteHandle[Any, Any]:
-        """A new session; ``args``/``kwargs`` (if any) replace the bound ones."""
+        """A new session; ``args``/``kwargs`` (if any) replace the bound ones.
+
+        The server accepts only the keyword options its operator declared for the
+        service (``Served(options=...)``), unless it trusts clients (``client_args``).
+        """
         return connect(
             self.url,
             self.service,

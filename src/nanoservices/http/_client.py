@@ -43,6 +43,10 @@ _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 _STATES = {s.value: s for s in State}
 
+#: Every exception httpx raises (``HTTPError`` and the few outside it): each one
+#: becomes a :class:`TransportError` whose ``__cause__`` is the httpx error.
+HTTPX_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+
 
 class _Wire:
     """What requests and responses mean, shared by both remote handles (no I/O)."""
@@ -54,7 +58,10 @@ class _Wire:
         self.name = service
         self.path = ""  # the session's path, once opened
         self.state = State.READY
-        self.headers = {CLIENT_HEADER: client_id or secrets.token_urlsafe(16)}
+        self.headers = {
+            CLIENT_HEADER: client_id or secrets.token_urlsafe(16),
+            "content-type": "application/json",
+        }
         if token is not None:
             self.headers["authorization"] = f"Bearer {token}"
 
@@ -113,7 +120,12 @@ class _Wire:
         """The decoded body of a successful answer; the rebuilt error otherwise."""
         self.track(response)
         if response.status_code < 300:
-            return _decode(response.content) if response.content else None
+            try:
+                return _decode(response.content) if response.content else None
+            except msgspec.DecodeError as exc:
+                raise TransportError(
+                    self.name, f"the server answered with bad JSON: {exc}"
+                ) from exc
         raise self.error(response.status_code, response.content)
 
     def error(self, status: int, content: bytes) -> ServiceError:
@@ -132,18 +144,36 @@ class _Wire:
         (a :class:`TransportError` for ``""``: the stream broke off)."""
         if not line:
             raise TransportError(self.name, "the stream broke off before its end frame")
-        doc = _decode(line)
+        try:
+            doc = _decode(line)
+        except msgspec.DecodeError as exc:
+            raise TransportError(self.name, f"the stream sent a bad frame: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise TransportError(self.name, "the stream sent a frame that is not a JSON object")
         if "item" in doc:
             return True, doc["item"]
         if "error" in doc:
             problem = doc["error"]
-            self.state = _STATES.get(problem.get("state"), State.READY)
+            state = problem.get("state") if isinstance(problem, dict) else None
+            self.state = _STATES.get(str(state), State.READY)
             raise error_from_problem(problem, self.name)
-        self.state = _STATES.get(doc.get("state"), State.READY)
+        self.state = _STATES.get(str(doc.get("state")), State.READY)
         return False, None
 
     def unreachable(self, exc: Exception) -> TransportError:
         return TransportError(self.name, f"cannot reach the server at {self.base}: {exc}")
+
+    def restarted(self, response: httpx.Response) -> Any:
+        """The new greeting from a ``POST /restart`` answer."""
+        doc = self.outcome(response)
+        return doc.get("greeting") if isinstance(doc, dict) else None
+
+    def fetched(self, response: httpx.Response) -> State:
+        """The fresh state from a ``GET`` of the session (kept as the last state seen)."""
+        doc = self.outcome(response)
+        if isinstance(doc, dict) and doc.get("state") in _STATES:
+            self.state = _STATES[doc["state"]]
+        return self.state
 
     def __repr__(self) -> str:
         return f"{self.name!r} at {self.base} {self.state.value}"
@@ -162,16 +192,19 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         self._closed = False
         self.greeting: Any = None
 
-    def _post(self, path: str, content: bytes = b"") -> httpx.Response:
-        if self._closed:
-            raise refusal(State.CLOSED, Op.CALL, self.name)
+    def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         try:
-            return self._client.send(self._wire.request(self._client, "POST", path, content))
-        except httpx.TransportError as exc:
+            return self._client.send(self._wire.request(self._client, method, path, content))
+        except HTTPX_ERRORS as exc:
             raise self._wire.unreachable(exc) from exc
 
+    def _post(self, path: str, content: bytes = b"", op: Op = Op.CALL) -> httpx.Response:
+        if self._closed:
+            raise refusal(State.CLOSED, op, self.name)
+        return self._send("POST", path, content)
+
     def _delete(self, path: str = "") -> httpx.Response:
-        return self._client.send(self._wire.request(self._client, "DELETE", path))
+        return self._send("DELETE", path)
 
     @property
     def _stream(self) -> RemoteStream[Any] | None:
@@ -186,8 +219,16 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if opened is not None:
             opened._finish()
 
+    def _not_streaming(self, op: Op) -> None:
+        # This handle's own stream is open: the service is busy for it, as locally,
+        # even when the server has long finished producing the stream (the items
+        # wait, unread, in the response) and so would take the request.
+        if self._stream is not None:
+            raise refusal(State.STREAMING, op, self.name)
+
     def call(self, request: RequestT, /) -> ReplyT:
         """Send ``request`` and return the reply."""
+        self._not_streaming(Op.CALL)
         return self._wire.outcome(self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
 
     __call__ = call
@@ -197,15 +238,16 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         wire = self._wire
         if self._closed:
             raise refusal(State.CLOSED, Op.CALL, self.name)
+        self._not_streaming(Op.CALL)
         sent = wire.request(self._client, "POST", "/stream", wire.encode(request))
         try:
             response = self._client.send(sent, stream=True)
-        except httpx.TransportError as exc:
+            if response.status_code != 200:
+                with contextlib.closing(response):
+                    content = response.read()
+                raise wire.error(response.status_code, content)
+        except HTTPX_ERRORS as exc:
             raise wire.unreachable(exc) from exc
-        if response.status_code != 200:
-            content = response.read()
-            response.close()
-            raise wire.error(response.status_code, content)
         wire.track(response)
         opened: RemoteStream[Any] = RemoteStream(self, response)
         self._stream = opened
@@ -214,30 +256,63 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
     def _cancel_stream(self, opened: RemoteStream[Any]) -> None:
         if self._stream is opened:
             self._stream = None
-            with contextlib.suppress(ServiceError):
+            try:
                 self._wire.outcome(self._delete("/stream"))
+            except TransportError:
+                raise  # the server is unreachable: say so
+            except ServiceError:
+                pass  # the stream is over on the server anyway
+
+    # reset, throw and restart end this handle's open stream on the server, where
+    # the service's own handle closes its source as it does locally (a source's
+    # failing ``finally`` is reported, as locally); only then is the response dropped.
 
     def reset(self) -> None:
         """End an open stream, or restart a failed service; its state is kept."""
-        self._drop_stream()
-        self._wire.outcome(self._post("/reset"))
+        try:
+            self._wire.outcome(self._post("/reset", op=Op.RESET))
+        finally:
+            self._drop_stream()
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         """Raise ``exc`` in the service (the server allows only named exception classes)."""
-        self._drop_stream()
-        return self._wire.outcome(self._post("/throw", self._wire.throw_body(exc)))
+        try:
+            return self._wire.outcome(self._post("/throw", self._wire.throw_body(exc), Op.THROW))
+        finally:
+            self._drop_stream()
+
+    def restart(self) -> None:
+        """Start the service afresh on the server (a new generator; its state is lost).
+
+        An open stream ends first; ``greeting`` becomes the new instance's greeting.
+        """
+        try:
+            self.greeting = self._wire.restarted(self._post("/restart", op=Op.RESTART))
+        finally:
+            self._drop_stream()
+
+    def fetch_state(self) -> State:
+        """Ask the server for the service's state now (``state`` is the last one seen)."""
+        if self._closed:
+            return State.CLOSED
+        if self._stream is not None:
+            return State.STREAMING
+        return self._wire.fetched(self._send("GET", ""))
 
     def close(self) -> None:
         """Close the session (the service's ``finally`` blocks run); twice is fine."""
         if not self._closed:
             self._closed = True
             self._drop_stream()
-            with contextlib.suppress(ServiceError, httpx.TransportError):
+            try:
                 self._wire.outcome(self._delete())
-            self._wire.state = State.CLOSED
-            if self._owns:
-                self._client.close()
-                self._owns = False
+            except TransportError:
+                pass  # a server that is gone has closed the session anyway
+            finally:
+                self._wire.state = State.CLOSED
+                if self._owns:
+                    self._client.close()
+                    self._owns = False
 
     def __enter__(self) -> RemoteHandle[RequestT, ReplyT]:
         return self
@@ -251,7 +326,10 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
 
     @property
     def state(self) -> State:
-        """The state the server reported last (STREAMING while your stream is open)."""
+        """The state the server reported last (STREAMING while your stream is open).
+
+        No network I/O: call :meth:`fetch_state` for the server's state now.
+        """
         return State.STREAMING if self._stream is not None else self._wire.state
 
     def __repr__(self) -> str:
@@ -277,7 +355,7 @@ class RemoteStream(Generic[ReplyT]):
             line = next(self._lines, "")
             while line == "" and not self._response.is_closed:
                 line = next(self._lines, "")
-        except httpx.HTTPError as exc:
+        except HTTPX_ERRORS as exc:
             self._finish()
             raise handle._wire.unreachable(exc) from exc
         try:
@@ -294,7 +372,8 @@ class RemoteStream(Generic[ReplyT]):
         handle, self._handle = self._handle, None
         if handle is not None and handle._stream is self:
             handle._stream = None
-        self._response.close()
+        with contextlib.suppress(*HTTPX_ERRORS):  # the stream is over either way
+            self._response.close()
 
     @property
     def is_open(self) -> bool:
@@ -305,7 +384,8 @@ class RemoteStream(Generic[ReplyT]):
         handle = self._handle
         if handle is not None:
             self._handle = None
-            self._response.close()
+            with contextlib.suppress(*HTTPX_ERRORS):  # a dead connection is closed already
+                self._response.close()
             handle._cancel_stream(self)
 
     close = cancel
@@ -351,7 +431,7 @@ def connect(
     except BaseException as exc:
         if owns:
             http.close()
-        if isinstance(exc, httpx.TransportError):
+        if isinstance(exc, HTTPX_ERRORS):
             raise wire.unreachable(exc) from exc
         raise
     return handle
@@ -369,18 +449,21 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         self._closed = False
         self.greeting: Any = None
 
-    async def _post(self, path: str, content: bytes = b"") -> httpx.Response:
-        if self._closed:
-            raise refusal(State.CLOSED, Op.CALL, self.name)
-        if self._dropped:
-            await self._cancel_dropped()
+    async def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         try:
-            return await self._client.send(self._wire.request(self._client, "POST", path, content))
-        except httpx.TransportError as exc:
+            return await self._client.send(self._wire.request(self._client, method, path, content))
+        except HTTPX_ERRORS as exc:
             raise self._wire.unreachable(exc) from exc
 
+    async def _post(self, path: str, content: bytes = b"", op: Op = Op.CALL) -> httpx.Response:
+        if self._closed:
+            raise refusal(State.CLOSED, op, self.name)
+        if self._dropped:
+            await self._cancel_dropped()
+        return await self._send("POST", path, content)
+
     async def _delete(self, path: str = "") -> httpx.Response:
-        return await self._client.send(self._wire.request(self._client, "DELETE", path))
+        return await self._send("DELETE", path)
 
     @property
     def _stream(self) -> AsyncRemoteStream[Any] | None:
@@ -395,7 +478,13 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         if opened is not None:
             await opened._finish()
 
+    def _not_streaming(self, op: Op) -> None:
+        # As RemoteHandle._not_streaming: this handle's open stream holds the service.
+        if self._stream is not None:
+            raise refusal(State.STREAMING, op, self.name)
+
     async def call(self, request: RequestT, /) -> ReplyT:
+        self._not_streaming(Op.CALL)
         return self._wire.outcome(await self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
 
     __call__ = call
@@ -406,33 +495,60 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
 
     async def _cancel_dropped(self) -> None:
         self._dropped = False
-        with contextlib.suppress(ServiceError, httpx.TransportError):
+        with contextlib.suppress(ServiceError):
             self._wire.outcome(await self._delete("/stream"))
 
     async def _cancel_stream(self, opened: AsyncRemoteStream[Any]) -> None:
         if self._stream is opened:
             self._stream = None
-            with contextlib.suppress(ServiceError):
+            try:
                 self._wire.outcome(await self._delete("/stream"))
+            except TransportError:
+                raise  # the server is unreachable: say so
+            except ServiceError:
+                pass  # the stream is over on the server anyway
 
     async def reset(self) -> None:
-        await self._drop_stream()
-        self._wire.outcome(await self._post("/reset"))
+        try:
+            self._wire.outcome(await self._post("/reset", op=Op.RESET))
+        finally:
+            await self._drop_stream()
 
     async def throw(self, exc: BaseException | type[BaseException], /) -> Any:
-        await self._drop_stream()
-        return self._wire.outcome(await self._post("/throw", self._wire.throw_body(exc)))
+        try:
+            body = self._wire.throw_body(exc)
+            return self._wire.outcome(await self._post("/throw", body, Op.THROW))
+        finally:
+            await self._drop_stream()
+
+    async def restart(self) -> None:
+        """The async twin of :meth:`RemoteHandle.restart`."""
+        try:
+            self.greeting = self._wire.restarted(await self._post("/restart", op=Op.RESTART))
+        finally:
+            await self._drop_stream()
+
+    async def fetch_state(self) -> State:
+        """The async twin of :meth:`RemoteHandle.fetch_state`."""
+        if self._closed:
+            return State.CLOSED
+        if self._stream is not None:
+            return State.STREAMING
+        return self._wire.fetched(await self._send("GET", ""))
 
     async def aclose(self) -> None:
         if not self._closed:
             self._closed = True
             await self._drop_stream()
-            with contextlib.suppress(ServiceError, httpx.TransportError):
+            try:
                 self._wire.outcome(await self._delete())
-            self._wire.state = State.CLOSED
-            if self._owns:
-                await self._client.aclose()
-                self._owns = False
+            except TransportError:
+                pass  # a server that is gone has closed the session anyway
+            finally:
+                self._wire.state = State.CLOSED
+                if self._owns:
+                    await self._client.aclose()
+                    self._owns = False
 
     async def __aenter__(self) -> AsyncRemoteHandle[RequestT, ReplyT]:
         return self
@@ -446,6 +562,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
 
     @property
     def state(self) -> State:
+        """The state the server reported last (no I/O: see :meth:`fetch_state`)."""
         return State.STREAMING if self._stream is not None else self._wire.state
 
     def __repr__(self) -> str:
@@ -469,20 +586,23 @@ class AsyncRemoteStream(Generic[ReplyT]):
             raise refusal(State.CLOSED, Op.CALL, handle.name)
         if handle._dropped:
             await handle._cancel_dropped()
+        handle._not_streaming(Op.CALL)
         wire = handle._wire
         client = handle._client
         sent = wire.request(client, "POST", "/stream", wire.encode(self._request))
         try:
             response = await client.send(sent, stream=True)
-        except httpx.TransportError as exc:
+            if response.status_code != 200:
+                self._handle = None
+                try:
+                    content = await response.aread()
+                finally:
+                    await response.aclose()
+                raise wire.error(response.status_code, content)
+        except HTTPX_ERRORS as exc:
             self._handle = None
             raise wire.unreachable(exc) from exc
         self._response = response
-        if response.status_code != 200:
-            content = await response.aread()
-            await response.aclose()
-            self._handle = None
-            raise wire.error(response.status_code, content)
         wire.track(response)
         self._lines = response.aiter_lines()
         handle._stream = self
@@ -501,7 +621,7 @@ class AsyncRemoteStream(Generic[ReplyT]):
             async for line in self._lines:
                 if line:
                     break
-        except httpx.HTTPError as exc:
+        except HTTPX_ERRORS as exc:
             await self._finish()
             raise handle._wire.unreachable(exc) from exc
         try:
@@ -519,7 +639,8 @@ class AsyncRemoteStream(Generic[ReplyT]):
         if handle is not None and handle._stream is self:
             handle._stream = None
         if self._response is not None:
-            await self._response.aclose()
+            with contextlib.suppress(*HTTPX_ERRORS):  # the stream is over either way
+                await self._response.aclose()
 
     @property
     def is_open(self) -> bool:
@@ -530,7 +651,8 @@ class AsyncRemoteStream(Generic[ReplyT]):
         if handle is not None:
             self._handle = None
             if self._response is not None:
-                await self._response.aclose()
+                with contextlib.suppress(*HTTPX_ERRORS):  # a dead connection is closed already
+                    await self._response.aclose()
                 await handle._cancel_stream(self)
 
     cancel = aclose
@@ -568,7 +690,7 @@ async def aconnect(
     except BaseException as exc:
         if owns:
             await http.aclose()
-        if isinstance(exc, httpx.TransportError):
+        if isinstance(exc, HTTPX_ERRORS):
             raise wire.unreachable(exc) from exc
         raise
     return handle

@@ -13,14 +13,37 @@ import asyncio
 import builtins
 import importlib
 import inspect
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from nanoservices.aio import AsyncGenEngine, AsyncHandle, AsyncServiceFactory, Starting, to_async
-from nanoservices.core import InvalidRequestError, ServiceFactory, ServiceSpec
+import msgspec
 
-__all__ = ["DEFAULT_THROWABLE", "Served", "discover", "start_instance"]
+from nanoservices.aio import AsyncGenEngine, AsyncHandle, AsyncServiceFactory, Starting, to_async
+from nanoservices.core import (
+    InvalidRequestError,
+    ServiceError,
+    ServiceFactory,
+    ServiceSpec,
+    TransportError,
+)
+
+__all__ = [
+    "DEFAULT_THROWABLE",
+    "SHARED_OPERATIONS",
+    "Served",
+    "discover",
+    "factory_arguments",
+    "start_instance",
+]
+
+#: What a client may ask of a *shared* service besides calls and streams.
+SHARED_OPERATIONS: Final = frozenset({"reset", "throw", "restart"})
+
+# Option names that name a place (a file, a database, a URL): a client may set
+# one only when the operator lists it in ``Served.locations`` as well.
+_LOCATION: Final = re.compile(r"path|dsn|url|uri|file|dir|host|conn|socket|endpoint", re.I)
 
 #: Exceptions a client may throw into any service, by name (built-ins only: making
 #: one from JSON scalars runs no user code). Add a service's own with ``throwable=``.
@@ -42,11 +65,25 @@ DEFAULT_THROWABLE: Final[tuple[type[BaseException], ...]] = tuple(
 class Served:
     """A service as the server offers it.
 
+    The operator decides each service's configuration: every session's instance
+    is started with ``args``/``kwargs``. A client may set only the keyword
+    arguments named in ``options`` (validated like requests, strictly); a
+    path, DSN or URL among them needs naming in ``locations`` too.
+
     Args:
         factory: a ``@service`` or ``@aservice`` factory.
         name: the name clients use (default: the service's own).
         shared: one instance for every session, started with ``args``/``kwargs``;
             its calls take turns, waiting at most ``timeout`` seconds.
+        args, kwargs: the factory arguments, chosen by the operator.
+        options: keyword arguments a client may choose per session, each with its
+            type (``Annotated[int, msgspec.Meta(ge=0, le=100)]`` for bounds).
+        locations: option names the operator allows although they name a place
+            (``path``, ``dsn``, ``url``...): without this, declaring them fails.
+        client_args: trust clients with any factory arguments (tests, demos, a
+            network of your own): never for a server strangers reach.
+        shared_operations: what one client may do to a shared service that the
+            others see (``reset``, ``throw``, ``restart``); ``reset`` by default.
         throwable: exception classes clients may ``throw()`` in, by class name.
         offload: run a sync service's steps in a thread (keep True for any
             service that blocks; False is faster for pure, quick services).
@@ -57,6 +94,10 @@ class Served:
     shared: bool = False
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    locations: frozenset[str] = frozenset()
+    client_args: bool = False
+    shared_operations: frozenset[str] = frozenset({"reset"})
     throwable: tuple[type[BaseException], ...] = DEFAULT_THROWABLE
     offload: bool = True
     timeout: float = 10.0
@@ -66,6 +107,23 @@ class Served:
             raise TypeError(f"{self.factory!r} is not a service factory (@service or @aservice)")
         if not self.name:
             object.__setattr__(self, "name", self.factory.spec.name)
+        unknown = set(self.shared_operations) - SHARED_OPERATIONS
+        if unknown:
+            raise ValueError(
+                f"unknown shared operations {sorted(unknown)}: use {set(SHARED_OPERATIONS)}"
+            )
+        places = [n for n in self.options if _LOCATION.search(n) and n not in self.locations]
+        if places:
+            raise ValueError(
+                f"option(s) {places} of {self.name!r} name a path, DSN or URL: a client may "
+                "set one only if you also list it in locations="
+            )
+        if self.options:
+            try:
+                inspect.signature(self.spec.fn).bind_partial(**dict.fromkeys(self.options))
+            except TypeError as exc:
+                bad = f"options of {self.name!r} are not its parameters: {exc}"
+                raise ValueError(bad) from None
 
     @property
     def spec(self) -> ServiceSpec:
@@ -77,6 +135,59 @@ class Served:
             if cls.__name__ == name:
                 return cls
         return None
+
+
+def factory_arguments(
+    served: Served, args: list[Any], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The factory arguments for a client's session: the operator's, plus the options
+    the client may set (validated strictly); anything else is refused."""
+    if served.client_args:
+        return tuple(args or served.args), {**served.kwargs, **kwargs}
+    if args:
+        raise InvalidRequestError(
+            served.name,
+            {"args": args},
+            "a client sets no positional factory arguments: the operator configures this "
+            + (f"service (options you may set: {sorted(served.options)})" if served.options
+               else "service"),
+        )  # fmt: skip
+    refused = sorted(set(kwargs) - set(served.options))
+    if refused:
+        allowed = sorted(served.options) or "none"
+        raise InvalidRequestError(
+            served.name,
+            {"kwargs": sorted(kwargs)},
+            f"option(s) {refused} may not be set by a client (options you may set: {allowed})",
+        )
+    chosen = {}
+    for key, value in kwargs.items():
+        try:
+            chosen[key] = msgspec.convert(value, served.options[key], strict=True)
+        except (msgspec.ValidationError, TypeError) as exc:
+            raise InvalidRequestError(served.name, {key: value}, f"option {key!r}: {exc}") from None
+    return tuple(served.args), {**served.kwargs, **chosen}
+
+
+async def start_for_client(
+    served: Served, args: list[Any], kwargs: dict[str, Any]
+) -> AsyncHandle[Any, Any]:
+    """Start a session's instance; a configuration the client chose and the service
+    refuses at start is the client's mistake (InvalidRequestError), not a failure."""
+    call_args, call_kwargs = factory_arguments(served, args, kwargs)
+    try:
+        return await start_instance(served, call_args, call_kwargs)
+    except (InvalidRequestError, TransportError):
+        raise
+    except ServiceError as exc:
+        if not (args or kwargs):
+            raise
+        cause = exc.__cause__ or exc
+        raise InvalidRequestError(
+            served.name,
+            {"args": args, "kwargs": kwargs},
+            f"the service refused this configuration: {type(cause).__name__}: {cause}",
+        ) from None
 
 
 async def start_instance(

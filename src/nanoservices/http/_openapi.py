@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections.abc
 import typing
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -21,22 +21,98 @@ if TYPE_CHECKING:
 
 __all__ = ["openapi"]
 
+_REF = "#/components/schemas/{name}"
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
-_ERRORS = {
-    str(code): {
-        "description": why,
-        "content": {"application/problem+json": {"schema": _PROBLEM}},
+
+#: Every error status the server answers, and why (each operation lists those it can).
+_WHY: Final = {
+    400: "malformed JSON, or nested too deeply",
+    401: "missing or wrong bearer token",
+    403: "not allowed on a shared service",
+    404: "unknown service or session",
+    408: "the request body was too slow",
+    409: "busy: a stream holds the service (or another client's, on a shared one)",
+    410: "the session was closed or expired",
+    413: "request too large",
+    415: "the body is not application/json",
+    422: "invalid request, factory options or exception to throw",
+    429: "too many sessions (in all, or for this client)",
+    500: "the service failed, or its reply has no JSON form",
+    502: "a remote dependency failed",
+    503: "the server is starting or stopping",
+}
+_ANY_SESSION: Final = (401, 404, 410, 500, 503)
+_WITH_BODY: Final = (400, 408, 413, 415, 422)
+
+_SESSION_PARAM: Final = {
+    "name": "session",
+    "in": "path",
+    "required": True,
+    "description": "the session id returned when the session was opened",
+    "schema": {"type": "string"},
+}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {
+        str(code): {
+            "description": _WHY[code],
+            "content": {"application/problem+json": {"schema": _PROBLEM}},
+        }
+        for code in sorted(set(codes))
     }
-    for code, why in [
-        (400, "malformed JSON"),
-        (401, "missing or wrong bearer token"),
-        (404, "unknown service or session"),
-        (409, "busy, or a stream holds the service"),
-        (410, "the session was closed or expired"),
-        (413, "request too large"),
-        (422, "invalid request"),
-        (500, "the service failed"),
-    ]
+
+
+def _problem_schema() -> dict[str, Any]:
+    text = {"type": "string"}
+    maybe_text = {"type": ["string", "null"]}
+    return {
+        "type": "object",
+        "description": "RFC 9457 problem details, plus what the client rebuilds errors from",
+        "required": ["type", "title", "status", "detail", "error", "message"],
+        "properties": {
+            "type": text,
+            "title": text,
+            "status": {"type": "integer"},
+            "detail": text,
+            "error": text,
+            "service": maybe_text,
+            "message": text,
+            "state": text,
+        },
+    }
+
+
+_STATE: Final = {"type": "string", "enum": ["ready", "busy", "streaming", "failed", "closed"]}
+_SESSION_DOC: Final = {
+    "type": "object",
+    "required": ["session", "service", "shared", "state"],
+    "properties": {
+        "session": {"type": "string"},
+        "service": {"type": "string"},
+        "shared": {"type": "boolean"},
+        "state": _STATE,
+        "greeting": {},
+    },
+}
+_STATE_DOC: Final = {
+    "type": "object",
+    "required": ["state"],
+    "properties": {"state": _STATE, "service": {"type": "string"}, "greeting": {}},
+}
+_OPEN_BODY: Final = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"args": {"type": "array"}, "kwargs": {"type": "object"}},
+}
+_THROW_BODY: Final[dict[str, Any]] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string"},
+        "args": {"type": "array", "items": {"type": ["string", "number", "boolean", "null"]}},
+    },
 }
 
 
@@ -70,77 +146,161 @@ def _schemas(types: list[object]) -> tuple[list[dict[str, Any]], dict[str, Any]]
     components: dict[str, Any] = {}
     for tp in types:
         try:
-            (schema,), comps = msgspec.json.schema_components([tp])
-        except (TypeError, ValueError):
+            (schema,), comps = msgspec.json.schema_components([tp], ref_template=_REF)
+        except Exception:  # a type msgspec cannot describe (or its hints do not resolve)
             schema, comps = {}, {}
         out.append(schema)
         components.update(comps)
     return out, components
 
 
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": schema}}}
+def _json(schema: dict[str, Any], required: bool | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"content": {"application/json": {"schema": schema}}}
+    if required is not None:
+        doc["required"] = required
+    return doc
 
 
-def openapi(services: Mapping[str, Served]) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for these services."""
-    paths: dict[str, Any] = {}
-    components: dict[str, Any] = {
-        "Problem": {
-            "type": "object",
-            "description": "RFC 9457 problem details, plus what the client rebuilds errors from",
-            "properties": {
-                k: {} for k in ("type", "title", "status", "detail", "error", "service", "message")
+def _ok(status: int, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description}
+    if schema is not None:
+        answer.update(_json(schema))
+    return {str(status): answer}
+
+
+def _throw_body(served: Served) -> dict[str, Any]:
+    """A throw names one of the exception classes the operator allows for this service."""
+    body = {**_THROW_BODY, "properties": dict(_THROW_BODY["properties"])}
+    body["properties"]["type"] = {"type": "string", "enum": [c.__name__ for c in served.throwable]}
+    return body
+
+
+def _open_body(served: Served, components: dict[str, Any]) -> dict[str, Any]:
+    """What a client may send to open a session: the options the operator declared."""
+    if served.client_args:
+        return dict(_OPEN_BODY)
+    names = [] if served.shared else list(served.options)
+    schemas, comps = _schemas([served.options[n] for n in names])
+    components.update(comps)
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "args": {"type": "array", "maxItems": 0},
+            "kwargs": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": dict(zip(names, schemas, strict=True)),
             },
-        }
+        },
     }
+
+
+def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for these services (every status each route answers)."""
+    paths: dict[str, Any] = {}
+    components: dict[str, Any] = {"Problem": _problem_schema()}
     for name, served in services.items():
         reply_t, item_t = _reply_types(served.spec.fn)
         (request_s, reply_s, item_s), comps = _schemas([served.spec.request_type, reply_t, item_t])
         components.update(comps)
         base = f"/services/{name}/sessions"
         session = base + "/{session}"
+        shared = " (shared)" if served.shared else ""
         paths[base] = {
             "post": {
-                "summary": f"Open a session on {name}" + (" (shared)" if served.shared else ""),
-                "requestBody": _json(
-                    {"type": "object", "properties": {"args": {"type": "array"}, "kwargs": {}}}
-                ),
-                "responses": {"201": {"description": "the session", **_json({})}, **_ERRORS},
+                "summary": f"Open a session on {name}{shared}",
+                "requestBody": _json(_open_body(served, components), required=False),
+                "responses": {
+                    **_ok(201, "the session", _SESSION_DOC),
+                    **_errors(*_WITH_BODY, 401, 404, 429, 500, 503),
+                },
             }
+        }
+        paths[session] = {
+            "parameters": [_SESSION_PARAM],
+            "get": {
+                "summary": "The service's state now",
+                "responses": {**_ok(200, "the state", _STATE_DOC), **_errors(*_ANY_SESSION)},
+            },
+            "delete": {
+                "summary": "Close the session (the service's finally blocks run); twice is fine",
+                "responses": {**_ok(204, "closed"), **_errors(*_ANY_SESSION)},
+            },
         }
         paths[session + "/call"] = {
+            "parameters": [_SESSION_PARAM],
             "post": {
                 "summary": f"Call {name}",
-                "requestBody": _json(request_s),
-                "responses": {"200": {"description": "the reply", **_json(reply_s)}, **_ERRORS},
-            }
+                "requestBody": _json(request_s, required=True),
+                "responses": {
+                    **_ok(200, "the reply", reply_s),
+                    **_errors(*_ANY_SESSION, *_WITH_BODY, 409, 502),
+                },
+            },
         }
         paths[session + "/stream"] = {
+            "parameters": [_SESSION_PARAM],
             "post": {
                 "summary": f"Stream a reply of {name} as JSON lines",
-                "requestBody": _json(request_s),
+                "requestBody": _json(request_s, required=True),
                 "responses": {
                     "200": {
                         "description": 'lines {"item": x}, then {"end": true} or {"error": ...}',
                         "content": {"application/x-ndjson": {"schema": item_s}},
                     },
-                    **_ERRORS,
+                    **_errors(*_ANY_SESSION, *_WITH_BODY, 409, 502),
                 },
             },
-            "delete": {"summary": "Cancel the open stream", "responses": {"204": {}}},
+            "delete": {
+                "summary": "Cancel the open stream",
+                "responses": {**_ok(204, "cancelled"), **_errors(*_ANY_SESSION, 409)},
+            },
         }
-        paths[session + "/reset"] = {"post": {"summary": "Reset", "responses": {"200": {}}}}
-        paths[session + "/throw"] = {"post": {"summary": "Throw an allowed exception"}}
-        paths[session] = {
-            "get": {"summary": "Session state"},
-            "delete": {"summary": "Close the session"},
+        for op, what in [("reset", "Reset: end an open stream, or recover a failed service"),
+                         ("restart", "Restart: a fresh instance (its state is lost)")]:  # fmt: skip
+            paths[session + "/" + op] = {
+                "parameters": [_SESSION_PARAM],
+                "post": {
+                    "summary": what,
+                    "responses": {
+                        **_ok(200, "the state", _STATE_DOC),
+                        **_errors(*_ANY_SESSION, 403, 409),
+                    },
+                },
+            }
+        paths[session + "/throw"] = {
+            "parameters": [_SESSION_PARAM],
+            "post": {
+                "summary": "Throw an allowed exception into the service",
+                "requestBody": _json(_throw_body(served), required=True),
+                "responses": {
+                    **_ok(200, "the service's reply", {}),
+                    **_errors(*_ANY_SESSION, *_WITH_BODY, 403, 409),
+                },
+            },
         }
-    for path, what in [("/health", "Liveness"), ("/ready", "Readiness"), ("/stats", "Statistics")]:
-        paths[path] = {"get": {"summary": what}}
-    return {
+    plain = {"type": "object"}
+    for path, what, codes in [
+        ("/health", "Liveness", ()),
+        ("/ready", "Readiness", (503,)),
+        ("/stats", "Statistics", (401,)),
+        ("/services", "The services served", (401,)),
+        ("/openapi.json", "This document", ()),
+    ]:
+        schema = {"type": "array"} if path == "/services" else plain
+        paths[path] = {
+            "get": {"summary": what, "responses": {**_ok(200, what, schema), **_errors(*codes)}}
+        }
+    doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "nanoservices", "version": "1"},
         "paths": paths,
         "components": {"schemas": components},
     }
+    if auth:
+        doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        doc["security"] = [{"bearer": []}]
+        for path in ("/health", "/ready", "/openapi.json"):
+            paths[path]["get"]["security"] = []
+    return doc

@@ -1,19 +1,102 @@
-"""Running a server: uvicorn bound to 127.0.0.1 unless told otherwise (or in a thread)."""
+"""Running a server: uvicorn bound to 127.0.0.1 unless told otherwise (or in a thread).
+
+uvicorn's defaults hold a slow client for ever (it has no timeout for a request's
+headers); :func:`config` sets safe limits, documented in docs/http.md:
+
+========================  ========  ==================================================
+limit                     default   effect
+========================  ========  ==================================================
+``header_timeout``        10 s      a request's headers must arrive in time (else closed)
+``timeout_keep_alive``    5 s       an idle keep-alive connection is closed
+``limit_concurrency``     1000      connections + tasks; past it new requests get 503
+``body_timeout``          30 s      a request body must arrive in time (408)
+``max_body``              1 MiB     largest request body (413)
+``h11 event size``        16 KiB    largest request line + headers (uvicorn's default)
+========================  ========  ==================================================
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._host import Served
 from ._server import create_app
 
-__all__ = ["running", "serve"]
+__all__ = ["Server", "config", "running", "serve"]
+
+#: Seconds a client has to send a request's headers (uvicorn has no such limit).
+HEADER_TIMEOUT = 10.0
+
+
+class _HeaderTimeout(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request headers are too slow."""
+
+    header_timeout = HEADER_TIMEOUT
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        if self.cycle is None or self.cycle.response_complete:  # still no whole request
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm()  # the headers are in: the request runs
+        else:
+            self._arm()  # bytes of a request whose headers are not all in yet
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, telling the app first when it stops (so open streams end with
+    an error frame instead of being cut off after the grace period)."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        state = getattr(getattr(self.config.app, "state", None), "nanoservices", None)
+        if state is not None:
+            state.begin_shutdown()
+        await super().shutdown(sockets)
+
+
+def config(app: Any, *, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """The uvicorn configuration with the safe limits above."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        http=_HeaderTimeout,
+        timeout_graceful_shutdown=5,
+        timeout_keep_alive=5,
+        limit_concurrency=1000,
+    )
 
 
 def serve(
@@ -23,6 +106,7 @@ def serve(
     port: int = 8000,
     tokens: Iterable[str] = (),
     max_sessions: int = 1000,
+    max_sessions_per_client: int = 100,
     idle_timeout: float = 300.0,
     max_body: int = 1 << 20,
     log_level: str = "info",
@@ -36,38 +120,17 @@ def serve(
         services,
         tokens=tokens,
         max_sessions=max_sessions,
+        max_sessions_per_client=max_sessions_per_client,
         idle_timeout=idle_timeout,
         max_body=max_body,
     )
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5, lifespan="on"
-    )
-    uvicorn.Server(config).run()
-
-
-class _ThreadServer(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # only the main thread takes signals
-        pass
+    Server(config(app, host=host, port=port, log_level=log_level)).run()
 
 
 @contextlib.contextmanager
-def running(
-    services: Mapping[str, Any] | Iterable[Served], *, port: int = 0, **options: Any
-) -> Iterator[str]:
-    """Serve ``services`` on 127.0.0.1 in a background thread; yields the base URL.
-
-    For tests, notebooks and examples. Leaving the block shuts the server down
-    gracefully (every service is closed). ``options`` go to :func:`create_app`.
-    """
-    config = uvicorn.Config(
-        create_app(services, **options),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        timeout_graceful_shutdown=5,
-    )
-    server = _ThreadServer(config)
+def serving_app(app: Any, *, port: int = 0) -> Iterator[str]:
+    """Serve an app on 127.0.0.1 in a background thread; yields the base URL."""
+    server = Server(config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="nanoservices-http", daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -81,3 +144,16 @@ def running(
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@contextlib.contextmanager
+def running(
+    services: Mapping[str, Any] | Iterable[Served], *, port: int = 0, **options: Any
+) -> Iterator[str]:
+    """Serve ``services`` on 127.0.0.1 in a background thread; yields the base URL.
+
+    For tests, notebooks and examples. Leaving the block shuts the server down
+    gracefully (every service is closed). ``options`` go to :func:`create_app`.
+    """
+    with serving_app(create_app(services, **options), port=port) as url:
+        yield url

@@ -11,6 +11,7 @@ Routes (JSON bodies; errors are ``application/problem+json``)::
     DELETE /services/{name}/sessions/{id}/stream      cancel the open stream
     POST   /services/{name}/sessions/{id}/reset
     POST   /services/{name}/sessions/{id}/throw       {"type": "KeyError", "args": [...]}
+    POST   /services/{name}/sessions/{id}/restart     -> {"state": ..., "greeting": ...}
 
 Every session's service is driven through an ``AsyncHandle``: the server adds
 JSON, sessions and auth, never its own protocol logic.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -28,13 +30,14 @@ from typing import Any
 import anyio
 import msgspec
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from nanoservices.core import InvalidRequestError, ServiceError, Stream
+from nanoservices.core import InvalidRequestError, ServiceError, Stream, StreamReplyError
 
-from ._host import Served, start_instance
+from ._host import Served, start_for_client, start_instance
 from ._openapi import openapi
 from ._sessions import Session, SessionTable
 from ._wire import (
@@ -50,7 +53,10 @@ from ._wire import (
 
 __all__ = ["create_app"]
 
+_log = logging.getLogger("nanoservices.http")
+
 _JSON = "application/json"
+_STOPPING = "the server is stopping: the stream ended before its end; open a new session later"
 _encode = msgspec.json.Encoder().encode
 _decode_any = msgspec.json.Decoder().decode
 _decode_open = msgspec.json.Decoder(SessionOpen).decode
@@ -80,17 +86,85 @@ def _refuse(status: int, kind: str, title: str, detail: str, **kw: Any) -> _Refu
     return _Refused(problem(status, kind, title, detail, **kw))
 
 
+async def _close_source(source: object) -> None:
+    """Close a streamed reply's source that ``call()`` will not read (its ``finally`` runs)."""
+    with contextlib.suppress(Exception):
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
+            return
+        close = getattr(source, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)
+
+
 def _guarded(
     endpoint: Callable[[Request], Any],
 ) -> Callable[[Request], Any]:
+    """The endpoint, answering every error with a problem document (never text/plain)."""
+
     async def run(request: Request) -> Response:
         try:
             response: Response = await endpoint(request)
             return response
         except _Refused as refused:
             return refused.response()
+        except RecursionError:
+            return _refuse(
+                400, "too-deep", "Request nested too deeply",
+                "the request is nested too deeply to handle", error="InvalidRequestError",
+            ).response()  # fmt: skip
+        except Exception:
+            _log.exception("%s %s failed", request.method, request.url.path)
+            return _refuse(
+                500, "internal", "Internal error",
+                "the server failed to handle this request (see its log); the session lives on",
+                error="TransportError",
+            ).response()  # fmt: skip
 
     return run
+
+
+def _route(path: str, **endpoints: Callable[[Request], Any]) -> Route:
+    """One route per path, its methods dispatched here: a 405 then names every method
+    the path has (``Allow``), exactly those the OpenAPI document lists (no implicit HEAD)."""
+    guarded = {method: _guarded(endpoint) for method, endpoint in endpoints.items()}
+
+    async def dispatch(request: Request) -> Response:
+        response: Response = await guarded[request.method](request)
+        return response
+
+    route = Route(path, dispatch, methods=list(endpoints))
+    route.methods = set(endpoints)  # Starlette adds HEAD to GET routes: not served here
+    return route
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no such route or method) as problem documents."""
+    assert isinstance(exc, HTTPException)
+    kind = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http")
+    return _Refused(
+        problem(
+            exc.status_code, kind, str(exc.detail), str(exc.detail),
+            error="TransportError", service=None,
+        ),
+        dict(exc.headers or {}),
+    ).response()  # fmt: skip
+
+
+async def _internal_problem(request: Request, exc: Exception) -> Response:
+    return _refuse(
+        500, "internal", "Internal error", "the server failed to handle this request",
+    ).response()  # fmt: skip
+
+
+def _set(event: asyncio.Event | None) -> bool:
+    return event is not None and event.is_set()
+
+
+def _bytes(text: str) -> bytes:
+    """Header text as bytes for constant-time comparison (headers may hold any byte)."""
+    return text.encode("utf-8", "surrogateescape")
 
 
 class _Stats:
@@ -110,11 +184,16 @@ class _Server:
         max_sessions: int,
         idle_timeout: float,
         max_body: int,
+        max_sessions_per_client: int = 100,
+        body_timeout: float = 30.0,
     ) -> None:
         self.services = dict(services)
-        self.tokens = tuple(tokens)
+        self.tokens = tuple(_bytes(t) for t in tokens)
         self.sessions = SessionTable(max_sessions, idle_timeout)
+        self.max_sessions_per_client = max_sessions_per_client
         self.max_body = max_body
+        self.body_timeout = body_timeout
+        self.stopping: asyncio.Event | None = None  # made in the server's loop
         self.shared: dict[str, Any] = {}
         self.stats = {name: _Stats() for name in self.services}
         self.ready = False
@@ -128,9 +207,11 @@ class _Server:
         if not self.tokens:
             return client
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and any(
-            secrets.compare_digest(token.encode(), t.encode()) for t in self.tokens
-        ):
+        given = _bytes(token)
+        matched = False
+        for t in self.tokens:  # every token compared, in constant time each
+            matched |= secrets.compare_digest(given, t)
+        if scheme.lower() == "bearer" and matched:
             return f"{token}\x00{client}"
         raise _Refused(
             problem(
@@ -176,18 +257,43 @@ class _Server:
             )
         raise _refuse(404, "unknown-session", "Unknown session", "no such session", service=name)
 
+    def client_key(self, request: Request) -> str:
+        """Who a session quota counts against: the token with auth on, else the peer address
+        (a client id is the client's own choice, so it cannot be what a quota counts)."""
+        if self.tokens:
+            return request.headers.get("authorization", "")
+        return request.client.host if request.client is not None else ""
+
     async def body(self, request: Request) -> bytes:
+        """The request body: JSON only (415 otherwise), bounded in size and in time."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise self._too_large()
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise self._too_large()
-            chunks.append(chunk)
-        return b"".join(chunks)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > self.max_body:
+                        raise self._too_large()
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise _refuse(
+                408, "body-timeout", "Request body too slow",
+                f"the request body did not arrive within {self.body_timeout:g}s",
+                error="InvalidRequestError",
+            ) from None  # fmt: skip
+        data = b"".join(chunks)
+        if data:
+            media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+            if media != _JSON:
+                raise _refuse(
+                    415, "unsupported-media-type", "Unsupported media type",
+                    f"send the body as {_JSON} (got {media or 'no Content-Type'!r})",
+                    error="InvalidRequestError",
+                )  # fmt: skip
+        return data
 
     def _too_large(self) -> _Refused:
         return _refuse(
@@ -206,6 +312,11 @@ class _Server:
             )  # fmt: skip
         try:
             return _decode_any(data)
+        except RecursionError:
+            raise _refuse(
+                400, "too-deep", "Request nested too deeply",
+                "the JSON body is nested too deeply", error="InvalidRequestError", service=service,
+            ) from None  # fmt: skip
         except msgspec.DecodeError as exc:
             raise _refuse(
                 400, "malformed", "Malformed JSON", f"the body is not valid JSON: {exc}",
@@ -217,12 +328,17 @@ class _Server:
         value = self.decode(data, session.service)
         spec = self.services[session.service].spec
         check = spec.check
-        if check is None or check(value) is None:
+        if check is None:
             return value
+        reason = check(value)
+        if reason is None:
+            return value
+        # JSON has no Struct or dataclass: convert objects to the declared type, in
+        # msgspec's *strict* mode, as strict as the local check ("5" is no int).
         try:
-            return msgspec.convert(value, spec.request_type, strict=False)
+            return msgspec.convert(value, spec.request_type, strict=True)
         except (msgspec.ValidationError, TypeError):
-            error = InvalidRequestError(session.service, value, check(value) or "invalid")
+            error = InvalidRequestError(session.service, value, reason)
             raise _Refused(problem_for(error, session.handle.state.value)) from None
 
     def failed(self, session: Session, exc: ServiceError) -> _Refused:
@@ -230,18 +346,9 @@ class _Server:
         return _Refused(problem_for(exc, session.handle.state.value))
 
     def reply(self, session: Session, value: Any, status: int = 200) -> Response:
-        if type(value) is Stream:
-            close = getattr(value.source, "close", None)
-            if close is not None:
-                close()
-            raise _refuse(
-                500, "stream-reply", "Reply is a stream",
-                "the service replied with a stream: ask for it with stream()",
-                error="ServiceError", service=session.service,
-            )  # fmt: skip
         try:
             content = _encode(value)
-        except (TypeError, msgspec.EncodeError, OverflowError) as exc:
+        except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
             raise _refuse(
                 500, "reply-not-json", "Reply is not JSON",
                 f"the reply ({type(value).__name__}) has no JSON form: {exc}",
@@ -293,7 +400,7 @@ class _Server:
         return Response(_encode(doc), media_type=_JSON)
 
     async def openapi_doc(self, request: Request) -> Response:
-        return Response(_encode(openapi(self.services)), media_type=_JSON)
+        return Response(_encode(openapi(self.services, bool(self.tokens))), media_type=_JSON)
 
     async def open_session(self, request: Request) -> Response:
         owner = self.owner(request)
@@ -302,6 +409,11 @@ class _Server:
         data = await self.body(request)
         try:
             opening = _decode_open(data) if data else SessionOpen()
+        except RecursionError:
+            raise _refuse(
+                400, "too-deep", "Request nested too deeply", "the JSON body is nested too deeply",
+                error="InvalidRequestError", service=name,
+            ) from None  # fmt: skip
         except msgspec.DecodeError as exc:
             status = 422 if isinstance(exc, msgspec.ValidationError) else 400
             raise _refuse(
@@ -316,6 +428,14 @@ class _Server:
                 "close one or retry later",
                 error="ServiceBusyError", service=name,
             )  # fmt: skip
+        key = self.client_key(request)
+        if self.sessions.count(key) >= self.max_sessions_per_client:
+            raise _refuse(
+                429, "client-quota", "Too many sessions for this client",
+                f"you hold {self.max_sessions_per_client} sessions, the most one client may; "
+                "close one first",
+                error="ServiceBusyError", service=name,
+            )  # fmt: skip
         if served.shared:
             if opening.args or opening.kwargs:
                 raise _refuse(
@@ -326,10 +446,10 @@ class _Server:
             handle = self.shared[name]
         else:
             try:
-                handle = await start_instance(served, tuple(opening.args), opening.kwargs)
+                handle = await start_for_client(served, opening.args, opening.kwargs)
             except ServiceError as exc:
                 raise _Refused(problem_for(exc)) from None
-        session = self.sessions.add(name, owner, handle, served.shared)
+        session = self.sessions.add(name, owner, handle, served.shared, key)
         self.stats[name].opened += 1
         doc = {
             "session": session.id,
@@ -353,15 +473,31 @@ class _Server:
                 return Response(status_code=204)
             raise
         self.sessions.remove(session, "closed")
-        await self._close(session)
+        try:  # closed either way; what its finally raised is the caller's answer, as locally
+            await self._close(session)
+        except ServiceError as exc:
+            raise _Refused(problem_for(exc, "closed")) from None
         return Response(status_code=204, headers={STATE_HEADER: "closed"})
 
     async def _close(self, session: Session) -> None:
-        with contextlib.suppress(ServiceError):
+        """Close the session's open stream, and its own instance (a shared one stays)."""
+        try:
             if session.stream is not None and session.stream.is_open:
                 await session.stream.aclose()
+        finally:
             if not session.shared:
                 await session.handle.aclose()
+
+    async def _close_quietly(self, session: Session, why: str) -> None:
+        """Close a session for housekeeping (idle sweep, shutdown): a service whose
+        ``finally`` raises is logged, never allowed to stop the other sessions' closing."""
+        try:
+            await self._close(session)
+        except Exception:
+            _log.exception(
+                "closing %s session %s of service %r raised; going on",
+                why, session.id[:6], session.service,
+            )  # fmt: skip
 
     async def call(self, request: Request) -> Response:
         session = self.session(request)
@@ -371,6 +507,10 @@ class _Server:
             reply = await session.handle.call(value)
         except ServiceError as exc:
             raise self.failed(session, exc) from None
+        if type(reply) is Stream:  # the core may hand back the marker: refuse it the same way
+            await _close_source(reply.source)
+            error = StreamReplyError(session.service, value)
+            raise _Refused(problem_for(error, session.handle.state.value))
         return self.reply(session, reply)
 
     async def stream(self, request: Request) -> Response:
@@ -390,18 +530,45 @@ class _Server:
         )
 
     async def _frames(self, session: Session, items: Any) -> AsyncIterator[bytes]:
+        """The stream's JSON lines: items, then one end frame or one error frame.
+
+        Each next item is raced against the server's stopping: a stream open at
+        shutdown gets an error frame that says so, not a cut connection.
+        """
         stats = self.stats[session.service]
+        stopping = self.stopping
+        stopped = asyncio.ensure_future(stopping.wait()) if stopping is not None else None
+        pending: asyncio.Future[Any] | None = None
         try:
-            async for item in items:
+            while True:
+                pending = asyncio.ensure_future(items.__anext__())
+                if stopped is not None:
+                    await asyncio.wait((pending, stopped), return_when=asyncio.FIRST_COMPLETED)
+                    if not pending.done():
+                        stats.errors += 1
+                        doc = problem(
+                            503, "server-stopping", "Server stopping", _STOPPING,
+                            error="TransportError", service=session.service,
+                        )  # fmt: skip
+                        yield _encode({"error": doc}) + b"\n"
+                        return
+                try:
+                    item = await pending
+                except StopAsyncIteration:
+                    break
+                pending = None
+                line = _encode({"item": item}) + b"\n"
                 stats.items += 1
                 session.last_used = time.monotonic()
-                yield _encode({"item": item}) + b"\n"
+                yield line
+            pending = None
             yield _encode({"end": True, "state": session.handle.state.value}) + b"\n"
         except ServiceError as exc:
+            pending = None
             stats.errors += 1
             doc = problem_for(exc, session.handle.state.value)
             yield _encode({"error": doc}) + b"\n"
-        except (TypeError, msgspec.EncodeError, OverflowError) as exc:
+        except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
             stats.errors += 1
             doc = problem(
                 500, "reply-not-json", "Item is not JSON",
@@ -410,7 +577,17 @@ class _Server:
             )  # fmt: skip
             yield _encode({"error": doc}) + b"\n"
         finally:
-            if items.is_open:  # the client left (or an item failed to encode)
+            if stopped is not None:
+                stopped.cancel()
+            # The client left, an item failed to encode, or the server stops. At
+            # shutdown an item still being made is left to finish (close_all closes
+            # the service after it); else the item is awaited, then the source closed.
+            if pending is not None and not pending.done() and not _set(stopping):
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait((pending,))
+            if pending is not None and pending.done() and not pending.cancelled():
+                pending.exception()  # retrieved: an item nobody reads may have failed
+            if items.is_open and (pending is None or pending.done()):
                 with anyio.CancelScope(shield=True), contextlib.suppress(ServiceError):
                     await items.aclose()
 
@@ -424,19 +601,63 @@ class _Server:
                 raise self.failed(session, exc) from None
         return Response(status_code=204, headers={STATE_HEADER: session.handle.state.value})
 
+    def shared_gate(self, session: Session, operation: str) -> None:
+        """What one client does to a shared service, others see: the operator allows it,
+        and it may not end another client's open stream (that is theirs to end)."""
+        if not session.shared:
+            return
+        served = self.services[session.service]
+        if operation not in served.shared_operations:
+            raise _refuse(
+                403, "shared-operation", "Not allowed on a shared service",
+                f"{operation} is not allowed on the shared service {session.service!r} "
+                f"(the operator allows: {sorted(served.shared_operations) or 'nothing'})",
+                error="InvalidRequestError", service=session.service,
+            )  # fmt: skip
+        for other in self.sessions.all():
+            if (
+                other is not session
+                and other.service == session.service
+                and other.stream is not None
+                and other.stream.is_open
+            ):
+                raise _refuse(
+                    409, "busy", "ServiceBusyError",
+                    f"cannot {operation}: another client's stream is open on this shared "
+                    "service; retry when it ends",
+                    error="ServiceBusyError", service=session.service,
+                )  # fmt: skip
+
     async def reset(self, request: Request) -> Response:
         session = self.session(request)
+        self.shared_gate(session, "reset")
         try:
             await session.handle.reset()
         except ServiceError as exc:
             raise self.failed(session, exc) from None
         return self.reply(session, {"state": session.handle.state.value})
 
+    async def restart(self, request: Request) -> Response:
+        session = self.session(request)
+        self.shared_gate(session, "restart")
+        try:
+            await session.handle.restart()
+        except ServiceError as exc:
+            raise self.failed(session, exc) from None
+        doc = {"state": session.handle.state.value, "greeting": jsonable(session.handle.greeting)}
+        return self.reply(session, doc)
+
     async def throw(self, request: Request) -> Response:
         session = self.session(request)
+        self.shared_gate(session, "throw")
         data = await self.body(request)
         try:
             thrown = _decode_throw(data)
+        except RecursionError:
+            raise _refuse(
+                400, "too-deep", "Request nested too deeply", "the JSON body is nested too deeply",
+                error="InvalidRequestError", service=session.service,
+            ) from None  # fmt: skip
         except msgspec.DecodeError as exc:
             status = 422 if isinstance(exc, msgspec.ValidationError) else 400
             raise _refuse(
@@ -472,6 +693,7 @@ class _Server:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.stopping = asyncio.Event()
         for name, served in self.services.items():
             if served.shared:
                 self.shared[name] = await start_instance(
@@ -488,14 +710,28 @@ class _Server:
                 await sweeper
             await self.close_all()
 
+    def begin_shutdown(self) -> None:
+        """The server stops: open streams end now with an error frame that says so.
+
+        Called by :class:`nanoservices.http._run.Server` in the server's loop before
+        uvicorn waits for open responses (which would otherwise run until cut off).
+        """
+        self.ready = False
+        if self.stopping is not None:
+            self.stopping.set()
+
     async def close_all(self) -> None:
         """Close every session and shared instance, so every ``finally`` block runs."""
         for session in self.sessions.all():
             self.sessions.remove(session, "closed")
-            await self._close(session)
-        for handle in self.shared.values():
-            with contextlib.suppress(ServiceError):
+            await self._close_quietly(session, "at shutdown")
+        for name, handle in self.shared.items():
+            try:
                 await handle.aclose()
+            except ServiceError:
+                pass
+            except Exception:
+                _log.exception("closing shared service %r at shutdown raised", name)
 
     async def _sweep(self) -> None:
         interval = min(max(self.sessions.idle_timeout / 4, 0.05), 30.0)
@@ -503,7 +739,7 @@ class _Server:
             await asyncio.sleep(interval)
             for session in self.sessions.idle():
                 self.sessions.remove(session, "expired")
-                await self._close(session)
+                await self._close_quietly(session, "an idle")
 
 
 def create_app(
@@ -513,6 +749,8 @@ def create_app(
     max_sessions: int = 1000,
     idle_timeout: float = 300.0,
     max_body: int = 1 << 20,
+    max_sessions_per_client: int = 100,
+    body_timeout: float = 30.0,
 ) -> Starlette:
     """The ASGI app serving ``services`` (factories by name, or :class:`Served` entries).
 
@@ -521,6 +759,9 @@ def create_app(
         max_sessions: open sessions allowed at once (429 past it).
         idle_timeout: seconds after which an unused session is closed.
         max_body: largest request body accepted, in bytes (413 past it).
+        max_sessions_per_client: open sessions one client may hold (429 past it); a
+            client is its bearer token with auth on, else its IP address.
+        body_timeout: seconds a request body may take to arrive (408 past it).
     """
     if isinstance(services, Mapping):
         entries = [
@@ -528,23 +769,34 @@ def create_app(
         ]
     else:
         entries = list(services)
-    server = _Server({s.name: s for s in entries}, tokens, max_sessions, idle_timeout, max_body)
+    server = _Server(
+        {s.name: s for s in entries},
+        tokens,
+        max_sessions,
+        idle_timeout,
+        max_body,
+        max_sessions_per_client,
+        body_timeout,
+    )
     base = "/services/{name}/sessions/{session}"
     routes = [
-        Route("/health", _guarded(server.health), methods=["GET"]),
-        Route("/ready", _guarded(server.readiness), methods=["GET"]),
-        Route("/stats", _guarded(server.statistics), methods=["GET"]),
-        Route("/openapi.json", _guarded(server.openapi_doc), methods=["GET"]),
-        Route("/services", _guarded(server.listing), methods=["GET"]),
-        Route("/services/{name}/sessions", _guarded(server.open_session), methods=["POST"]),
-        Route(base, _guarded(server.session_state), methods=["GET"]),
-        Route(base, _guarded(server.close_session), methods=["DELETE"]),
-        Route(base + "/call", _guarded(server.call), methods=["POST"]),
-        Route(base + "/stream", _guarded(server.stream), methods=["POST"]),
-        Route(base + "/stream", _guarded(server.cancel_stream), methods=["DELETE"]),
-        Route(base + "/reset", _guarded(server.reset), methods=["POST"]),
-        Route(base + "/throw", _guarded(server.throw), methods=["POST"]),
+        _route("/health", GET=server.health),
+        _route("/ready", GET=server.readiness),
+        _route("/stats", GET=server.statistics),
+        _route("/openapi.json", GET=server.openapi_doc),
+        _route("/services", GET=server.listing),
+        _route("/services/{name}/sessions", POST=server.open_session),
+        _route(base, GET=server.session_state, DELETE=server.close_session),
+        _route(base + "/call", POST=server.call),
+        _route(base + "/stream", POST=server.stream, DELETE=server.cancel_stream),
+        _route(base + "/reset", POST=server.reset),
+        _route(base + "/restart", POST=server.restart),
+        _route(base + "/throw", POST=server.throw),
     ]
-    app = Starlette(routes=routes, lifespan=server.lifespan)
+    app = Starlette(
+        routes=routes,
+        lifespan=server.lifespan,
+        exception_handlers={HTTPException: _http_problem, Exception: _internal_problem},
+    )
     app.state.nanoservices = server
     return app

@@ -21,6 +21,11 @@ __all__ = ["Session", "SessionTable"]
 _TOMBSTONES: Final = 10_000
 
 
+def _bytes(text: str) -> bytes:
+    # header text may hold any byte (latin-1 decoded): compare_digest needs bytes then
+    return text.encode("utf-8", "surrogateescape")
+
+
 @dataclass(slots=True, eq=False)
 class Session:
     """One client's hold on a service instance."""
@@ -30,6 +35,7 @@ class Session:
     owner: str
     handle: Any  # an AsyncHandle
     shared: bool
+    client: str = ""  # who the session counts against (see the per-client quota)
     last_used: float = field(default_factory=time.monotonic)
     stream: Any = None  # the open AsyncReplyStream, if any
 
@@ -42,6 +48,7 @@ class SessionTable:
         self.idle_timeout = idle_timeout
         self._sessions: dict[str, Session] = {}
         self._ended: OrderedDict[str, tuple[str, str]] = OrderedDict()  # id -> (owner, why)
+        self._per_client: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -49,26 +56,43 @@ class SessionTable:
     def full(self) -> bool:
         return len(self._sessions) >= self.max_sessions
 
-    def add(self, service: str, owner: str, handle: Any, shared: bool) -> Session:
-        session = Session(secrets.token_urlsafe(24), service, owner, handle, shared)
+    def add(self, service: str, owner: str, handle: Any, shared: bool, client: str = "") -> Session:
+        session = Session(secrets.token_urlsafe(24), service, owner, handle, shared, client)
         self._sessions[session.id] = session
+        self._per_client[client] = self._per_client.get(client, 0) + 1
         return session
 
+    def count(self, client: str) -> int:
+        """Sessions open for ``client`` (its quota's use)."""
+        return self._per_client.get(client, 0)
+
     def get(self, session_id: str, owner: str) -> Session | str | None:
-        """The live session; else why it ended ("closed"/"expired"); else None (unknown)."""
+        """The live session; else why it ended ("closed"/"expired"); else None (unknown).
+
+        Owners are compared as bytes in constant time, and an unknown id costs the
+        same comparison: the answer does not tell live ids of others from unknown ones.
+        """
+        asker = _bytes(owner)
         session = self._sessions.get(session_id)
-        if session is not None and secrets.compare_digest(session.owner, owner):
+        ended = self._ended.get(session_id)
+        held_by = session.owner if session is not None else ended[0] if ended else owner + "\x00"
+        mine = secrets.compare_digest(_bytes(held_by), asker)
+        if session is not None:
+            if not mine:
+                return None  # someone else's: it does not exist for this caller
             session.last_used = time.monotonic()
             return session
-        if session is not None:
-            return None  # someone else's: it does not exist for this caller
-        ended = self._ended.get(session_id)
-        if ended is not None and secrets.compare_digest(ended[0], owner):
+        if ended is not None and mine:
             return ended[1]
         return None
 
     def remove(self, session: Session, why: str) -> None:
         if self._sessions.pop(session.id, None) is not None:
+            left = self._per_client.get(session.client, 1) - 1
+            if left:
+                self._per_client[session.client] = left
+            else:
+                self._per_client.pop(session.client, None)
             self._ended[session.id] = (session.owner, why)
             while len(self._ended) > _TOMBSTONES:
                 self._ended.popitem(last=False)

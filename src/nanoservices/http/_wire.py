@@ -146,7 +146,7 @@ def problem_for(exc: ServiceError, state: str | None = None) -> dict[str, Any]:
     prefix = f"service {exc.service!r}: "
     message = detail[len(prefix) :] if detail.startswith(prefix) else detail
     extra: dict[str, Any] = {}
-    if isinstance(exc, ServiceFailedError | InvalidRequestError):
+    if isinstance(exc, ServiceFailedError | InvalidRequestError | StreamReplyError):
         extra["request"] = jsonable(exc.request)
     if isinstance(exc, ServiceFailedError):
         extra["restarted"] = exc.restarted
@@ -197,4 +197,6 @@ def error_from_problem(doc: Any, service: str, status: int = 0) -> ServiceError:
         return failed
     if issubclass(cls, InvalidRequestError):
         return cls(name, request, str(doc.get("reason") or message))
+    if issubclass(cls, StreamReplyError):
+        return cls(name, request, message)
     return cls(name, message)

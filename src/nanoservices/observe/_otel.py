@@ -48,8 +48,10 @@ class OpenTelemetryTracer:
         try:
             from opentelemetry import trace as otel_trace
         except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "OpenTelemetryTracer needs opentelemetry-api: pip install 'nanoservices[otel]'"
+            from nanoservices.core.seam import missing_extra
+
+            raise missing_extra(
+                "OpenTelemetryTracer", "opentelemetry-api", "otel", "opentelemetry"
             ) from exc
         self._tracer = otel_trace.get_tracer("nanoservices", tracer_provider=tracer_provider)
         self._values = values

@@ -8,7 +8,7 @@ import weakref
 from collections.abc import AsyncIterator
 from typing import Any, Generic, NoReturn, TypeVar
 
-from ray.exceptions import RayError
+from ray.exceptions import GetTimeoutError, RayError
 
 from nanoservices import State
 
@@ -16,6 +16,17 @@ from ._host import Failure
 from ._session import FIRST_BATCH, Lost, SessionBase, StreamBase, state_of
 
 __all__ = ["AsyncRayHandle", "AsyncRayStream"]
+
+
+async def _within(ref: Any, bound: float | None) -> Any:
+    """Await a Ray object ref, for at most ``bound`` seconds (Ray's timeout error past it)."""
+    if bound is None:
+        return await ref
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(ref.future()), bound)
+    except TimeoutError as exc:
+        raise GetTimeoutError(f"no answer within {bound:g} s") from exc
+
 
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
@@ -29,45 +40,68 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
 
     __slots__ = ()
 
-    async def call(self, request: RequestT, /) -> ReplyT:
-        """Send ``request`` to the service and return its reply."""
+    async def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
+        """Send ``request`` to the service and return its reply (``timeout``: as
+        for :meth:`RayHandle.call`)."""
         if self._open is not None:
             self._refuse_streaming("call")
+        bound, deadline = self._deadline(timeout)
         try:
-            reply = await self._call(self._session, request)
+            reply = await _within(self._call(self._session, request), bound)
         except RayError as exc:
-            return await self._lost(request, exc)
+            return await self._lost(request, exc, bound, deadline)
         if type(reply) is Failure:
-            return await self._failed(request, reply)
+            return await self._failed(request, reply, deadline)
+        self._seen = State.READY
         return reply  # type: ignore[no-any-return]
 
     __call__ = call
 
-    async def _failed(self, request: object, failure: Failure) -> NoReturn:
+    async def _failed(
+        self, request: object, failure: Failure, deadline: float | None = None
+    ) -> NoReturn:
         try:
             self._sort(failure, request)
         except Lost as lost:
-            await self._lost(request, lost)
+            await self._lost(request, lost, None, deadline)
 
-    async def _lost(self, request: object, cause: BaseException) -> NoReturn:
-        deadline = self._may_restart(request, cause)
+    async def _lost(
+        self,
+        request: object,
+        cause: BaseException,
+        bound: float | None = None,
+        deadline: float | None = None,
+    ) -> NoReturn:
+        if isinstance(cause, GetTimeoutError):
+            self._timed_out("request", request, bound, cause)
+        reopen_by = self._may_restart(request, cause)
         while True:
             try:
-                self._reopened(await self._reopen_ref())
+                self._reopened(await _within(self._reopen_ref(), self._left(deadline)))
             except RayError as error:
-                self._retry_reopen(request, cause, error, deadline)
+                self._retry_reopen(request, cause, error, reopen_by, deadline)
                 await asyncio.sleep(0.05)
                 continue
             self._restarted(request, cause, None)
 
-    async def _invoke(self, what: str, method: str, *args: Any, request: object = None) -> Any:
+    async def _invoke(
+        self,
+        what: str,
+        method: str,
+        *args: Any,
+        request: object = None,
+        timeout: float | None = None,
+    ) -> Any:
         self._refuse_if_gone(what)
+        bound, deadline = self._deadline(timeout)
         try:
-            result = await self._remote(method, *args)
+            result = await _within(self._remote(method, *args), bound)
+        except GetTimeoutError as exc:
+            self._timed_out(what, request, bound, exc)
         except RayError as exc:
-            return await self._lost(request, exc)
+            return await self._lost(request, exc, bound, deadline)
         if type(result) is Failure:
-            return await self._failed(request, result)
+            return await self._failed(request, result, deadline)
         return result
 
     def stream(self, request: RequestT, /) -> AsyncRayStream[Any]:
@@ -78,40 +112,54 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
         self._open = weakref.ref(opened)
         return opened
 
-    async def reset(self) -> None:
+    async def reset(self, *, timeout: float | None = None) -> None:
         """Back to waiting for a request: an open stream ends; a failed service restarts."""
         self._drop_stream()
-        await self._invoke("reset", "reset")
+        await self._invoke("reset", "reset", timeout=timeout)
+        self._seen = State.READY
 
-    async def restart(self) -> None:
+    async def restart(self, *, timeout: float | None = None) -> None:
         """Replace the service with a fresh instance from its factory (state is lost)."""
         self._drop_stream()
-        await self._invoke("restart", "restart")
+        await self._invoke("restart", "restart", timeout=timeout)
+        self._seen = State.READY
 
-    async def throw(self, exc: BaseException | type[BaseException], /) -> Any:
+    async def throw(
+        self, exc: BaseException | type[BaseException], /, *, timeout: float | None = None
+    ) -> Any:
         """Raise ``exc`` inside the service; return what it yields next."""
         self._drop_stream()
-        return await self._invoke("throw", "throw", exc, request=exc)
+        reply = await self._invoke("throw", "throw", exc, request=exc, timeout=timeout)
+        self._seen = State.READY
+        return reply
 
-    async def state(self) -> State:
-        """READY, STREAMING, FAILED or CLOSED (awaited: it may ask the host)."""
-        known = self._known_state()
-        if known is not None:
-            return known
+    async def fetch_state(self, *, timeout: float | None = None) -> State:
+        """The service's state now, asked of its host (one round trip); ``state``
+        then reports it too."""
+        if self._closed or self._dead is not None:
+            return self.state
+        bound = self.timeout if timeout is None else timeout
         try:
-            return state_of(await self._remote("state"))
+            seen = state_of(await _within(self._remote("state"), bound))
+        except GetTimeoutError as exc:
+            self._timed_out("fetch_state", None, bound, exc)
         except RayError:
-            return State.FAILED
+            seen = State.FAILED  # its host is lost: the next request restarts it
+        self._seen = seen
+        return self.state
 
     async def close(self) -> None:
         """Close the service (its ``finally`` blocks run, on its host). Twice is fine."""
         if not self._mark_closed():
             return
         try:
-            failure = await self._remote("close")
+            failure = await _within(self._remote("close"), self.timeout)
+        except GetTimeoutError as exc:
+            self._timed_out("close", None, self.timeout, exc)
         except RayError:
             return
         if failure is not None:
+            self._saw(failure)
             raise failure.rebuild()
 
     async def __aenter__(self) -> AsyncRayHandle[RequestT, ReplyT]:

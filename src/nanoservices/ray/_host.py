@@ -24,14 +24,25 @@ import uuid
 from typing import Any, Final
 
 # Public names only: a transport proves the public API sufficient.
-from nanoservices import LocalHandle, ServiceError, ServiceFailedError, ServiceStartError, Stream
+from nanoservices import (
+    LocalHandle,
+    ServiceError,
+    ServiceFailedError,
+    ServiceStartError,
+    Stream,
+    StreamReplyError,
+)
 from nanoservices.core import RemoteCause, ReplyStream, ServiceFactory
 
-__all__ = ["Batch", "Failure", "HostCore", "RemoteCause", "load_factory"]
+__all__ = ["Batch", "Failure", "HostCore", "Opened", "RemoteCause", "load_factory"]
 
 UNKNOWN_SESSION: Final = "unknown session"
 
 SessionId = int | str
+
+#: What opening a session returns: its id, the service's name, the host's
+#: incarnation and the service's greeting (what it yielded when primed).
+Opened = tuple[SessionId, str, str, Any]
 
 #: What a stream pull returns: the items, then ``None`` (more may follow),
 #: ``True`` (the stream ended) or a :class:`Failure` (it failed after the items).
@@ -43,10 +54,11 @@ class Failure:
 
     ``kind`` is ``""`` for an ordinary service error, or ``UNKNOWN_SESSION``
     when the host has no such session (closed, or the actor was restarted:
-    ``incarnation`` tells which).
+    ``incarnation`` tells which). ``state`` is the session's state after the
+    error (the caller's handle remembers it: its ``state`` never asks the host).
     """
 
-    __slots__ = ("cause", "error", "incarnation", "kind")
+    __slots__ = ("cause", "error", "incarnation", "kind", "state")
 
     def __init__(
         self,
@@ -54,14 +66,16 @@ class Failure:
         cause: BaseException | None,
         kind: str = "",
         incarnation: str = "",
+        state: str = "",
     ) -> None:
         self.error = error
         self.cause = cause
         self.kind = kind
         self.incarnation = incarnation
+        self.state = state
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Failure, (self.error, self.cause, self.kind, self.incarnation))
+        return (Failure, (self.error, self.cause, self.kind, self.incarnation, self.state))
 
     def rebuild(self) -> ServiceError:
         """The error, ready to raise, with its cause attached again."""
@@ -116,15 +130,16 @@ class HostCore:
         kwargs: dict[str, Any],
         options: dict[str, Any] | None,
         attach: bool,
-    ) -> tuple[SessionId, str, str] | Failure:
-        """Start a service instance; return (session id, service name, incarnation).
+    ) -> Opened | Failure:
+        """Start a service instance; return (session id, service name, incarnation, greeting).
 
         With ``attach``, an existing session of that id is reused (named services).
         """
         if session is None:
             session = f"{self.incarnation[:8]}-{next(self._ids)}"
         elif attach and session in self._sessions:
-            return session, self._sessions[session].name, self.incarnation
+            existing = self._sessions[session]
+            return session, existing.name, self.incarnation, existing.greeting
         try:
             handle = load_factory(path, options)(*args, **kwargs)
         except ServiceError as exc:
@@ -136,24 +151,25 @@ class HostCore:
         self._sessions[session] = handle
         if old is not None:
             self._close_quietly(session, old)
-        return session, handle.name, self.incarnation
+        return session, handle.name, self.incarnation, handle.greeting
 
     def open_many(
         self, path: str, count: int, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> list[SessionId]:
-        """Start ``count`` instances of one service (bulk start, and the memory benchmark)."""
+    ) -> list[tuple[SessionId, Any]]:
+        """Start ``count`` instances of one service (bulk start, and the memory benchmark);
+        return each one's session id and greeting."""
         factory = load_factory(path)
         prefix = self.incarnation[:8]
-        made: list[SessionId] = []
+        made: list[tuple[SessionId, Any]] = []
         for _ in range(count):
             session = f"{prefix}-{next(self._ids)}"
-            self._sessions[session] = factory(*args, **kwargs)
-            made.append(session)
+            handle = self._sessions[session] = factory(*args, **kwargs)
+            made.append((session, handle.greeting))
         return made
 
     def close(self, session: SessionId) -> Failure | None:
         handle = self._sessions.pop(session, None)
-        self._streams.pop(session, None)
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by close, below)
         if handle is None:
             return None
         try:
@@ -176,23 +192,40 @@ class HostCore:
             reply = self._sessions[session].call(request)
         except BaseException as exc:
             return self._failure(session, request, exc)
-        if type(reply) is Stream:  # a generator does not pickle: send its items
-            return Stream(list(reply.source))
+        if type(reply) is Stream:
+            return self._stream_reply(session, request, reply)
         return reply
+
+    def _stream_reply(self, session: SessionId, request: Any, reply: Stream[Any]) -> Failure:
+        """``call()`` met a streamed reply: never drain it (it may be endless). Close
+        its source, as for a dropped stream, and refuse with ``StreamReplyError``."""
+        close = getattr(reply.source, "close", None)
+        try:
+            if close is not None:
+                close()
+        except Exception as exc:
+            return self._failure(session, request, exc)
+        return self._failure(
+            session, request, StreamReplyError(self._sessions[session].name, request)
+        )
 
     def _failure(self, session: SessionId, request: object, exc: BaseException) -> Failure:
         """The record that carries ``exc`` back to the caller (off the hot path)."""
-        if isinstance(exc, KeyError) and session not in self._sessions:
-            error = ServiceFailedError(str(session), request, "no such session on this host")
-            return Failure(error, None, UNKNOWN_SESSION, self.incarnation)
+        handle = self._sessions.get(session)
+        if handle is None:
+            if isinstance(exc, KeyError):
+                error = ServiceFailedError(str(session), request, "no such session on this host")
+                return Failure(error, None, UNKNOWN_SESSION, self.incarnation, "closed")
+            state = "closed"
+        else:
+            state = handle.state.value
         if isinstance(exc, ServiceError):
             cause = exc.__cause__
-            return Failure(exc, None if cause is None else _portable(cause))
+            return Failure(exc, None if cause is None else _portable(cause), state=state)
         if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not ours
             raise exc
-        handle = self._sessions.get(session)
         name = handle.name if handle is not None else str(session)
-        return Failure(ServiceFailedError(name, request), _portable(exc))
+        return Failure(ServiceFailedError(name, request), _portable(exc), state=state)
 
     # -- streams ----------------------------------------------------------------
 
@@ -209,7 +242,9 @@ class HostCore:
         """The next ``size`` items of the session's open stream."""
         opened = self._streams.get(session)
         if opened is None:
-            return [], True
+            if session not in self._sessions:  # lost with a restarted host: say so
+                return [], self._failure(session, None, KeyError(session))
+            return [], True  # ended here already (a reset, a throw)
         return self._pull(session, opened, size)
 
     def _pull(self, session: SessionId, opened: ReplyStream[Any], size: int) -> Batch:
@@ -245,8 +280,12 @@ class HostCore:
     def restart(self, session: SessionId) -> Failure | None:
         return self._do(session, "restart")
 
+    # The open stream is kept alive until the operation has run: the service's own
+    # handle ends it then, as locally, and reports a source whose finally raises
+    # (dropping it first would end it quietly, in the stream's ``__del__``).
+
     def _do(self, session: SessionId, what: str) -> Failure | None:
-        self._streams.pop(session, None)
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by the operation)
         try:
             getattr(self._sessions[session], what)()
         except BaseException as exc:
@@ -254,7 +293,7 @@ class HostCore:
         return None
 
     def throw(self, session: SessionId, exc: BaseException | type[BaseException]) -> Any:
-        self._streams.pop(session, None)
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by the throw)
         try:
             return self._sessions[session].throw(exc)
         except BaseException as raised:

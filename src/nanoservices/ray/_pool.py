@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import ray
+from ray.util.placement_group import remove_placement_group
+from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from nanoservices import OnFailure, RestartPolicy
 from nanoservices.core import ServiceFactory
@@ -23,8 +26,19 @@ __all__ = ["DEFAULT_RESTART", "ServiceHost", "ServiceHostPool"]
 
 Placement = Literal["round_robin", "least_loaded"]
 
+_STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
+
+
+class _Host(HostCore):
+    """A :class:`HostCore` that can also say where Ray placed it."""
+
+    def node(self) -> str:
+        """The Ray node id this host runs on."""
+        return str(ray.get_runtime_context().get_node_id())
+
+
 #: The Ray actor class: a :class:`HostCore` in its own worker process.
-ServiceHost: Any = ray.remote(HostCore)
+ServiceHost: Any = ray.remote(_Host)
 
 #: Restarts allowed after a host actor is lost, for services with no policy of their own.
 DEFAULT_RESTART: RestartPolicy = OnFailure(3, per=60.0)
@@ -62,6 +76,41 @@ def _path_of(
     return path, options
 
 
+def _per_host(what: str, value: Any, size: int) -> list[Mapping[str, Any]]:
+    """``value`` for each of ``size`` hosts: one mapping for all, or a list of ``size``."""
+    if value is None:
+        return [{}] * size
+    if isinstance(value, Mapping):
+        return [value] * size
+    each = list(value)
+    if len(each) != size or not all(isinstance(item, Mapping) for item in each):
+        raise ValueError(f"{what} must be one dict, or a list of {size} dicts (one per host)")
+    return each
+
+
+def _reserve(
+    strategy: str,
+    size: int,
+    num_cpus: float,
+    memory: int | None,
+    resources: list[Mapping[str, float]],
+) -> Any:
+    """A placement group of one bundle per host, placed by ``strategy``; ready."""
+    if strategy not in _STRATEGIES:
+        raise ValueError(
+            f"placement_group must be one of {', '.join(_STRATEGIES)}, not {strategy!r}"
+        )
+    bundles = []
+    for index in range(size):
+        bundle: dict[str, float] = {"CPU": num_cpus, **resources[index]}
+        if memory is not None:
+            bundle["memory"] = memory
+        bundles.append(bundle)
+    group = ray.util.placement_group(bundles, strategy=strategy)
+    ray.get(group.ready())
+    return group
+
+
 class ServiceHostPool:
     """A pool of ``ServiceHost`` actors that many sessions share.
 
@@ -69,16 +118,28 @@ class ServiceHostPool:
         size: number of host actors.
         num_cpus: CPUs each actor reserves (Ray scheduling).
         memory: memory each actor reserves, in bytes.
-        resources: custom resources each actor reserves.
+        resources: custom resources each actor reserves: one dict for every
+            host, or a list of ``size`` dicts, one per host (host ``i`` goes
+            where its resources are: a node that offers ``{"gpu-box": 1}``...).
+        per_host: other Ray actor options per host, a list of ``size`` dicts
+            (say ``{"scheduling_strategy": NodeAffinitySchedulingStrategy(node_id,
+            soft=True)}``: host ``i`` on that node while it lives).
+        placement_group: a Ray placement group strategy (``"PACK"``,
+            ``"SPREAD"``, ``"STRICT_PACK"``, ``"STRICT_SPREAD"``): the pool
+            reserves one bundle per host (its CPUs, memory and resources) and
+            host ``i`` runs in bundle ``i``; or a ready ``PlacementGroup`` of at
+            least ``size`` bundles that you made (and remove) yourself. A group
+            the pool made is removed by :meth:`shutdown`.
         max_restarts: how often Ray restarts a dead host (-1: always); whether
             each service on it comes back is its handle's restart policy.
-        placement: ``"round_robin"`` or ``"least_loaded"`` (fewest open
-            sessions from this pool object); named sessions go by a hash of
-            their name so every caller finds them.
+        placement: how sessions are spread over the hosts: ``"round_robin"``
+            or ``"least_loaded"`` (fewest open sessions from this pool object);
+            named sessions go by a hash of their name so every caller finds
+            them; ``start(..., host=i)`` picks the host.
         name: name the actors ``{name}-{i}`` (in ``namespace``) so other
             processes reach the same hosts; an existing named pool is joined.
         detached: named actors outlive this driver (shut them down explicitly).
-        options: any other ``ray.remote`` actor options.
+        options: any other ``ray.remote`` actor options, for every host.
     """
 
     def __init__(
@@ -87,7 +148,9 @@ class ServiceHostPool:
         *,
         num_cpus: float = 1.0,
         memory: int | None = None,
-        resources: dict[str, float] | None = None,
+        resources: Mapping[str, float] | Sequence[Mapping[str, float]] | None = None,
+        per_host: Sequence[Mapping[str, Any]] | None = None,
+        placement_group: str | Any = None,
         max_restarts: int = -1,
         placement: Placement = "round_robin",
         name: str | None = None,
@@ -101,6 +164,8 @@ class ServiceHostPool:
             raise ValueError(
                 f"placement must be 'round_robin' or 'least_loaded', not {placement!r}"
             )
+        each_resources = _per_host("resources", resources, size)
+        each_options = _per_host("per_host", per_host, size)
         actor_options: dict[str, Any] = {
             "num_cpus": num_cpus,
             "max_restarts": max_restarts,
@@ -109,24 +174,39 @@ class ServiceHostPool:
         }
         if memory is not None:
             actor_options["memory"] = memory
-        if resources:
-            actor_options["resources"] = resources
         if detached:
             actor_options["lifetime"] = "detached"
         self.name = name
         self.placement = placement
+        self._own_group: Any = None
+        group: Any = placement_group
+        if isinstance(placement_group, str):
+            group = self._own_group = _reserve(
+                placement_group, size, num_cpus, memory, each_resources
+            )
         self.actors: list[Any] = []
         for index in range(size):
-            named = {}
+            host_options = dict(actor_options)
+            if each_resources[index]:
+                host_options["resources"] = dict(each_resources[index])
+            host_options.update(each_options[index])
+            if group is not None:
+                host_options["scheduling_strategy"] = PlacementGroupSchedulingStrategy(
+                    group, placement_group_bundle_index=index
+                )
             if name is not None:
-                named = {"name": f"{name}-{index}", "namespace": namespace, "get_if_exists": True}
-            self.actors.append(ServiceHost.options(**actor_options, **named).remote())
+                host_options.update(name=f"{name}-{index}", namespace=namespace, get_if_exists=True)
+            self.actors.append(ServiceHost.options(**host_options).remote())
         self._loads = [0] * size
         self._turn = itertools.count()
 
     # -- placement ------------------------------------------------------------------
 
-    def _place(self, session: SessionId | None) -> int:
+    def _place(self, session: SessionId | None, host: int | None) -> int:
+        if host is not None:
+            if not 0 <= host < len(self.actors):
+                raise ValueError(f"host must be 0 to {len(self.actors) - 1}, got {host}")
+            return host
         if session is not None:
             return zlib.crc32(str(session).encode()) % len(self.actors)
         if self.placement == "least_loaded":
@@ -146,6 +226,8 @@ class ServiceHostPool:
         session: str | None = None,
         restart: RestartPolicy | None = None,
         batch: int = 256,
+        host: int | None = None,
+        timeout: float | None = None,
         **kwargs: Any,
     ) -> RayHandle[Any, Any]:
         """Start an instance of ``service`` (a factory, or ``"module:factory"``) on a host.
@@ -157,16 +239,23 @@ class ServiceHostPool:
                 the service's own, else ``DEFAULT_RESTART``).
             batch: the most streamed items fetched per round trip (1: strictly
                 one at a time).
+            host: the host (``0`` to ``size - 1``) the session lives on, for
+                its whole life; default: the pool's ``placement``.
+            timeout: the handle's default bound, in seconds, on how long each
+                of its operations waits for its host (``None``: no bound); see
+                :attr:`RayHandle.timeout`. Starting is not bounded by it (a new
+                host actor takes a while to start its process).
             *args: the factory's positional arguments (they must pickle).
             **kwargs: the factory's keyword arguments (they must pickle).
         """
         path, options = _path_of(service)
-        index = self._place(session)
+        index = self._place(session, host)
         actor = self.actors[index]
         opened = get_checked(
-            actor.open.remote(session, path, args, kwargs, options, session is not None), path
+            actor.open.remote(session, path, args, kwargs, options, session is not None),
+            path,
         )
-        session_id, name, incarnation = opened
+        session_id, name, incarnation, greeting = opened
         self._loads[index] += 1
         spec_restart = load_factory(path, options).spec.restart
         return RayHandle(
@@ -176,6 +265,8 @@ class ServiceHostPool:
             incarnation,
             restart or spec_restart or DEFAULT_RESTART,
             batch,
+            greeting,
+            timeout,
         )
 
     def start_many(
@@ -201,13 +292,23 @@ class ServiceHostPool:
             self._loads[index] += len(sessions)
             handles.extend(
                 RayHandle(
-                    target, s, spec.name, incarnations[index], spec.restart or DEFAULT_RESTART, 256
+                    target,
+                    session,
+                    spec.name,
+                    incarnations[index],
+                    spec.restart or DEFAULT_RESTART,
+                    256,
+                    greeting,
                 )
-                for s in sessions
+                for session, greeting in sessions
             )
         return handles
 
     # -- the pool itself --------------------------------------------------------------
+
+    def nodes(self) -> list[str]:
+        """The Ray node id each host runs on now (host ``i`` is ``nodes()[i]``)."""
+        return list(ray.get([a.node.remote() for a in self.actors]))
 
     def loads(self) -> list[int]:
         """How many sessions each host holds right now (asks every host)."""
@@ -222,6 +323,9 @@ class ServiceHostPool:
         for actor in self.actors:
             ray.kill(actor, no_restart=True)
         self.actors = []
+        if self._own_group is not None:
+            remove_placement_group(self._own_group)
+            self._own_group = None
 
     def __enter__(self) -> ServiceHostPool:
         return self

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import ray
-from ray.exceptions import ActorDiedError, RayError
+from ray.exceptions import ActorDiedError, GetTimeoutError, RayError
 
 from nanoservices import (
     RestartLimitError,
@@ -33,10 +33,24 @@ FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, lit
 REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
 
 
-def get_checked(ref: Any, name: str) -> Any:
+class RayTimeoutError(TransportError, TimeoutError):
+    """No answer from the service's Ray host within the caller's bound (``timeout=``).
+
+    The host may be busy (its methods run one at a time) or its node lost (Ray
+    takes about 15 s, by default, to declare a node dead). What was asked may
+    still happen on the host; if the host was lost, the next request restarts
+    the service there (one :class:`~nanoservices.ServiceFailedError`).
+    """
+
+
+def get_checked(ref: Any, name: str, timeout: float | None = None) -> Any:
     """``ray.get``, with Ray's errors and failure records turned into ours."""
     try:
-        result = ray.get(ref)
+        result = ray.get(ref, timeout=timeout)
+    except GetTimeoutError as exc:
+        raise RayTimeoutError(
+            name, f"no answer from its Ray host within {timeout:g} s: {exc}"
+        ) from exc
     except RayError as exc:
         raise TransportError(name, f"the Ray host could not be reached: {exc}") from exc
     if type(result) is Failure:
@@ -73,14 +87,17 @@ class SessionBase:
         "_call",
         "_closed",
         "_dead",
+        "_greeting",
         "_incarnation",
         "_name",
         "_open",
         "_policy",
         "_recent",
         "_restarts",
+        "_seen",
         "_session",
         "_target",
+        "timeout",
     )
 
     def __init__(
@@ -91,6 +108,8 @@ class SessionBase:
         incarnation: str,
         policy: RestartPolicy,
         batch: int,
+        greeting: Any = None,
+        timeout: float | None = None,
     ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be >= 1, got {batch}")
@@ -106,6 +125,26 @@ class SessionBase:
         self._open: Any = None  # the caller's open stream (a weakref), which holds the service
         self._recent: collections.deque[float] = collections.deque()
         self._restarts = 0
+        self._seen = State.READY  # the state the host last reported, by its last answer
+        self._greeting = greeting
+        #: The default bound, in seconds, on how long an operation waits for the
+        #: host (``None``: no bound); an operation's own ``timeout=`` overrides it.
+        #: Past it: :class:`RayTimeoutError`.
+        self.timeout = timeout
+
+    @property
+    def state(self) -> State:
+        """The service's state as this handle last saw it: READY, STREAMING, FAILED or
+        CLOSED. No round trip: a property never does network I/O. What only the host
+        knows (another handle on a named session closed it, its node is being lost)
+        shows after the next request, or now with :meth:`fetch_state`."""
+        known = self._known_state()
+        return self._seen if known is None else known
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when primed (its menu text, say), or None."""
+        return self._greeting
 
     @property
     def name(self) -> str:
@@ -142,6 +181,11 @@ class SessionBase:
         if opened is not None and opened.is_open:
             return State.STREAMING
         return None
+
+    def _saw(self, failure: Failure) -> None:
+        """Remember the state the host reported with a failure."""
+        if failure.state:
+            self._seen = State(failure.state)
 
     def _mark_closed(self) -> bool:
         """Close on the caller's side; whether the host must still be told."""
@@ -180,6 +224,7 @@ class SessionBase:
 
     def _sort(self, failure: Failure, request: object) -> NoReturn:
         """Raise the error a failure record stands for (``Lost`` if the host lost us)."""
+        self._saw(failure)
         if failure.kind == UNKNOWN_SESSION:
             self._refuse_if_gone("call")
             if failure.incarnation != self._incarnation:
@@ -188,6 +233,26 @@ class SessionBase:
             raise ServiceClosedError(self._name, "another handle on this session closed it")
         raise failure.rebuild()
 
+    def _deadline(self, timeout: float | None) -> tuple[float | None, float | None]:
+        """The bound for one operation (its own, else the handle's) and its deadline."""
+        bound = self.timeout if timeout is None else timeout
+        return bound, None if bound is None else time.monotonic() + bound
+
+    def _timed_out(
+        self, what: str, request: object, bound: float | None, cause: BaseException
+    ) -> NoReturn:
+        """Raise the error for an operation its host did not answer within ``bound``."""
+        raise RayTimeoutError(
+            self._name,
+            f"no answer from its Ray host within {bound:g} s to {what} {request!r:.60} "
+            "(the host may be busy, or its node lost; it may still happen there)",
+        ) from cause
+
+    @staticmethod
+    def _left(deadline: float | None) -> float | None:
+        """Seconds left before ``deadline`` (at least a little: Ray reads 0 as 'poll')."""
+        return None if deadline is None else max(deadline - time.monotonic(), 0.001)
+
     def _may_restart(self, request: object, cause: BaseException) -> float:
         """Apply the restart policy to a lost host; raise if it says no.
 
@@ -195,6 +260,7 @@ class SessionBase:
             The deadline (``time.monotonic()``) for reaching the host again.
         """
         self._refuse_if_gone("call")
+        self._seen = State.FAILED  # until the service is restarted on the host
         if not self._policy.allows(self._recent, time.monotonic()):
             self._dead = cause
             raise RestartLimitError(
@@ -203,9 +269,23 @@ class SessionBase:
         return time.monotonic() + REOPEN_TIMEOUT
 
     def _retry_reopen(
-        self, request: object, cause: BaseException, error: RayError, deadline: float
+        self,
+        request: object,
+        cause: BaseException,
+        error: RayError,
+        deadline: float,
+        caller_deadline: float | None,
     ) -> None:
-        """Return to try reopening again; raise if the host is gone or the deadline passed."""
+        """Return to try reopening again; raise if the host is gone or a deadline passed."""
+        if isinstance(error, GetTimeoutError) or (
+            caller_deadline is not None and time.monotonic() >= caller_deadline
+        ):
+            raise RayTimeoutError(
+                self._name,
+                f"its Ray host was lost ({type(cause).__name__}) while handling request "
+                f"{request!r:.60} and was not back within the caller's timeout; Ray is "
+                "restarting it, and the service with it (its state is lost)",
+            ) from cause
         # ActorDiedError: Ray will not restart it (max_restarts used up); any other
         # RayError: it is restarting, and tasks are refused until it is back.
         if isinstance(error, ActorDiedError) or time.monotonic() >= deadline:
@@ -224,6 +304,7 @@ class SessionBase:
             ) from cause
         self._restarts += 1
         self._recent.append(time.monotonic())
+        self._seen = State.READY
         raise ServiceFailedError(
             self._name,
             request,
@@ -240,6 +321,7 @@ class SessionBase:
         if type(result) is Failure:
             raise result.rebuild()
         self._incarnation = result[2]
+        self._greeting = result[3]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._name!r} session {self._session!r}>"
@@ -272,6 +354,7 @@ class StreamBase:
         handle = self._handle
         if handle._open is not None and handle._open() is self:
             handle._open = None
+            handle._seen = State.READY  # a failure the host reports overrides it
 
     def _end(self) -> None:
         """Forget what is left (the handle reset or closed the service)."""

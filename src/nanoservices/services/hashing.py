@@ -62,6 +62,7 @@ def hasher(algorithm: str = "md5", encoding: str = "utf-8") -> Generator[str, st
     """
     new = _constructor(algorithm)
     codecs.lookup(encoding)  # an unknown encoding fails here, at construction, not per request
+    "".encode(encoding)  # so does a codec that is not a text encoding ("rot13")
     request = yield NO_REPLY
     while True:
         try:

@@ -87,9 +87,11 @@ class TransportStarter(ServiceStarter):
     def _start_http(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         from nanoservices.http import Served, connect, running
 
-        served = Served(factory)
+        # The test is the server's operator: it chooses the factory arguments, as
+        # ``nanoservices serve`` does (clients choose none by default).
+        served = Served(factory, args=tuple(args), kwargs=dict(kwargs or {}))
         url = self._resources.enter_context(running([served]))
-        return connect(url, served.name, *args, kwargs=kwargs or None)
+        return connect(url, served.name)
 
     def _start_ray(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
         if self._pool is None:
@@ -113,17 +115,19 @@ def ensure_local_ray() -> None:
     The workers get this process's ``sys.path``, so services defined in the
     test's own modules import there too.
     """
-    # Ray turns 127.0.0.1 into the machine's outward address unless told this
-    # is a single-machine setup; read when Ray is imported.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
+
+    from nanoservices.ray import HEAD_ADDRESS
 
     if ray.is_initialized():
         return
     ray.init(
+        address="local",  # a Ray of its own, never one found through RAY_ADDRESS or RAY_TMPDIR
         num_cpus=1,
         include_dashboard=False,
-        _node_ip_address="127.0.0.1",
+        # Ray turns the exact name 127.0.0.1 into the machine's outward address;
+        # another loopback address it takes as given (see nanoservices.ray._loopback).
+        _node_ip_address=HEAD_ADDRESS,
         log_to_driver=False,
         runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}},
     )

@@ -1,19 +1,32 @@
-"""The people query service: dict queries over a ``people`` table, streamed as records.
+"""The people query service, and the same service on any table: dict queries, streamed records.
 
 ::
 
-    from nanoservices.services.people import create_demo_database, people
+    from nanoservices.services.people import create_demo_database, people, table
 
     create_demo_database("people.sqlite3", count=1000, seed=42)
     with people("people.sqlite3") as h:           # or people("postgresql://...")
         for person in h.stream({"last_name": "Lerner", "$order": "-birth_date"}):
             print(person.first_name, person.birth_date)
+    with table("people.sqlite3", "people") as rows:   # any table or view, by name
+        print(next(iter(rows.stream({"city": "Haifa"}))))
 
 Backends: an SQLite file (``"path.sqlite3"``, a ``Path`` or ``"sqlite:///path"``,
 opened read-only) or PostgreSQL (``"postgresql://..."``, the ``postgres`` extra;
 a server-side cursor, read-only transactions). The connection lives as long as
 the service; a lost PostgreSQL connection fails the request that noticed with
 :class:`DatabaseUnavailableError`, and the next request reconnects.
+
+The columns come from the database's catalog when the service starts (SQLite's
+``pragma_table_info``, PostgreSQL's ``pg_attribute``): names, types, NOT NULL
+and the primary key. ``people`` serves the ``people`` table: on the demo table
+the records are :class:`Person`; on the talk's own table (first name, last
+name, birth date) they are records called ``Person`` with those fields.
+``table(dsn, name)`` serves any table or view; its records are called ``Row``.
+Records are frozen ``msgspec.Struct`` types; a column name that is not an
+identifier gets one for an attribute (``"born on"`` -> ``born_on``). A table
+that does not exist, or has no column a query can use, fails at start
+(:class:`TableError`, the cause of the handle's ``ServiceStartError``).
 
 A query is a plain dict. Keys are column names (AND-ed together) or one of the
 options ``$order``, ``$limit`` and ``$offset``::
@@ -23,33 +36,42 @@ options ``$order``, ``$limit`` and ``$offset``::
     {"birth_date": {">=": "1990-01-01", "<": "2000-01-01"}}  # operators: AND-ed too
     {"last_name": {"in": ["Lerner", "Cohen"]}}
     {"email": {"like": "%@example.org"}, "first_name": {"startswith": "Re"}}
+    {"nickname": None}                                       # IS NULL (nullable columns)
     {"$order": ["last_name", "-birth_date"], "$limit": 10, "$offset": 20}
-    {}                                                       # everybody, by id
+    {}                                                       # everybody, by primary key
 
-Columns and the values they take:
+Column types and the values they take:
 
-- ``id``: ``int``;
-- ``birth_date``: ``datetime.date`` or an ISO string ``"YYYY-MM-DD"``;
-- ``first_name``, ``last_name``, ``city``, ``email``: ``str`` (at most
-  1000 characters, no NUL, valid Unicode).
+- integer columns: ``int`` (64-bit);
+- real columns: ``int`` or ``float``, finite;
+- date columns (``DATE``; ISO text in SQLite): ``datetime.date`` or an ISO
+  string ``"YYYY-MM-DD"``;
+- boolean columns (``BOOLEAN``; 0/1 in SQLite): ``True`` or ``False``;
+- text columns: ``str`` (at most 1000 characters, no NUL, valid Unicode);
+- other types (blobs, JSON, timestamps, numerics) are in the records but
+  cannot be queried or ordered by.
 
 Operators: ``=`` ``!=`` ``<`` ``<=`` ``>`` ``>=`` take one value; ``in`` and
 ``not in`` take a list, tuple or set of at most 1000 values (an empty ``in``
 matches nobody); ``like`` (text columns, case-sensitive, ``%`` any run, ``_``
 one character, ``\\`` escapes) and ``startswith`` (text columns, taken
-literally) take a string. ``None`` is never a value: every column is NOT NULL.
+literally) take a string. Booleans take ``=``, ``!=``, ``in`` and ``not in``
+only. ``None`` is SQL NULL: only with ``=`` and ``!=``, on nullable columns;
+as in SQL, NULL matches no other comparison.
 
 ``$order`` is a column name or a list of them, ``-`` in front for descending;
-``id`` is always appended as the last key, so results are deterministic and
-``$offset`` paging is stable. Text sorts by code point on both backends.
-``$limit`` and ``$offset`` are non-negative ints.
+the primary key (without one, every queryable column) is always appended, so
+results are deterministic and ``$offset`` paging is stable. NULL sorts first
+ascending, last descending, on both backends. ``$limit`` and ``$offset`` are
+non-negative ints.
 
-Why so strict: SQL text is built only from whitelisted table, column and
-operator names; every value the caller sends is a bound parameter. Anything
-else is refused with :class:`nanoservices.InvalidRequestError` naming the
-``people`` service and what was wrong. The check runs inside the reply stream,
-on its first step: a bad query fails only its own stream; the service keeps
-serving.
+Why so strict: SQL text is built only from the catalog's table and column
+names (quoted at start by the driver's tools: psycopg's ``sql.Identifier``;
+SQLite's standard double quotes) and a fixed operator table; every value the
+caller sends is a bound parameter. Anything else is refused with
+:class:`nanoservices.InvalidRequestError` naming the service, what was wrong
+and what the table has. The check runs inside the reply stream, on its first
+step: a bad query fails only its own stream; the service keeps serving.
 """
 
 from ._backend import Backend as Backend
@@ -59,21 +81,33 @@ from ._query import Query as Query
 from ._query import build_sql as build_sql
 from ._query import parse_query as parse_query
 from ._schema import COLUMNS as COLUMNS
+from ._schema import PEOPLE as PEOPLE
 from ._schema import Person as Person
 from ._seed import generate_people as generate_people
 from ._service import people as people
+from ._service import table as table
+from ._table import Column as Column
+from ._table import Kind as Kind
+from ._table import Table as Table
+from ._table import TableError as TableError
 
 __all__ = [
     "COLUMNS",
+    "PEOPLE",
     "Backend",
+    "Column",
     "DatabaseUnavailableError",
+    "Kind",
     "Person",
     "Query",
+    "Table",
+    "TableError",
     "build_sql",
     "create_demo_database",
     "generate_people",
     "parse_query",
     "people",
+    "table",
 ]
 
 for _name in __all__:

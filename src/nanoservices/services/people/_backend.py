@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Protocol
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
 
 from nanoservices import ServiceError
 
 from ._query import SERVICE, Query
-from ._schema import Person
+from ._schema import TABLE, Person
+from ._table import Kind, Table
 
-__all__ = ["Backend", "DatabaseUnavailableError", "open_backend", "sqlite_path"]
+__all__ = [
+    "PEOPLE_SPEC",
+    "Backend",
+    "DatabaseUnavailableError",
+    "TableSpec",
+    "check_query",
+    "open_backend",
+    "sqlite_path",
+]
 
 
 class DatabaseUnavailableError(ServiceError, ConnectionError):
@@ -26,20 +35,75 @@ class DatabaseUnavailableError(ServiceError, ConnectionError):
         super().__init__(service, message)
 
 
-class Backend(Protocol):
-    """A read-only connection to a ``people`` table."""
+class TableSpec:
+    """Which table a backend serves, and how its records are made.
 
-    def rows(self, query: Query) -> Iterator[Person]:
-        """Stream the matching people in constant memory.
+    ``record`` is used when it fits the catalog's columns exactly, else a record
+    type called ``record_name`` is built from them. ``hints`` name the kind of
+    text columns SQLite cannot declare (its dates are ISO text): they apply only
+    to SQLite columns the catalog calls text.
+    """
+
+    __slots__ = ("hints", "name", "record", "record_name", "schema", "service")
+
+    def __init__(
+        self,
+        name: str,
+        service: str,
+        *,
+        schema: str | None = None,
+        record: type[Any] | None = None,
+        record_name: str = "Row",
+        hints: Mapping[str, Kind] | None = None,
+    ) -> None:
+        self.name = name
+        self.service = service
+        self.schema = schema
+        self.record = record
+        self.record_name = record_name
+        self.hints: Mapping[str, Kind] = hints or {}
+
+
+#: The ``people`` service's table: ``Person`` records on our table; on any other
+#: columns (the talk's table) records named ``Person`` with those columns.
+PEOPLE_SPEC = TableSpec(
+    TABLE, SERVICE, record=Person, record_name="Person", hints={"birth_date": Kind.DATE}
+)
+
+
+class Backend(Protocol):
+    """A read-only connection to one table or view."""
+
+    #: The table as the catalog described it when the backend opened.
+    table: Table
+
+    def rows(self, query: Query) -> Iterator[Any]:
+        """Stream the matching records in constant memory.
 
         Lazy: nothing runs until the first ``next``. Closing the iterator early
         releases the cursor.
         """
         ...
 
+    def answer(self, request: object, service: str) -> Iterator[Any]:
+        """:meth:`rows` for a query dict, checked by ``parse_query`` on the first
+        ``next`` (a bad query fails its own stream, naming ``service``)."""
+        ...
+
     def close(self) -> None:
         """Release the connection; idempotent."""
         ...
+
+
+def check_query(query: Query, table: Table) -> Query:
+    """``query`` for ``table``: the same columns (as ``parse_query``'s default
+    ``PEOPLE`` has for the demo table) may run; another table's query may not."""
+    if query.table is table:
+        return query
+    mine = {(c.name, c.kind) for c in table.columns}
+    if {(c.name, c.kind) for c in query.table.columns} != mine:
+        raise ValueError(f"the query was parsed for table {query.table.name!r}, not {table.name!r}")
+    return Query(query.conditions, query.order, query.limit, query.offset, table)
 
 
 def sqlite_path(dsn_or_path: str | os.PathLike[str]) -> str | None:
@@ -51,22 +115,19 @@ def sqlite_path(dsn_or_path: str | os.PathLike[str]) -> str | None:
     return dsn_or_path.removeprefix("sqlite:///")
 
 
-def open_backend(dsn_or_path: str | os.PathLike[str]) -> Backend:
-    """Connect to ``postgresql://...`` or open an SQLite file (``path`` or ``sqlite:///path``).
+def open_backend(dsn_or_path: str | os.PathLike[str], spec: TableSpec) -> Backend:
+    """Connect to ``postgresql://...`` or open an SQLite file (``path`` or ``sqlite:///path``),
+    and read ``spec``'s table from its catalog.
 
     Raises:
         DatabaseUnavailableError: the database cannot be opened or reached.
+        TableError: no such table or view, or none of its columns is queryable.
     """
     path = sqlite_path(dsn_or_path)
     if path is not None:
         from ._sqlite import SQLiteBackend
 
-        return SQLiteBackend(path)
+        return SQLiteBackend(path, spec)
     from ._postgres import PostgresBackend  # psycopg is an optional dependency
 
-    return PostgresBackend(str(dsn_or_path))
-
-
-def unavailable(message: str) -> DatabaseUnavailableError:
-    """A :class:`DatabaseUnavailableError` for the people service."""
-    return DatabaseUnavailableError(SERVICE, message)
+    return PostgresBackend(str(dsn_or_path), spec)

@@ -1,0 +1,138 @@
+"""A journal store in PostgreSQL (psycopg 3), for services on servers.
+
+The same tables as the SQLite store (``nanoservices_journal``,
+``nanoservices_snapshots``), created if missing. A key is locked with a
+session-level advisory lock (``pg_try_advisory_lock``) on the store's
+connection: PostgreSQL drops it when the connection goes, so a killed process
+never leaves a key locked. Commits follow the server's ``synchronous_commit``.
+
+Needs the ``postgres`` extra: ``pip install 'nanoservices[postgres]'``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from ._store import JournalStore, KeyInfo, Mode, Row
+
+try:
+    import psycopg
+except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
+    raise ModuleNotFoundError(
+        "the PostgreSQL journal store needs psycopg: pip install 'nanoservices[postgres]'",
+        name=exc.name,
+    ) from exc
+
+__all__ = ["PostgresStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS nanoservices_journal (
+    key text NOT NULL, seq bigint NOT NULL, kind smallint NOT NULL,
+    body bytea NOT NULL, digest bigint NOT NULL, crc bigint NOT NULL,
+    PRIMARY KEY (key, seq)
+);
+CREATE TABLE IF NOT EXISTS nanoservices_snapshots (
+    key text PRIMARY KEY, seq bigint NOT NULL, body bytea NOT NULL,
+    crc bigint NOT NULL, taken double precision NOT NULL
+);
+"""
+
+
+def _lock_id(key: str) -> int:
+    """A signed 64-bit advisory lock number for ``key``."""
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big", signed=True)
+
+
+class PostgresStore(JournalStore):
+    """Journals in the PostgreSQL database at ``dsn`` (a psycopg conninfo string)."""
+
+    def __init__(
+        self, dsn: str, mode: Mode = "sync", *, batch: int = 1000, interval: float = 0.05
+    ) -> None:
+        self._db: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=True)
+        with self._db.transaction():
+            self._db.execute("SELECT pg_advisory_xact_lock(7301)")  # one schema creator
+            self._db.execute(_SCHEMA)
+        self._locked: set[str] = set()
+        super().__init__(mode, batch=batch, interval=interval)
+
+    def _write(self, rows: list[Row]) -> None:
+        with self._db.transaction(), self._db.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO nanoservices_journal VALUES (%s, %s, %s, %s, %s, %s)", rows
+            )
+
+    def _read(self, key: str) -> tuple[int, bytes | None, int, list[Row]]:
+        snap = self._db.execute(
+            "SELECT seq, body, crc FROM nanoservices_snapshots WHERE key = %s", (key,)
+        ).fetchone()
+        seq, body, crc = snap if snap is not None else (0, None, 0)
+        rows = self._db.execute(
+            "SELECT key, seq, kind, body, digest, crc FROM nanoservices_journal "
+            "WHERE key = %s AND seq > %s ORDER BY seq",
+            (key, seq),
+        ).fetchall()
+        return seq, None if body is None else bytes(body), crc, rows
+
+    def _truncate(self, key: str, from_seq: int) -> None:
+        self._db.execute(
+            "DELETE FROM nanoservices_journal WHERE key = %s AND seq >= %s", (key, from_seq)
+        )
+
+    def _save_snapshot(self, key: str, seq: int, body: bytes, crc: int) -> None:
+        with self._db.transaction():
+            self._db.execute(
+                "INSERT INTO nanoservices_snapshots VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET seq = EXCLUDED.seq, body = EXCLUDED.body, "
+                "crc = EXCLUDED.crc, taken = EXCLUDED.taken",
+                (key, seq, body, crc, time.time()),
+            )
+            self._db.execute(
+                "DELETE FROM nanoservices_journal WHERE key = %s AND seq <= %s", (key, seq)
+            )
+
+    def lock(self, key: str) -> None:
+        with self._lock:
+            if key in self._locked:  # advisory locks are re-entrant within a session
+                raise BlockingIOError(f"key {key!r} is held by this store")
+            row = self._db.execute("SELECT pg_try_advisory_lock(%s)", (_lock_id(key),)).fetchone()
+            if row is None or not row[0]:
+                raise BlockingIOError(f"key {key!r} is held by another session")
+            self._locked.add(key)
+
+    def unlock(self, key: str) -> None:
+        with self._lock:
+            if key in self._locked and not self._db.closed:
+                self._db.execute("SELECT pg_advisory_unlock(%s)", (_lock_id(key),))
+            self._locked.discard(key)
+
+    def list_keys(self) -> list[KeyInfo]:
+        with self._lock:
+            self._flush_locked()
+            rows = self._db.execute(
+                "SELECT k.key, COUNT(j.seq), COALESCE(MAX(j.seq), s.seq, 0), "
+                "COALESCE(s.seq, 0), s.taken FROM "
+                "(SELECT key FROM nanoservices_journal UNION "
+                "SELECT key FROM nanoservices_snapshots) AS k "
+                "LEFT JOIN nanoservices_journal AS j ON j.key = k.key "
+                "LEFT JOIN nanoservices_snapshots AS s ON s.key = k.key "
+                "GROUP BY k.key, s.seq, s.taken ORDER BY k.key"
+            ).fetchall()
+        return [
+            KeyInfo(key, int(n), int(last), int(snap), taken) for key, n, last, snap, taken in rows
+        ]
+
+    def _delete(self, key: str) -> int:
+        with self._db.transaction():
+            cur = self._db.execute("DELETE FROM nanoservices_journal WHERE key = %s", (key,))
+            self._db.execute("DELETE FROM nanoservices_snapshots WHERE key = %s", (key,))
+        return cur.rowcount
+
+    def _close(self) -> None:
+        self._locked.clear()
+        self._db.close()  # the session's advisory locks go with it
+
+    def __repr__(self) -> str:
+        return f"<PostgresStore ({self.mode})>"

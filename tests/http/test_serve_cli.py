@@ -1,0 +1,52 @@
+"""`nanoservices serve` from the command line: the operator's --set, and no client arguments."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from nanoservices import InvalidRequestError
+from nanoservices.http import connect
+
+pytestmark = pytest.mark.http
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nanoservices", "serve", "nanoservices.examples.basics:counter",
+         "--port", str(port), "--set", "start=100"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stderr is not None
+    for line in process.stderr:  # wait for the server to say it listens (no sleeps)
+        if "Uvicorn running on" in line:  # logged once the socket listens
+            break
+    else:
+        pytest.fail("the server did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+
+
+def test_serve_uses_the_operators_arguments_and_refuses_the_clients(served: str) -> None:
+    with connect(served, "counter") as h:
+        assert h.greeting == 100
+        assert h(1) == 101
+    with pytest.raises(InvalidRequestError, match="operator"):
+        connect(served, "counter", 5)
