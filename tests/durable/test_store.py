@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import subprocess
@@ -29,7 +30,7 @@ def store(journal_path: Path) -> Iterator[SQLiteStore]:
 
 
 def _rows(path: Path, key: str = "k") -> int:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         return int(db.execute("SELECT COUNT(*) FROM journal WHERE key = ?", (key,)).fetchone()[0])
 
 
@@ -73,7 +74,7 @@ def test_modes_are_checked(journal_path: Path) -> None:
 def test_entries_are_msgpack_data(store: SQLiteStore, journal_path: Path) -> None:
     with durable(counter, key="k", store=store) as handle:
         handle.call(Add(5))
-    with sqlite3.connect(journal_path) as db:
+    with contextlib.closing(sqlite3.connect(journal_path)) as db:
         (body,) = db.execute("SELECT body FROM journal WHERE key = 'k'").fetchone()
     assert msgspec.msgpack.decode(body) == {"type": "Add", "n": 5}
 
@@ -122,7 +123,7 @@ def test_another_process_is_refused_and_a_killed_holder_frees_the_key(
 
 
 def _corrupt(path: Path, sql: str) -> None:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # commit, then close
         db.execute(sql)
 
 

@@ -284,3 +284,13 @@ def test_shutdown_sends_an_error_frame_to_open_streams() -> None:
         for _ in items:
             pass
     h.close()
+
+
+def test_json_depth_is_judged_outside_strings() -> None:
+    from nanoservices.http._server import json_depth_over
+
+    assert not json_depth_over(b"[" * 10 + b"]" * 10, 10)
+    assert json_depth_over(b"[" * 11 + b"]" * 11, 10)
+    assert not json_depth_over(b'["' + b"[" * 50 + b'"]', 10)  # brackets in a string
+    assert not json_depth_over(b'["\\"' + b"{" * 50 + b'"]', 10)  # after an escaped quote
+    assert not json_depth_over(b"[1]" * 50, 10)  # many brackets, shallow

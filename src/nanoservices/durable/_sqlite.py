@@ -54,13 +54,17 @@ class SQLiteStore(JournalStore):
         self._db = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._locks: dict[str, int] = {}
-        self._lockdir = self.path.with_name(self.path.name + ".locks")
-        self._lockdir.mkdir(exist_ok=True)
-        super().__init__(mode, batch=batch, interval=interval)
+        try:  # a bad mode or a file that is not a database: the connection is closed
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._locks: dict[str, int] = {}
+            self._lockdir = self.path.with_name(self.path.name + ".locks")
+            self._lockdir.mkdir(exist_ok=True)
+            super().__init__(mode, batch=batch, interval=interval)
+        except BaseException:
+            self._db.close()
+            raise
 
     def _write(self, rows: list[Row]) -> None:
         db = self._db

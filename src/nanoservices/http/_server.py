@@ -58,6 +58,40 @@ _log = logging.getLogger("nanoservices.http")
 _JSON = "application/json"
 _STOPPING = "the server is stopping: the stream ended before its end; open a new session later"
 _encode = msgspec.json.Encoder().encode
+#: Deepest JSON nesting a request may have: a limit of its own, the same on every
+#: Python (how deep a decoder can recurse before RecursionError varies by version).
+MAX_JSON_DEPTH = 256
+
+
+def json_depth_over(data: bytes, limit: int) -> bool:
+    """Whether the JSON text ``data`` nests arrays/objects more than ``limit`` deep.
+
+    A body with fewer brackets than ``limit`` cannot (one C-speed count decides
+    for almost every request); otherwise one pass that skips strings.
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False
+
+
 _decode_any = msgspec.json.Decoder().decode
 _decode_open = msgspec.json.Decoder(SessionOpen).decode
 _decode_throw = msgspec.json.Decoder(ThrowRequest).decode
@@ -291,6 +325,12 @@ class _Server:
                 raise _refuse(
                     415, "unsupported-media-type", "Unsupported media type",
                     f"send the body as {_JSON} (got {media or 'no Content-Type'!r})",
+                    error="InvalidRequestError",
+                )  # fmt: skip
+            if json_depth_over(data, MAX_JSON_DEPTH):
+                raise _refuse(
+                    400, "too-deep", "Request nested too deeply",
+                    f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep",
                     error="InvalidRequestError",
                 )  # fmt: skip
         return data
