@@ -253,7 +253,7 @@ def live_services(*, include_closed: bool = False) -> list[AnyHandle]:
 
     def is_service(obj: object) -> TypeGuard[AnyHandle]:
         if isinstance(obj, LocalHandle):
-            return True
+            return hasattr(obj, "_gen")  # one whose __init__ raised is not a live service
         return (
             async_handle is not None
             and engine_type is not None
