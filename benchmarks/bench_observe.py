@@ -14,8 +14,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from nanoservices import service
-from nanoservices._stats import collect_statistics
-from nanoservices._trace import LoggingTracer, Recorder, trace
+from nanoservices.observe import LoggingTracer, Recorder, measure, trace
 
 
 @service
@@ -55,7 +54,7 @@ def rows(loops: int, repeats: int) -> list[tuple[str, float]]:
     next(gen)
     off = echo()
     stats = echo()
-    collect_statistics(stats)
+    measure(stats)
     recorded = echo()
     recorder = Recorder()
     trace(recorded, recorder)

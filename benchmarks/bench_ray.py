@@ -27,9 +27,8 @@ from typing import Any
 
 import ray
 
-from nanoservices._ray_loopback import LoopbackCluster
 from nanoservices.examples import basics
-from nanoservices.ray import ServiceHostPool
+from nanoservices.ray import LoopbackCluster, ServiceHostPool
 
 B = "nanoservices.examples.basics"
 

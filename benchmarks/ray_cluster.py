@@ -32,8 +32,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from nanoservices import ServiceFailedError
-from nanoservices._ray_loopback import LoopbackCluster
-from nanoservices.ray import RayTimeoutError, ServiceHostPool
+from nanoservices.ray import LoopbackCluster, RayTimeoutError, ServiceHostPool
 
 B = "nanoservices.examples.basics"
 

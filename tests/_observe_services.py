@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import OnFailure, Stream, service, stream
+from nanoservices import OnFailure, Stream, service, streamed
 
 
 class Boom(Exception):
@@ -39,7 +39,7 @@ def echo(password: str = "hunter2") -> Generator[Any, Any, None]:
         if request == "boom":
             raise Boom("asked to fail")
         if isinstance(request, tuple):
-            request = yield stream(rows(request[1]))
+            request = yield streamed(rows(request[1]))
             continue
         request = yield request
 
@@ -55,6 +55,6 @@ def calc() -> Generator[int, str, None]:
 @service
 def numbers(n: int) -> Generator[Stream[int], int, None]:
     """A typed service: requests must be int."""
-    request = yield stream(())
+    request = yield streamed(())
     while True:
-        request = yield stream(range(request + n))
+        request = yield streamed(range(request + n))

@@ -17,7 +17,7 @@ from nanoservices import (
     State,
     Stream,
 )
-from nanoservices.aio import AsyncHandle, aservice, astream, to_async
+from nanoservices.aio import AsyncHandle, aservice, astreamed, to_async
 from nanoservices.examples import abasics, basics
 
 
@@ -39,7 +39,7 @@ async def slow() -> AsyncGenerator[Stream[int] | list[int], int]:
     closed: list[int] = []
     request = yield closed
     while True:
-        request = yield (list(closed) if request < 0 else astream(_slow_items(request, closed)))
+        request = yield (list(closed) if request < 0 else astreamed(_slow_items(request, closed)))
 
 
 def test_cancelling_the_task_mid_stream_leaves_the_service_ready() -> None:

@@ -9,24 +9,19 @@ from typing import Any
 
 import pytest
 
-from nanoservices import (
-    EventKind,
-    InvalidRequestError,
-    OnFailure,
-    Recorder,
-    ServiceFailedError,
-    State,
-    collect_statistics,
-    explain,
-    format_inspection,
-    inspect_service,
-    live_services,
-    statistics,
-    stop_statistics,
-    trace,
-)
+from nanoservices import InvalidRequestError, OnFailure, ServiceFailedError, State
 from nanoservices.aio import AsyncHandle, aservice, to_async
 from nanoservices.examples import abasics, basics
+from nanoservices.observe import (
+    EventKind,
+    Recorder,
+    explain,
+    inspect_service,
+    live_services,
+    measure,
+    statistics,
+    trace,
+)
 
 K = EventKind
 
@@ -206,7 +201,7 @@ def test_with_no_hook_the_engine_sends_to_the_generator_itself() -> None:
 def test_statistics_alone_only_time_calls_and_survive_a_restart() -> None:
     async def main() -> None:
         h = await adder()
-        collect_statistics(h)
+        measure(h)
         assert engine(h)._sink.asend.__name__ == "asend_timed"
         await h(1)
         with pytest.raises(ServiceFailedError):
@@ -217,7 +212,7 @@ def test_statistics_alone_only_time_calls_and_survive_a_restart() -> None:
         assert (stats.requests, stats.errors, stats.restarts, stats.failures) == (3, 1, 1, 1)
         assert stats.collecting
         assert stats.p50_ns is not None
-        stop_statistics(h)
+        measure(h).stop()
         assert engine(h)._sink is engine(h)._agen
 
     run(main())
@@ -226,7 +221,7 @@ def test_statistics_alone_only_time_calls_and_survive_a_restart() -> None:
 def test_statistics_count_streams_and_items() -> None:
     async def main() -> None:
         h = await abasics.countdown()
-        collect_statistics(h)
+        measure(h)
         assert [x async for x in h.stream(2)] == [2, 1]
         stats = statistics(h)
         assert (stats.requests, stats.streams, stats.items) == (1, 1, 2)
@@ -276,7 +271,7 @@ def test_inspection_shows_the_line_where_an_async_service_waits() -> None:
             assert top.locals["total"] == "4"
             assert seen.state is State.READY
             assert seen.protocol == "native"
-            assert "total += yield total" in format_inspection(h)
+            assert "total += yield total" in str(inspect_service(h))
         assert inspect_service(h).chain == ()  # closed
 
     run(main())
@@ -340,7 +335,7 @@ def test_explain_tells_what_an_async_service_did_and_what_the_policy_did() -> No
         try:
             await h("one")
         except ServiceFailedError as error:
-            return explain(error, h)
+            return str(explain(error, h))
         raise AssertionError("expected a failure")
 
     text = run(main())

@@ -12,7 +12,7 @@ import pytest
 import nanoservices as ns
 
 
-def _slow_echo_factory(delay: float) -> ns.ServiceFactory[[], Any, Any]:
+def _slow_echo_factory(delay: float) -> ns.core.ServiceFactory[[], Any, Any]:
     @ns.service
     def slow_echo() -> Generator[Any, Any, None]:
         reply = None
@@ -25,7 +25,7 @@ def _slow_echo_factory(delay: float) -> ns.ServiceFactory[[], Any, Any]:
 
 
 def _gated_echo_factory() -> tuple[
-    ns.ServiceFactory[[], Any, Any], threading.Event, threading.Event
+    ns.core.ServiceFactory[[], Any, Any], threading.Event, threading.Event
 ]:
     """An echo that signals ``inside`` once it runs a request and finishes it only
     when ``release`` is set: threads are ordered by events, never by sleeps."""
@@ -107,9 +107,9 @@ def test_shared_handle_times_out_with_a_busy_error() -> None:
 def test_a_stream_holds_a_shared_service_until_it_ends() -> None:
     @ns.service
     def numbers() -> Generator[ns.Stream[int], int, None]:
-        n = yield ns.stream(())
+        n = yield ns.streamed(())
         while True:
-            n = yield ns.stream(range(n))
+            n = yield ns.streamed(range(n))
 
     h = numbers().shared(timeout=0.05)
     items = h.stream(3)
@@ -126,9 +126,9 @@ def test_a_stream_holds_a_shared_service_until_it_ends() -> None:
 def test_same_thread_call_during_its_own_shared_stream_is_refused_not_deadlocked() -> None:
     @ns.service
     def numbers() -> Generator[ns.Stream[int], int, None]:
-        n = yield ns.stream(())
+        n = yield ns.streamed(())
         while True:
-            n = yield ns.stream(range(n))
+            n = yield ns.streamed(range(n))
 
     h = numbers().shared()
     items = h.stream(3)

@@ -32,7 +32,7 @@ def leaky_source(closed: list[str]) -> Generator[Any, int, None]:
     """Streams a source whose ``finally`` raises."""
     yield None
     while True:
-        yield ns.stream(_raising_finally(closed))
+        yield ns.streamed(_raising_finally(closed))
 
 
 def _interrupting() -> Iterator[int]:
@@ -44,7 +44,7 @@ def _interrupting() -> Iterator[int]:
 def interrupted() -> Generator[Any, int, None]:
     yield None
     while True:
-        yield ns.stream(_interrupting())
+        yield ns.streamed(_interrupting())
 
 
 # -- 1. throw() mid-stream with a raising source finally -------------------------------
@@ -289,7 +289,7 @@ def test_call_on_a_streamed_reply_raises_stream_reply_error(shared: bool) -> Non
 
 
 def test_local_and_shared_handles_offer_restart_and_greeting() -> None:
-    from nanoservices._handle import Handle
+    from nanoservices.core import Handle
     from nanoservices.examples.basics import counter
 
     for h in (counter(3), counter(3).shared()):

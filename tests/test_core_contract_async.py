@@ -11,7 +11,7 @@ import pytest
 
 import nanoservices as ns
 from nanoservices import State
-from nanoservices.aio import AsyncHandle, AsyncHandleProtocol, aservice, astream, to_async
+from nanoservices.aio import AsyncHandle, AsyncHandleProtocol, aservice, astreamed, to_async
 from nanoservices.examples import abasics, basics
 
 
@@ -35,7 +35,7 @@ async def _slow_to_close(gate: asyncio.Event, entered: asyncio.Event) -> AsyncIt
 async def slow_close(gate: asyncio.Event, entered: asyncio.Event) -> AsyncGenerator[Any, int]:
     request = yield None
     while True:
-        request = yield (astream(_slow_to_close(gate, entered)) if request else request)
+        request = yield (astreamed(_slow_to_close(gate, entered)) if request else request)
 
 
 def test_a_task_cancelled_while_dropped_streams_close_releases_the_turn() -> None:

@@ -16,13 +16,7 @@ from nanoservices import (
     ServiceFailedError,
     service,
 )
-from nanoservices._explain import (
-    explain,
-    explain_rich,
-    explanation,
-    install_excepthook,
-    uninstall_excepthook,
-)
+from nanoservices.observe import explain, install_excepthook, uninstall_excepthook
 
 from . import _observe_services as services
 from ._observe_services import Boom, calc, echo, numbers
@@ -40,7 +34,7 @@ def test_says_which_service_which_request_and_the_original_error() -> None:
     h = calc()
     h("0")
     error = _failure(h, "one")
-    text = explain(error)
+    text = str(explain(error))
     first, second = text.splitlines()[:2]
     assert first == "service 'calc' failed on request 'one'"
     assert second.strip() == "ValueError: invalid literal for int() with base 10: 'one'"
@@ -49,7 +43,7 @@ def test_says_which_service_which_request_and_the_original_error() -> None:
 def test_shows_the_yield_from_chain_down_to_the_raising_line() -> None:
     h = calc()
     h("0")
-    ex = explanation(_failure(h, "one"))
+    ex = explain(_failure(h, "one"))
     assert [f.function for f in ex.frames] == ["calc", "adder", "parse"]
     assert [f.status for f in ex.frames] == ["generator", "generator", "function"]
     assert ex.frames[0].source == "yield from adder()"
@@ -61,7 +55,7 @@ def test_shows_the_yield_from_chain_down_to_the_raising_line() -> None:
 
 def test_library_frames_are_left_out_but_the_traceback_is_kept() -> None:
     error = _failure(echo(), "boom")
-    text = explain(error)
+    text = str(explain(error))
     assert "_handle.py" not in text
     assert isinstance(error.__cause__, Boom)
     full = "".join(traceback.format_exception(error))
@@ -70,7 +64,7 @@ def test_library_frames_are_left_out_but_the_traceback_is_kept() -> None:
 
 def test_says_the_service_was_restarted() -> None:
     h = echo()
-    text = explain(_failure(h, "boom"), h)
+    text = str(explain(_failure(h, "boom"), h))
     assert "restart policy: restarted from its factory" in text
     assert "(1 failure(s), 1 restart(s) so far)" in text
 
@@ -78,7 +72,7 @@ def test_says_the_service_was_restarted() -> None:
 def test_says_the_service_was_not_restarted_without_a_policy() -> None:
     h = calc()
     h("0")
-    text = explain(_failure(h, "x"), h)
+    text = str(explain(_failure(h, "x"), h))
     assert "not restarted: no restart policy, the service is failed" in text
     assert "call restart()" in text
 
@@ -93,13 +87,13 @@ def test_says_when_the_policy_gave_up() -> None:
     _failure(h, 1)
     error = _failure(h, 1)
     assert isinstance(error, RestartLimitError)
-    assert "gave up after 1 restart(s)" in explain(error)
+    assert "gave up after 1 restart(s)" in str(explain(error))
 
 
 def test_a_failed_stream_leaves_the_service_ready() -> None:
     h = echo()
     error = _failure(lambda: list(h.stream(("rows", 100))))
-    text = explain(error, h)
+    text = str(explain(error, h))
     assert "only this request's stream failed, the service is still ready" in text
     assert '> raise Boom("row 99")' in text
 
@@ -107,7 +101,7 @@ def test_a_failed_stream_leaves_the_service_ready() -> None:
 def test_the_handle_is_found_by_name_when_unique() -> None:
     h = echo()
     h.rename("unique-echo-name")
-    text = explain(_failure(h, "boom"))
+    text = str(explain(_failure(h, "boom")))
     assert "(1 failure(s), 1 restart(s) so far)" in text
 
 
@@ -119,7 +113,7 @@ def test_secrets_in_locals_and_requests_are_masked() -> None:
         raise Boom(f"cannot log in to {request}")
 
     h = login()
-    text = explain(_failure(h, "postgresql://bob:s3cret@db/x"))
+    text = str(explain(_failure(h, "postgresql://bob:s3cret@db/x")))
     assert "hunter2" not in text.split("\n", 1)[1]
     assert "password = <hidden>" in text
     assert text.splitlines()[0] == "service 'login' failed on request 'postgresql://bob:***@db/x'"
@@ -135,7 +129,7 @@ def test_a_failure_caused_by_another_service_explains_both() -> None:
         while True:
             request = yield inner(request)
 
-    text = explain(_failure(outer(), "nope"))
+    text = str(explain(_failure(outer(), "nope")))
     assert text.splitlines()[0] == "service 'outer' failed on request 'nope'"
     assert "because another service failed:" in text
     assert "  service 'calc' failed on request 'nope'" in text
@@ -144,15 +138,15 @@ def test_a_failure_caused_by_another_service_explains_both() -> None:
 def test_other_service_errors_get_a_hint() -> None:
     h = echo()
     h.close()
-    assert "make a new one from its factory" in explain(_failure(h, 1))
+    assert "make a new one from its factory" in str(explain(_failure(h, 1)))
     assert isinstance(_failure(h, 1), ServiceClosedError)
     invalid = _failure(numbers(1), "x")
     assert isinstance(invalid, InvalidRequestError)
-    assert "refused before the service saw it" in explain(invalid)
+    assert "refused before the service saw it" in str(explain(invalid))
 
 
 def test_any_exception_can_be_explained() -> None:
-    text = explain(_failure(services.parse, "x"))
+    text = str(explain(_failure(services.parse, "x")))
     assert text.splitlines()[0] == "ValueError: invalid literal for int() with base 10: 'x'"
     assert "> return int(text)" in text
 
@@ -160,14 +154,14 @@ def test_any_exception_can_be_explained() -> None:
 def test_fits_on_one_screen() -> None:
     h = calc()
     h("0")
-    assert len(explain(_failure(h, "one")).splitlines()) <= 24
+    assert len(str(explain(_failure(h, "one"))).splitlines()) <= 24
 
 
 def test_rich_panel() -> None:
     h = calc()
     h("0")
     console = Console(width=120, record=True)
-    console.print(explain_rich(_failure(h, "one")))
+    console.print(explain(_failure(h, "one")).rich())
     out = console.export_text()
     assert "service 'calc' failed on request 'one'" in out
     assert "> total += parse(text)" in out

@@ -105,9 +105,9 @@ def test_error_inside_a_stream_fails_the_stream_not_the_service() -> None:
             yield 1
             raise LookupError(f"row {n} is missing")
 
-        request = yield ns.stream(())
+        request = yield ns.streamed(())
         while True:
-            request = yield ns.stream(items(request))
+            request = yield ns.streamed(items(request))
 
     h = rows()
     items = h.stream(7)
@@ -164,7 +164,7 @@ def test_throwing_a_non_exception_is_refused(bad: Any) -> None:
     assert h(1) == 1
 
 
-def _resource(closed: list[bool]) -> ns.ServiceFactory[[], None, None]:
+def _resource(closed: list[bool]) -> ns.core.ServiceFactory[[], None, None]:
     """A service whose ``finally`` records that it ran."""
 
     @ns.service
@@ -205,9 +205,9 @@ def test_close_mid_stream_closes_the_stream_source() -> None:
 
     @ns.service
     def table() -> Generator[ns.Stream[int], None, None]:
-        yield ns.stream(())  # primed with an empty stream: the only source is the one we open
+        yield ns.streamed(())  # primed with an empty stream: the only source is the one we open
         while True:
-            yield ns.stream(rows())
+            yield ns.streamed(rows())
 
     h = table()
     items = h.stream(None)  # kept: only close() may end the source, not garbage collection

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import nanoservices as ns
 from nanoservices import State
-from nanoservices.aio import aservice, astream
+from nanoservices.aio import aservice, astreamed
 
 LIMIT = 2  # restarts the policy allows
 
@@ -52,7 +52,7 @@ def model() -> Generator[Any, Any, None]:
         if request == "boom":
             raise ValueError("boom")
         if isinstance(request, tuple):
-            reply = ns.stream(_items(request[1], request[2]))
+            reply = ns.streamed(_items(request[1], request[2]))
         else:
             total += request
             reply = total
@@ -71,7 +71,7 @@ async def amodel() -> AsyncGenerator[Any, Any]:
         if request == "boom":
             raise ValueError("boom")
         if isinstance(request, tuple):
-            reply = astream(_aitems(request[1], request[2]))
+            reply = astreamed(_aitems(request[1], request[2]))
         else:
             total += request
             reply = total

@@ -7,13 +7,7 @@ import re
 from rich.console import Console
 
 from nanoservices import State
-from nanoservices._inspect import (
-    format_inspection,
-    inspect_service,
-    inspection_tree,
-    live_services,
-)
-from nanoservices._stats import collect_statistics
+from nanoservices.observe import inspect_service, live_services, measure
 
 from . import _observe_services as services
 from ._observe_services import calc, echo
@@ -68,7 +62,7 @@ def test_redaction_is_a_parameter() -> None:
 
 
 def test_passwords_in_urls_are_masked_in_any_value() -> None:
-    from nanoservices._redact import safe_repr
+    from nanoservices.core._redact import safe_repr
 
     assert safe_repr("postgresql://bob:s3cret@db/people") == "'postgresql://bob:***@db/people'"
 
@@ -95,10 +89,10 @@ def test_a_closed_service_has_no_chain() -> None:
 
 def test_plain_text_tree() -> None:
     h = calc()
-    collect_statistics(h)
+    measure(h)
     h("0")
     h("2")
-    text = format_inspection(h)
+    text = str(inspect_service(h))
     lines = text.splitlines()
     assert lines[0] == "calc: ready (native protocol), 2 request(s), 0 error(s)"
     assert lines[1].startswith("└─ calc  ")
@@ -113,7 +107,7 @@ def test_rich_tree() -> None:
     h("0")
     h("2")
     console = Console(width=120, record=True)
-    console.print(inspection_tree(h))
+    console.print(inspect_service(h).tree())
     out = console.export_text()
     assert "calc ready (native)" in out
     assert "> text = yield total" in out

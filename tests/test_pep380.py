@@ -23,7 +23,7 @@ from nanoservices import (
     ServiceFailedError,
     State,
 )
-from nanoservices._router import Menu, Router, route_of
+from nanoservices.compose import Menu, Router, route_of
 
 Sub = Callable[[], Iterable[Any]]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nanoservices._pipeline import (
+from nanoservices.compose._pipeline import (
     Push,
     StageError,
     broadcast,

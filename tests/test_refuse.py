@@ -44,7 +44,7 @@ def test_refusing_is_detected_from_the_code_and_costs_nothing_elsewhere() -> Non
 
 def test_refusal_can_be_declared_when_it_is_not_visible() -> None:
     def helper(name: str) -> object:
-        return ns.Refusal(f"no {name}")
+        return ns.core.Refusal(f"no {name}")
 
     @ns.service(refuses=True)
     def indirect() -> Generator[object, str, None]:
@@ -61,7 +61,7 @@ def test_a_stream_can_be_refused_up_front() -> None:
     def rows() -> Generator[ns.Stream[int], int, None]:
         n = yield ns.NO_REPLY
         while True:
-            n = yield (ns.refuse("negative count") if n < 0 else ns.stream(range(n)))
+            n = yield (ns.refuse("negative count") if n < 0 else ns.streamed(range(n)))
 
     h = rows()
     with pytest.raises(ns.InvalidRequestError, match="negative count"):
@@ -80,7 +80,7 @@ def test_invalid_request_raised_inside_a_stream_names_this_handle() -> None:
     def limited() -> Generator[ns.Stream[int], int, None]:
         n = yield ns.NO_REPLY
         while True:
-            n = yield ns.stream(items(n))
+            n = yield ns.streamed(items(n))
 
     h = limited.with_options(name="renamed")()
     with pytest.raises(ns.InvalidRequestError, match="at most 3") as caught:

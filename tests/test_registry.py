@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nanoservices import Handle, State, service
-from nanoservices._registry import (
+from nanoservices.compose._registry import (
     Binding,
     HandleBinding,
     LocalBinding,

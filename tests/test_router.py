@@ -11,12 +11,13 @@ import pytest
 from nanoservices import (
     InvalidRequestError,
     OnFailure,
+    RoutingError,
     ServiceFailedError,
     State,
     service,
-    stream,
+    streamed,
 )
-from nanoservices._router import Routed, RoutingError, menu, route_of, router
+from nanoservices.compose import Routed, Router, menu, route_of, router
 from nanoservices.examples.talk import DifferentCity, forecasts, md5_service, times_five
 
 DAYS = {"city": {"forecast": {"forecastDay": ["mon", "tue", "wed"]}}}
@@ -36,7 +37,7 @@ def fails_on(bad: object) -> Generator[Any, Any, None]:
 
 
 def test_menu_greets_with_its_prompt_and_serves_the_chosen_sub_service() -> None:
-    h = menu({1: weather, 2: md5_service}, prompt="1 or 2?").service(reset_with=DifferentCity)()
+    h = menu({1: weather, 2: md5_service}, prompt="1 or 2?", raw=True, reset_with=DifferentCity)()
     assert h.greeting == "1 or 2?"
     assert h(2) is None
     assert h("abc") == "900150983cd24fb0d6963f7d28e17f72"
@@ -44,7 +45,7 @@ def test_menu_greets_with_its_prompt_and_serves_the_chosen_sub_service() -> None
 
 
 def test_menu_streams_through_a_raw_sub_service_and_resets_it() -> None:
-    h = menu({1: weather}, prompt="?").service(reset_with=DifferentCity)()
+    h = menu({1: weather}, prompt="?", raw=True, reset_with=DifferentCity)()
     h(1)
     assert list(h.stream(44)) == ["mon", "tue", "wed"]
     with h.stream(44) as days:
@@ -54,13 +55,13 @@ def test_menu_streams_through_a_raw_sub_service_and_resets_it() -> None:
 
 
 def test_menu_answers_an_unknown_choice_with_its_prompt() -> None:
-    h = menu({1: times_five}, prompt="?").service()()
+    h = menu({1: times_five}, prompt="?", raw=True)()
     assert h(7) == "?"
     assert h([1]) == "?"  # unhashable is unknown too
 
 
 def test_falsy_request_at_the_menu_ends_it() -> None:
-    h = menu({1: times_five}, prompt="?").service()()
+    h = menu({1: times_five}, prompt="?", raw=True)()
     assert h(None) is None
     assert h.state is State.CLOSED
 
@@ -77,7 +78,7 @@ def test_menu_on_return_turns_the_result_into_the_reply() -> None:
             total += n
         return total
 
-    h = menu({"add": adder}, on_return=lambda choice, total: f"{choice}={total}").service()()
+    h = menu({"add": adder}, on_return=lambda choice, total: f"{choice}={total}", raw=True)()
     h("add")
     h(2)
     h(3)
@@ -86,7 +87,7 @@ def test_menu_on_return_turns_the_result_into_the_reply() -> None:
 
 def test_menus_nest_and_a_failure_names_the_whole_path() -> None:
     inner = menu({"f": functools.partial(fails_on, 13)}, name="inner", prompt="inner?")
-    outer = menu({"in": inner}, name="outer", prompt="outer?").service()()
+    outer = menu({"in": inner}, name="outer", prompt="outer?", raw=True)()
     assert outer("in") == "inner?"
     outer("f")
     with pytest.raises(ServiceFailedError) as info:
@@ -106,12 +107,12 @@ def test_router_keeps_each_sub_service_state_apart() -> None:
             yield n
             n += 1
 
-    h = router({"a": counter, "b": counter}).service()()
+    h = router({"a": counter, "b": counter})()
     assert [h(("a", 1)), h(("a", 1)), h(("b", 1)), h(Routed("a", 1))] == [1, 2, 1, 3]
 
 
 def test_router_refuses_unroutable_requests_before_running() -> None:
-    h = router({"x5": times_five}).service()()
+    h = router({"x5": times_five})()
     h(("x5", 2))
     for bad in (("nope", 1), "x5", (1, 2, 3), ([], 1)):
         with pytest.raises(InvalidRequestError):
@@ -127,7 +128,7 @@ def test_router_checks_payloads_of_nested_routers_and_typed_services() -> None:
             reply = 2 * (yield reply)
 
     inner = router({"double": double}, name="inner")
-    h = router({"in": inner}).service()()
+    h = router({"in": inner})()
     assert h(("in", ("double", 4))) == 8
     with pytest.raises(InvalidRequestError, match="'in'"):
         h(("in", ("double", "four")))
@@ -136,14 +137,14 @@ def test_router_checks_payloads_of_nested_routers_and_typed_services() -> None:
 
 
 def test_router_without_its_check_raises_routing_error_inside() -> None:
-    h = service(router({"x5": times_five}))()
+    h = service(Router({"x5": times_five}))()
     with pytest.raises(ServiceFailedError) as info:
         h(("nope", 1))
     assert isinstance(info.value.__cause__, RoutingError)
 
 
 def test_router_answers_with_the_return_value_and_restarts_the_sub_service() -> None:
-    h = router({"md5": md5_service}).service(raw=True)()
+    h = router({"md5": md5_service}, raw=True)()
     assert h(("md5", "a")) == "0cc175b9c0f1b6a831c399e269772661"
     assert h(("md5", "")) is None  # md5_service returned
     assert h(("md5", "a")) == "0cc175b9c0f1b6a831c399e269772661"
@@ -153,14 +154,14 @@ def test_router_streams_a_native_sub_service() -> None:
     def rows() -> Generator[Any, Any, None]:
         request = yield None
         while True:
-            request = yield stream(range(request))
+            request = yield streamed(range(request))
 
-    h = router({"rows": rows}).service()()
+    h = router({"rows": rows})()
     assert list(h.stream(("rows", 3))) == [0, 1, 2]
 
 
 def test_router_streams_and_resets_a_raw_sub_service() -> None:
-    h = router({"w": weather}).service(raw=True, reset_with=DifferentCity)()
+    h = router({"w": weather}, raw=True, reset_with=DifferentCity)()
     with h.stream(("w", 44)) as days:
         assert next(days) == "mon"
     assert list(h.stream(("w", 44))) == ["mon", "tue", "wed"]
@@ -177,7 +178,7 @@ def test_closing_the_router_closes_every_sub_service_newest_first() -> None:
             log.append(tag)
 
     routes = {t: functools.partial(guarded, t) for t in "abc"}
-    h = router(routes).service()()
+    h = router(routes)()
     for key in ("b", "a", "c"):
         h((key, 1))
     h.close()
@@ -186,7 +187,7 @@ def test_closing_the_router_closes_every_sub_service_newest_first() -> None:
 
 def test_failure_in_a_sub_service_kills_the_router_and_a_policy_restarts_it() -> None:
     inner = router({"f": functools.partial(fails_on, 13)}, name="inner")
-    h = router({"in": inner}, name="outer").service(restart=OnFailure(1))()
+    h = router({"in": inner}, name="outer", restart=OnFailure(1))()
     assert h(("in", ("f", 1))) == 1
     with pytest.raises(ServiceFailedError) as info:
         h(("in", ("f", 13)))
@@ -196,7 +197,7 @@ def test_failure_in_a_sub_service_kills_the_router_and_a_policy_restarts_it() ->
 
 
 def test_none_request_continues_the_sub_service_that_served_last() -> None:
-    h = router({"it": lambda: iter("xyz")}).service()()
+    h = router({"it": lambda: iter("xyz")})()
     assert h(None) is None  # nothing served yet
     assert [h(("it", None)), h(None), h(None)] == ["x", "y", "z"]
 
@@ -228,7 +229,7 @@ def test_router_close_closes_every_sub_service_even_when_a_close_lookup_raises()
             log.append(tag)
 
     a, c = functools.partial(guarded, "a"), functools.partial(guarded, "c")
-    gen = router({"a": a, "b": _Unclosable, "c": c})()
+    gen = Router({"a": a, "b": _Unclosable, "c": c})()
     next(gen)
     for key in ("a", "b", "c"):
         gen.send((key, None))
@@ -249,7 +250,7 @@ def test_router_close_raises_the_first_error_once_all_are_closed() -> None:
             log.append(tag)
             raise OSError(f"disk full in {tag}")
 
-    gen = router({t: functools.partial(bad_finally, t) for t in "ab"})()
+    gen = Router({t: functools.partial(bad_finally, t) for t in "ab"})()
     next(gen)
     gen.send(("a", None))
     gen.send(("b", None))
@@ -268,7 +269,7 @@ def counter() -> Generator[int, Any, str]:
 
 
 def test_a_finished_one_shot_route_says_so_instead_of_answering_none() -> None:
-    h = router({"once": counter(), "fresh": counter}).service()()
+    h = router({"once": counter(), "fresh": counter})()
     assert h(("once", 1)) == 1
     assert h(("once", "stop")) == "done at 1"  # its return value answers
     with pytest.raises(ServiceFailedError) as info:
@@ -280,7 +281,7 @@ def test_a_finished_one_shot_route_says_so_instead_of_answering_none() -> None:
 
 
 def test_a_finished_one_shot_route_stays_finished_after_the_router_restarts() -> None:
-    h = router({"once": counter(), "fresh": counter}).service(restart=OnFailure(2))()
+    h = router({"once": counter(), "fresh": counter}, restart=OnFailure(2))()
     assert h(("once", "stop")) == "done at 0"
     with pytest.raises(ServiceFailedError) as info:
         h(("once", 1))
@@ -291,13 +292,13 @@ def test_a_finished_one_shot_route_stays_finished_after_the_router_restarts() ->
 
 
 def test_a_one_shot_route_that_never_ran_serves_normally() -> None:
-    h = router({"once": counter()}).service()()
+    h = router({"once": counter()})()
     assert h(("once", 4)) == 4
     assert h(("once", 3)) == 7
 
 
 def test_a_callable_route_restarts_after_returning() -> None:
-    h = router({"c": counter}).service()()
+    h = router({"c": counter})()
     assert h(("c", 2)) == 2
     assert h(("c", "stop")) == "done at 2"
     assert h(("c", 5)) == 5  # a fresh sub-service, not None
@@ -309,7 +310,7 @@ def test_a_menu_refuses_to_reenter_a_finished_one_shot_route() -> None:
             pass
         return "out"
 
-    h = menu({"x": until_falsy()}, prompt="?").service(raw=False)()
+    h = menu({"x": until_falsy()}, prompt="?")()
     assert h("x") == "in"
     assert h(0) == "?"  # the sub-service returned: back at the menu
     with pytest.raises(ServiceFailedError) as info:
@@ -319,14 +320,14 @@ def test_a_menu_refuses_to_reenter_a_finished_one_shot_route() -> None:
 
 
 def test_an_unhashable_key_without_the_check_is_a_routing_error() -> None:
-    h = router({"c": counter}).service(validate=False)()
+    h = router({"c": counter}, validate=False)()
     with pytest.raises(ServiceFailedError) as info:
         h((["c"], 1))
     assert isinstance(info.value.__cause__, RoutingError)
 
 
 def test_a_plain_iterator_route_takes_none_payloads_only() -> None:
-    h = router({"it": lambda: iter("xy")}).service()()
+    h = router({"it": lambda: iter("xy")})()
     assert h(("it", None)) == "x"
     with pytest.raises(ServiceFailedError) as info:
         h(("it", 1))  # PEP 380: send() on an iterator without one

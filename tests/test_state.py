@@ -10,7 +10,7 @@ from hypothesis import stateful
 from hypothesis import strategies as st
 
 import nanoservices as ns
-from nanoservices._state import MOVES, Op, State, advance, refusal
+from nanoservices.core._state import MOVES, Op, State, advance, refusal
 from nanoservices.examples import basics
 
 
@@ -81,7 +81,7 @@ class HandleMachine(stateful.RuleBasedStateMachine):
                 if request < 0:
                     raise ValueError("negative")
                 total += request
-                request = yield (total if request % 2 else ns.stream(range(request)))
+                request = yield (total if request % 2 else ns.streamed(range(request)))
 
         self.handle = model_service()
         self.total = 0

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 import nanoservices as ns
-from nanoservices import _ahandle, _handle, _state, _steps
-from nanoservices._state import MOVES, Op, State
+from nanoservices.aio import _engine as _ahandle
+from nanoservices.core import _handle, _state, _steps
+from nanoservices.core._state import MOVES, Op, State
 from nanoservices.examples import abasics, basics
 
 INLINED = {(State.READY, Op.CALL), (State.BUSY, Op.REPLY)}

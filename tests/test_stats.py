@@ -10,23 +10,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nanoservices import ServiceFailedError, State
-from nanoservices._stats import (
+from nanoservices.observe import (
     LatencyHistogram,
+    Recorder,
     StatsCollector,
-    collect_statistics,
     format_statistics,
+    measure,
     render_statistics_table,
     statistics,
-    stop_statistics,
+    trace,
+    traced,
 )
-from nanoservices._trace import Recorder, observe, trace
 
 from ._observe_services import Boom, echo
 
 
 def test_counts_requests_errors_restarts_and_items() -> None:
     h = echo()
-    collect_statistics(h)
+    measure(h)
     for i in range(10):
         h(i)
     with pytest.raises(ServiceFailedError):
@@ -45,7 +46,7 @@ def test_counts_requests_errors_restarts_and_items() -> None:
 
 def test_a_failed_stream_counts_as_an_error_not_a_failure() -> None:
     h = echo()
-    collect_statistics(h)
+    measure(h)
     with pytest.raises(ServiceFailedError) as info:
         list(h.stream(("rows", 100)))
     assert isinstance(info.value.__cause__, Boom)
@@ -55,7 +56,7 @@ def test_a_failed_stream_counts_as_an_error_not_a_failure() -> None:
 
 def test_counting_alone_uses_the_timed_path_not_events() -> None:
     h = echo()
-    collector = collect_statistics(h)
+    collector = measure(h)
     assert "send_timed" in repr(h._sink.send)
     h(1)
     assert collector.requests == 1
@@ -63,7 +64,7 @@ def test_counting_alone_uses_the_timed_path_not_events() -> None:
 
 def test_counts_agree_when_a_tracer_also_listens() -> None:
     h = echo()
-    collect_statistics(h)
+    measure(h)
     with trace(h, Recorder()):
         h(1)
         with pytest.raises(ServiceFailedError):
@@ -76,7 +77,7 @@ def test_counts_agree_when_a_tracer_also_listens() -> None:
 
 def test_snapshot_is_frozen_and_does_not_move() -> None:
     h = echo()
-    collect_statistics(h)
+    measure(h)
     h(1)
     snap = statistics(h)
     h(2)
@@ -98,15 +99,15 @@ def test_collect_is_idempotent_and_stop_makes_the_path_bare_again() -> None:
     from nanoservices.examples.basics import echo as bare_echo  # neither streams nor refuses
 
     h = bare_echo()
-    assert collect_statistics(h) is collect_statistics(h)
+    assert measure(h) is measure(h)
     assert sum(isinstance(x, StatsCollector) for x in h.hooks) == 1
-    stop_statistics(h)
+    measure(h).stop()
     assert h.hooks == ()
     assert h._sink is h.generator
 
 
 def test_observe_collects_statistics_from_the_start() -> None:
-    counted = observe(echo)
+    counted = traced(echo)
     h = counted()
     h(1)
     assert statistics(h).requests == 1
@@ -152,7 +153,7 @@ def test_plain_and_rich_tables() -> None:
     from rich.console import Console
 
     a = echo()
-    collect_statistics(a)
+    measure(a)
     a(1)
     b = echo()
     b.rename("other")

@@ -8,7 +8,7 @@ from collections.abc import Generator, Iterator
 
 import pytest
 
-from nanoservices import NO_REPLY, ServiceFailedError, State, service, stream
+from nanoservices import NO_REPLY, ServiceFailedError, State, service, streamed
 from nanoservices.examples.basics import countdown
 
 closed: list[int] = []
@@ -29,7 +29,7 @@ def numbers() -> Generator[object, tuple[int, int | None], None]:
     request = yield NO_REPLY
     while True:
         n, fail_at = request
-        request = yield stream(_numbers(n, fail_at))
+        request = yield streamed(_numbers(n, fail_at))
 
 
 def test_a_for_loop_reads_every_item_and_frees_the_service() -> None:
@@ -101,9 +101,9 @@ def test_the_fast_path_is_taken_for_generator_sources_only() -> None:
 
 
 def test_a_hooked_handle_sees_every_item() -> None:
-    from nanoservices import Recorder, tracing
+    from nanoservices.observe import Recorder, trace
 
     recorder = Recorder()
-    with numbers() as h, tracing(h, recorder):
+    with numbers() as h, trace(h, recorder):
         assert list(h.stream((3, None))) == [0, 1, 2]
     assert [e.value for e in recorder.events if e.kind.name == "ITEM"] == [0, 1, 2]

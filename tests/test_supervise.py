@@ -11,7 +11,7 @@ import pytest
 import nanoservices as ns
 
 
-def _flaky(starts: list[int]) -> ns.ServiceFactory[[], int, int]:
+def _flaky(starts: list[int]) -> ns.core.ServiceFactory[[], int, int]:
     @ns.service(restart=ns.OnFailure(max_restarts=2, per=60.0))
     def flaky() -> Generator[int, int, None]:
         starts.append(len(starts))

@@ -10,9 +10,15 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from nanoservices import EventKind, InvalidRequestError, ServiceFailedError
-from nanoservices._otel import OpenTelemetryTracer
-from nanoservices._trace import LoggingTracer, Recorder, observe, trace, tracing
+from nanoservices import InvalidRequestError, ServiceFailedError
+from nanoservices.observe import (
+    EventKind,
+    LoggingTracer,
+    OpenTelemetryTracer,
+    Recorder,
+    trace,
+    traced,
+)
 
 from ._observe_services import Boom, calc, echo, numbers
 
@@ -32,7 +38,7 @@ def test_untraced_handle_calls_the_generator_directly() -> None:
 def test_recorder_sees_request_and_reply_with_timing() -> None:
     h = echo()
     rec = Recorder()
-    with tracing(h, rec):
+    with trace(h, rec):
         assert h("hi") == "hi"
     assert rec.kinds() == [K.REQUEST, K.REPLY]
     reply = rec.expect(K.REPLY, "hi")
@@ -100,7 +106,7 @@ def test_expect_says_what_was_seen() -> None:
 
 def test_observe_traces_every_handle_a_factory_makes() -> None:
     rec = Recorder()
-    traced_echo = observe(echo, rec)
+    traced_echo = traced(echo, rec)
     a, b = traced_echo(), traced_echo()
     a(1)
     b(2)

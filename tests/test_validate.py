@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import nanoservices as ns
-from nanoservices._validate import build_check, request_type_of
+from nanoservices.core._validate import build_check, request_type_of
 
 
 class Query(TypedDict):

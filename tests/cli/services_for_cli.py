@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import service, stream
+from nanoservices import service, streamed
 
 
 class Skip(Exception):
@@ -32,9 +32,9 @@ def odd(prefix: str = "") -> Generator[Any, Any, None]:
     while True:
         request = yield reply
         if request == "inf":
-            reply = stream(_naturals())
+            reply = streamed(_naturals())
         elif isinstance(request, list) and request[:1] == ["broken"]:
-            reply = stream(_broken(request[1]))
+            reply = streamed(_broken(request[1]))
         elif request == "boom":
             raise RuntimeError("boom requested")
         else:

@@ -40,7 +40,9 @@ def test_importing_nanoservices_ray_without_ray_names_the_extra() -> None:
 
 
 def test_the_opentelemetry_hint_installs_from_the_clone() -> None:
-    done = _without("opentelemetry", "import nanoservices; nanoservices.OpenTelemetryTracer()")
+    done = _without(
+        "opentelemetry", "import nanoservices; nanoservices.observe.OpenTelemetryTracer()"
+    )
     assert done.returncode != 0
     assert "pip install '.[otel]'" in done.stderr, done.stderr
     assert "nanoservices[otel]" not in done.stderr

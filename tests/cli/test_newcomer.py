@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from nanoservices import ServiceFactory
 from nanoservices._cli import _target
+from nanoservices.core import ServiceFactory
 
 from .conftest import RunCli
 

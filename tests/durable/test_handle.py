@@ -9,13 +9,7 @@ from typing import Any
 
 import pytest
 
-from nanoservices import (
-    InvalidRequestError,
-    ServiceClosedError,
-    ServiceFailedError,
-    State,
-    service,
-)
+from nanoservices import InvalidRequestError, ServiceClosedError, ServiceFailedError, State, service
 from nanoservices.durable import (
     JournalStore,
     JournalTypeError,
@@ -191,11 +185,10 @@ def test_a_snapshot_needs_a_restore(store: JournalStore) -> None:
         reopen(store)
 
 
-def test_the_factory_offers_durable(store: JournalStore) -> None:
-    with counter.durable(key="f", store=store) as handle:
-        handle.call(Add(9))
-    with counter.durable(key="f", store=store) as again:
-        assert again.call(Get()) == [1, 9]
+def test_the_core_offers_no_durable_shortcut() -> None:
+    # The core imports no other subpackage (ARCHITECTURE.md): ``durable(factory, key=...)``
+    # is the one spelling, not a method on every factory.
+    assert not hasattr(counter, "durable")
 
 
 def test_a_closed_durable_handle_refuses_like_any_handle(store: JournalStore) -> None:

@@ -134,7 +134,7 @@ def test_async_remote_handle(url: str) -> None:
 
 
 def test_remote_binding_plugs_into_the_registry(url: str) -> None:
-    from nanoservices._registry import Binding, Registry
+    from nanoservices.compose import Binding, Registry
     from nanoservices.http import RemoteBinding
 
     binding = RemoteBinding(url, "counter", args=(5,))
@@ -150,7 +150,8 @@ def test_remote_binding_plugs_into_the_registry(url: str) -> None:
 
 def test_a_remote_failure_keeps_what_its_cause_was(url: str) -> None:
     """The original exception stays on the server; its type and text come across."""
-    from nanoservices import RemoteCause, ServiceFailedError
+    from nanoservices import ServiceFailedError
+    from nanoservices.core import RemoteCause
 
     with connect(url, "divider", 6.0) as h:
         assert h(3.0) == 2.0

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from nanoservices import ServiceBusyError, State, service, stream
+from nanoservices import ServiceBusyError, State, service, streamed
 from nanoservices.http import aconnect, connect, create_app
 from tests.conformance._server import serving_app
 
@@ -37,7 +37,7 @@ def short() -> Generator[Any, int, None]:
     reply: Any = None
     while True:
         yield_value = yield reply
-        reply = stream(_two()) if yield_value >= 0 else yield_value
+        reply = streamed(_two()) if yield_value >= 0 else yield_value
 
 
 @pytest.fixture(scope="module")

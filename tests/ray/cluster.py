@@ -1,7 +1,7 @@
 """One Ray for the whole test run, shared by tests/ray, the Ray transport and the docs.
 
 Started on first use (or joined, if the process already has one) as a
-one-node :class:`~nanoservices._ray_loopback.LoopbackCluster`: on loopback
+one-node :class:`~nanoservices.ray._loopback.LoopbackCluster`: on loopback
 only (without turning multi-node Ray off), its logs and sockets in a private
 temporary folder. The multi-node group (``-m ray_cluster``) shuts it down and
 starts a cluster of three raylets in its place; the next test that needs the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ray
 
-from nanoservices._ray_loopback import LoopbackCluster
+from nanoservices.ray import LoopbackCluster
 
 _started_here: list[LoopbackCluster] = []
 

@@ -19,8 +19,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from nanoservices import ServiceFailedError, State
-from nanoservices._ray_loopback import LoopbackCluster
-from nanoservices.ray import ServiceHostPool
+from nanoservices.ray import LoopbackCluster, ServiceHostPool
 from tests.conformance import test_behaviour, test_contract_ray
 
 from .cluster import shutdown_local_ray

@@ -76,7 +76,7 @@ def test_invalid_request_keeps_its_type_across_ray(pool: ServiceHostPool) -> Non
 
 
 def test_an_unpicklable_cause_arrives_as_text(pool: ServiceHostPool) -> None:
-    from nanoservices._ray_host import RemoteCause
+    from nanoservices.ray._host import RemoteCause
 
     with pool.start("nanoservices.examples.faults:crasher") as h:
         with pytest.raises(ServiceFailedError) as caught:

@@ -79,7 +79,7 @@ def test_a_binding_resolves_a_name_to_the_same_ray_hosted_service(local_ray: Non
 
 
 def test_the_registry_resolves_a_name_through_a_ray_binding(local_ray: None) -> None:
-    from nanoservices._registry import Binding, Registry
+    from nanoservices.compose import Binding, Registry
 
     binding = RayBinding(f"{B}:times_five", pool="registry-test", num_cpus=0.1)
     assert isinstance(binding, Binding)

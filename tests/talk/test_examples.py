@@ -82,7 +82,7 @@ def test_times_five_hosted_unchanged() -> None:
 
 
 def test_coroutine_decorator_primes() -> None:
-    primed = ns.coroutine(times_five)
+    primed = ns.core.coroutine(times_five)
     g = primed()
     assert g.send(3) == 15
 

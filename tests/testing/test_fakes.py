@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from nanoservices import EventKind, Recorder, ServiceFailedError, State, service
+from nanoservices import ServiceFailedError, State, service
 from nanoservices.examples import abasics, basics
+from nanoservices.observe import EventKind, Recorder
 from nanoservices.services.people import create_demo_database
 from nanoservices.testing import (
     AsyncServiceStarter,

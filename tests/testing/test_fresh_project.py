@@ -48,7 +48,7 @@ def tally(start: int = 0) -> Generator[int, int, None]:
 """
 
 GOOD = """
-from nanoservices import EventKind
+from nanoservices.observe import EventKind
 from tally_service import tally
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from nanoservices import EventKind, Recorder, ServiceFailedError, State
+from nanoservices import ServiceFailedError, State
 from nanoservices.examples import basics
+from nanoservices.observe import EventKind, Recorder
 from nanoservices.testing import LeftoverError, TransportStarter
 
 

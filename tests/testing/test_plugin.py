@@ -10,7 +10,8 @@ _SERVICES = """
 import asyncio
 from collections.abc import AsyncGenerator, Generator
 
-from nanoservices import EventKind, Stream, service, stream
+from nanoservices import Stream, service, streamed
+from nanoservices.observe import EventKind
 from nanoservices.aio import aservice
 
 
@@ -28,7 +29,7 @@ def counter(start: int = 0) -> Generator[int, int, None]:
 def countdown() -> Generator[Stream[int], int, None]:
     n = yield None
     while True:
-        n = yield stream(range(n, 0, -1))
+        n = yield streamed(range(n, 0, -1))
 
 
 @aservice
@@ -132,7 +133,7 @@ def test_service_events_records_the_started_services(pytester: pytest.Pytester) 
     result = _run(
         pytester,
         """
-from nanoservices import EventKind
+from nanoservices.observe import EventKind
 from services import counter
 
 def test_records(start_service, service_events):
@@ -150,7 +151,7 @@ def test_the_async_twin_needs_no_async_plugin(pytester: pytest.Pytester) -> None
         pytester,
         """
 import asyncio
-from nanoservices import EventKind
+from nanoservices.observe import EventKind
 from services import acounter, counter
 
 def test_async_services(astart_service, service_events):

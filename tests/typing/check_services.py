@@ -18,7 +18,7 @@ def usage() -> None:
     hasher(algorithm=5)  # type: ignore[arg-type]
 
     weather = forecasts(base_url="http://127.0.0.1:1/{city_id}.json", timeout=1.0)
-    assert_type(weather.stream(44), ns.ReplyStream[DailyForecast])
+    assert_type(weather.stream(44), ns.core.ReplyStream[DailyForecast])
     assert_type(next(weather.stream("Tel Aviv")), DailyForecast)
     weather.stream(4.5)  # type: ignore[call-overload]
     forecasts(cache_ttl="1h")  # type: ignore[arg-type]

@@ -19,9 +19,9 @@ def md5(encoding: str = "utf-8") -> Generator[str, str, None]:
 
 @ns.service
 def numbers() -> Generator[ns.Stream[int], int, None]:
-    n = yield ns.stream(())
+    n = yield ns.streamed(())
     while True:
-        n = yield ns.stream(range(n))
+        n = yield ns.streamed(range(n))
 
 
 def usage() -> None:
@@ -33,7 +33,7 @@ def usage() -> None:
     md5(encoding=3)  # type: ignore[arg-type]
 
     n = numbers()
-    assert_type(n.stream(3), ns.ReplyStream[int])
+    assert_type(n.stream(3), ns.core.ReplyStream[int])
     items: Iterator[int] = n.stream(3)
     assert_type(next(items), int)
     n("3")  # type: ignore[arg-type]

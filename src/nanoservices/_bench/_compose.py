@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-from nanoservices._pipeline import collect, transform
-from nanoservices._router import menu, router
+from nanoservices.compose import Router, collect, menu, router, transform
 
 from ._services import REQUEST, echo_body, echo_service, primed_send
 from ._timing import Batch, Candidate, Sample, calibrate, interleave, summarize
@@ -59,14 +58,14 @@ def _direct_call() -> Iterator[Batch]:
 
 @contextmanager
 def _menu() -> Iterator[Batch]:
-    with menu({"echo": _echo_until_falsy}).service(raw=False)() as h:
+    with menu({"echo": _echo_until_falsy})() as h:
         h("echo")
         yield _sending(h.call, REQUEST)
 
 
 @contextmanager
 def _router_bare() -> Iterator[Batch]:
-    gen = router({"echo": echo_body})()
+    gen = Router({"echo": echo_body})()
     next(gen)
     try:
         yield _sending(gen.send, ("echo", REQUEST))
@@ -76,14 +75,14 @@ def _router_bare() -> Iterator[Batch]:
 
 @contextmanager
 def _router_handle(validate: bool) -> Iterator[Batch]:
-    with router({"echo": echo_body}).service(validate=validate)() as h:
+    with router({"echo": echo_body}, validate=validate)() as h:
         yield _sending(h.call, ("echo", REQUEST))
 
 
 @contextmanager
 def _two_routers(validate: bool) -> Iterator[Batch]:
     inner = router({"echo": echo_body}, name="inner")
-    with router({"in": inner}, name="outer").service(validate=validate)() as h:
+    with router({"in": inner}, name="outer", validate=validate)() as h:
         yield _sending(h.call, ("in", ("echo", REQUEST)))
 
 

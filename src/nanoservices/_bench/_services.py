@@ -10,8 +10,7 @@ from collections.abc import Callable, Generator
 from itertools import repeat
 from typing import Any
 
-from nanoservices._protocol import Stream, stream
-from nanoservices._service import ServiceFactory, service
+from nanoservices.core import ServiceFactory, Stream, service, streamed
 
 __all__ = [
     "REQUEST",
@@ -50,7 +49,7 @@ def _streamer_body() -> Generator[Stream[str] | None, int, None]:
     """Streams ``n`` copies of the request for request ``n`` (per-item stream cost)."""
     count = yield None
     while True:
-        count = yield stream(repeat(REQUEST, count))
+        count = yield streamed(repeat(REQUEST, count))
 
 
 echo_service: ServiceFactory[[], Any, Any] = service(echo_body)

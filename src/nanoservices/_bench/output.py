@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from nanoservices._extras import install_hint
+from nanoservices.core.seam import install_hint
 
 from .core import BenchResult
 from .report import render_text

@@ -17,8 +17,8 @@ from rich import box
 
 __all__ = ["Observer", "basic_inspection"]
 
-_STATS_MODULE = "nanoservices._stats"
-_INSPECT_MODULE = "nanoservices._inspect"
+_STATS_MODULE = "nanoservices.observe"
+_INSPECT_MODULE = "nanoservices.observe"
 _INSPECT_NAMES = ("inspect_service", "inspect", "inspection", "describe")
 
 
@@ -41,11 +41,10 @@ class Observer:
     """Collects statistics for the handles it watches, if the build can."""
 
     def __init__(self) -> None:
-        self._collect = _find(["collect_statistics"], _STATS_MODULE)
+        self._collect = _find(["measure"], _STATS_MODULE)
         self._snapshot = _find(["statistics"], _STATS_MODULE)
         self._table = _find(["render_statistics_table"], _STATS_MODULE)
         self._inspect = _find(_INSPECT_NAMES, _INSPECT_MODULE)
-        self._tree = _find(["inspection_tree"], _INSPECT_MODULE)
 
     @property
     def has_statistics(self) -> bool:
@@ -95,10 +94,10 @@ class Observer:
 
     def inspection_tree(self, handle: Any) -> Any | None:
         """A rich tree of the service's ``yield from`` chain, or None without the module."""
-        if self._tree is None:
+        if self._inspect is None:
             return None
         try:
-            return self._tree(handle)
+            return self._inspect(handle).tree()
         except Exception:  # inspection must never end a session
             return None
 

@@ -22,7 +22,8 @@ from types import ModuleType
 from typing import Any
 
 import nanoservices
-from nanoservices import Handle, ServiceError, ServiceFactory
+from nanoservices import Handle, ServiceError
+from nanoservices.core import ServiceFactory
 
 __all__ = [
     "StartError",

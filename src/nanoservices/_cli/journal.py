@@ -16,8 +16,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from nanoservices.durable import JournalError, JournalStore, SQLiteStore, durable
-from nanoservices.durable._entries import Kind
+from nanoservices.durable import JournalError, JournalStore, Kind, SQLiteStore, durable
 
 from . import _target
 from ._app import app

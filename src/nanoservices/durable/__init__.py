@@ -7,6 +7,7 @@ journal into a fresh generator. See ``docs/durable.md``.
 
 from __future__ import annotations
 
+from ._entries import Kind as Kind
 from ._errors import JournalError as JournalError
 from ._errors import JournalTypeError as JournalTypeError
 from ._errors import KeyLockedError as KeyLockedError
@@ -31,6 +32,7 @@ __all__ = [
     "JournalTypeError",
     "KeyInfo",
     "KeyLockedError",
+    "Kind",
     "Mode",
     "ReplayMismatchError",
     "Replayable",

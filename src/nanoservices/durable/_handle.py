@@ -27,12 +27,12 @@ import msgspec
 from nanoservices import (
     InvalidRequestError,
     LocalHandle,
-    ReplyStream,
     ServiceBusyError,
     ServiceClosedError,
     ServiceError,
     State,
 )
+from nanoservices.core import ReplyStream
 
 from ._entries import (
     END_OK,
@@ -55,7 +55,7 @@ from ._sqlite import SQLiteStore
 from ._store import JournalStore
 
 if TYPE_CHECKING:
-    from nanoservices import ServiceFactory
+    from nanoservices.core import ServiceFactory
 
 __all__ = ["DEFAULT_PATH", "DurableHandle", "DurableStats", "DurableStream", "Snapshots", "durable"]
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from nanoservices import OnFailure, Stream, refuse
-from nanoservices.aio import aservice, astream
+from nanoservices.aio import aservice, astreamed
 
 __all__ = [
     "countdown",
@@ -82,7 +82,7 @@ async def countdown() -> AsyncGenerator[Stream[int] | list[int], int]:
         elif request < 0:
             raise ValueError(f"cannot count down from {request}")
         else:
-            request = yield astream(_count_down(request, closed))
+            request = yield astreamed(_count_down(request, closed))
 
 
 @aservice
@@ -128,7 +128,7 @@ async def keeper(greeting: str = "hello") -> AsyncGenerator[Any, Any]:
             except Exception as exc:
                 reply = type(exc).__name__
         elif type(request) is int and request > 0:
-            reply = astream(_numbers(request, closed))
+            reply = astreamed(_numbers(request, closed))
         else:
             reply = request
 
@@ -171,4 +171,4 @@ async def leaky() -> AsyncGenerator[Any, int]:
     """The async twin of ``basics.leaky``."""
     request = yield None
     while True:
-        request = yield astream(_leaking(request))
+        request = yield astreamed(_leaking(request))

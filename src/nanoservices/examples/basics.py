@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import OnFailure, Stream, refuse, service, stream
+from nanoservices import OnFailure, Stream, refuse, service, streamed
 
 __all__ = [
     "countdown",
@@ -75,7 +75,7 @@ def countdown() -> Generator[Stream[int] | list[int], int, None]:
         elif request < 0:
             raise ValueError(f"cannot count down from {request}")
         else:
-            request = yield stream(_count_down(request, closed))
+            request = yield streamed(_count_down(request, closed))
 
 
 @service
@@ -123,7 +123,7 @@ def keeper(greeting: str = "hello") -> Generator[Any, Any, None]:
             except Exception as exc:
                 reply = type(exc).__name__
         elif type(request) is int and request > 0:
-            reply = stream(_numbers(request, closed))
+            reply = streamed(_numbers(request, closed))
         else:
             reply = request
 
@@ -165,4 +165,4 @@ def leaky() -> Generator[Any, int, None]:
     ``n == 99`` the source's ``finally`` raises too (closing it early fails)."""
     request = yield None
     while True:
-        request = yield stream(_leaking(request))
+        request = yield streamed(_leaking(request))

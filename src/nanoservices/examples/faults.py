@@ -7,7 +7,7 @@ import threading
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import Stream, service, stream
+from nanoservices import Stream, service, streamed
 
 __all__ = ["LockedError", "blocker", "crasher", "failing_stream"]
 
@@ -47,7 +47,7 @@ def failing_stream() -> Generator[Stream[int] | None, int, None]:
     """Streams ``0 .. n-1`` for request ``n``, then fails that stream (the service lives on)."""
     request = yield None
     while True:
-        request = yield stream(_items_then_error(request))
+        request = yield streamed(_items_then_error(request))
 
 
 @service

@@ -18,6 +18,7 @@ from ._client import connect as connect
 
 if TYPE_CHECKING:
     from ._host import Served as Served
+    from ._host import discover as discover
     from ._run import running as running
     from ._run import serve as serve
     from ._server import create_app as create_app
@@ -32,6 +33,7 @@ __all__ = [
     "aconnect",
     "connect",
     "create_app",
+    "discover",
     "running",
     "serve",
 ]
@@ -39,10 +41,10 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The server's dependencies (starlette, uvicorn) load only when asked for.
-    if name == "Served":
-        from ._host import Served
+    if name in ("Served", "discover"):
+        from . import _host
 
-        return Served
+        return getattr(_host, name)
     if name == "create_app":
         from ._server import create_app
 

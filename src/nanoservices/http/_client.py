@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 import httpx
 import msgspec
 
-from nanoservices._errors import InvalidRequestError, ServiceError, TransportError
-from nanoservices._state import Op, State, refusal
+from nanoservices.core import InvalidRequestError, ServiceError, State, TransportError
+from nanoservices.core.seam import Op, refusal
 
 from ._wire import CLIENT_HEADER, STATE_HEADER, error_from_problem
 

@@ -1,7 +1,7 @@
 """What the server hosts: services by name, how each is started, and what may be thrown.
 
 A served service is a sync ``@service`` factory or an async ``@aservice`` one.
-Either way each instance is reached through an :class:`~nanoservices.aio.AsyncHandle`,
+Either way each instance is reached through an :class:`~nanoservices.aio._handle.AsyncHandle`,
 so the server drives every service through the one protocol core. Sync
 services run their steps in a thread by default (``offload``): a service that
 blocks must not stall the server's event loop.
@@ -20,10 +20,14 @@ from typing import Any, Final
 
 import msgspec
 
-from nanoservices._ahandle import AsyncGenEngine
-from nanoservices._errors import InvalidRequestError, ServiceError, TransportError
-from nanoservices._service import ServiceFactory, ServiceSpec
-from nanoservices.aio import AsyncHandle, AsyncServiceFactory, Starting, to_async
+from nanoservices.aio import AsyncGenEngine, AsyncHandle, AsyncServiceFactory, Starting, to_async
+from nanoservices.core import (
+    InvalidRequestError,
+    ServiceError,
+    ServiceFactory,
+    ServiceSpec,
+    TransportError,
+)
 
 __all__ = [
     "DEFAULT_THROWABLE",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
-from nanoservices._protocol import Stream
+from nanoservices.core import Stream
 
 if TYPE_CHECKING:
     from ._host import Served

@@ -35,8 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from nanoservices._errors import InvalidRequestError, ServiceError, StreamReplyError
-from nanoservices._protocol import Stream
+from nanoservices.core import InvalidRequestError, ServiceError, Stream, StreamReplyError
 
 from ._host import Served, start_for_client, start_instance
 from ._openapi import openapi

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import msgspec
 
-from nanoservices._errors import (
+from nanoservices.core import (
     InvalidRequestError,
     ProtocolViolationError,
     ReentryError,
@@ -109,7 +109,7 @@ def jsonable(value: object) -> Any:
     try:
         return msgspec.to_builtins(value)
     except (TypeError, msgspec.EncodeError, OverflowError):
-        from nanoservices._errors import short_repr
+        from nanoservices.core.seam import short_repr
 
         return short_repr(value)
 

@@ -11,14 +11,19 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from nanoservices import Recorder, Tracing
+from nanoservices.observe import Recorder, Tracing
 
 from ._checks import leftover
 from ._starter import LeftoverError
 
+if TYPE_CHECKING:
+    from nanoservices.aio import AsyncHandleProtocol
+
 __all__ = ["AsyncServiceStarter"]
+
+AsyncHandleT = TypeVar("AsyncHandleT", bound="AsyncHandleProtocol[Any, Any]")
 
 
 class AsyncServiceStarter:
@@ -34,7 +39,7 @@ class AsyncServiceStarter:
 
     def __init__(self, events: Recorder | None = None) -> None:
         self.events = events
-        self._handles: list[Any] = []
+        self._handles: list[AsyncHandleProtocol[Any, Any]] = []
         self._tracing = Tracing()
 
     async def __call__(self, factory: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
@@ -48,7 +53,7 @@ class AsyncServiceStarter:
             made = to_async(made)
         return self.watch(made)
 
-    def watch(self, handle: Any) -> Any:
+    def watch(self, handle: AsyncHandleT) -> AsyncHandleT:
         """Check and close ``handle`` (made elsewhere: ``aconnect()``, ``to_async()``...) too."""
         if self.events is not None:
             try:
@@ -59,7 +64,7 @@ class AsyncServiceStarter:
         return handle
 
     @property
-    def handles(self) -> tuple[Any, ...]:
+    def handles(self) -> tuple[AsyncHandleProtocol[Any, Any], ...]:
         """The handles started or watched, oldest first."""
         return tuple(self._handles)
 

@@ -8,14 +8,17 @@ handle ``state`` is the last state the handle saw, never a network round trip.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nanoservices import State
+from nanoservices import Handle, State
+
+if TYPE_CHECKING:
+    from nanoservices.aio import AsyncHandleProtocol
 
 __all__ = ["leftover"]
 
 
-def leftover(handle: Any) -> str | None:
+def leftover(handle: Handle[Any, Any] | AsyncHandleProtocol[Any, Any]) -> str | None:
     """What is wrong with ``handle`` at the end of a test, or None when it is clean.
 
     Clean is READY, BUSY (only seen mid-call) or CLOSED: a test that means to
@@ -33,10 +36,10 @@ def leftover(handle: Any) -> str | None:
     return None
 
 
-def _cause(handle: Any) -> str:
+def _cause(handle: object) -> str:
     """``": ValueError: ..."`` from the handle's restart record, when it keeps one."""
     try:
-        error = handle.supervision.last_error
+        error = getattr(handle, "supervision").last_error  # noqa: B009
     except Exception:  # remote handles keep no restart record
         return ""
     if error is None:

@@ -10,14 +10,15 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
-from nanoservices import Recorder, Tracing
+from nanoservices import Handle
+from nanoservices.observe import Recorder, Tracing
 
 from ._checks import leftover
 
 __all__ = ["LeftoverError", "ServiceStarter"]
 
 P = ParamSpec("P")
-HandleT = TypeVar("HandleT")
+HandleT = TypeVar("HandleT", bound=Handle[Any, Any])
 
 
 class LeftoverError(AssertionError):

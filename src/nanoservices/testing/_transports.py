@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
-from nanoservices import Recorder
+from nanoservices.observe import Recorder
 
 from ._starter import ServiceStarter
 
@@ -117,7 +117,7 @@ def ensure_local_ray() -> None:
     """
     import ray
 
-    from nanoservices._ray_loopback import HEAD_ADDRESS
+    from nanoservices.ray import HEAD_ADDRESS
 
     if ray.is_initialized():
         return
@@ -126,7 +126,7 @@ def ensure_local_ray() -> None:
         num_cpus=1,
         include_dashboard=False,
         # Ray turns the exact name 127.0.0.1 into the machine's outward address;
-        # another loopback address it takes as given (see nanoservices._ray_loopback).
+        # another loopback address it takes as given (see nanoservices.ray._loopback).
         _node_ip_address=HEAD_ADDRESS,
         log_to_driver=False,
         runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}},

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from nanoservices import Recorder
+from nanoservices.observe import Recorder
 
 from ._astarter import AsyncServiceStarter
 from ._clock import FakeClock

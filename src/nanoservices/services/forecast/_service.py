@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from nanoservices import NO_REPLY, InvalidRequestError, Stream, service, stream
+from nanoservices import NO_REPLY, InvalidRequestError, Stream, service, streamed
 
 from ._cities import CityIndex, bundled_cities
 from ._errors import CityLookupError
@@ -74,7 +74,7 @@ def forecasts(
     ) as forecaster:
         request = yield NO_REPLY
         while True:
-            request = yield stream(_days(forecaster, index, request))
+            request = yield streamed(_days(forecaster, index, request))
 
 
 def _days(forecaster: Forecaster, index: CityIndex, request: object) -> Iterator[DailyForecast]:

@@ -10,7 +10,7 @@ import os
 from collections.abc import Generator, Mapping
 from typing import Any
 
-from nanoservices import NO_REPLY, Stream, service, stream
+from nanoservices import NO_REPLY, Stream, service, streamed
 
 from ._backend import PEOPLE_SPEC, Backend, TableSpec, open_backend
 from ._schema import Person
@@ -70,6 +70,6 @@ def _serve(backend: Backend, service_name: str) -> Generator[Stream[Any], Reques
         request = yield NO_REPLY
         while True:
             # Validation and the query both run on the stream's first step.
-            request = yield stream(backend.answer(request, service_name))
+            request = yield streamed(backend.answer(request, service_name))
     finally:
         backend.close()

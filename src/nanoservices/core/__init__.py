@@ -1,0 +1,97 @@
+"""The core: writing a service and driving it in this process.
+
+What is here: the service decorators (``service``, ``raw``, ``coroutine``), the
+protocol markers a service yields (``streamed``, ``refuse``, ``NO_REPLY``), the
+``Handle`` protocol every handle kind satisfies and the two local handles
+(``LocalHandle``, ``SharedHandle``), the one state table (``State``), the
+restart policies, the error tree and the events a handle reports.
+
+The core imports no other part of the package. The other subpackages use these
+public names; what a transport needs beyond them is listed in
+:mod:`nanoservices.core.seam`.
+"""
+
+from ._errors import InvalidRequestError as InvalidRequestError
+from ._errors import ProtocolViolationError as ProtocolViolationError
+from ._errors import ReentryError as ReentryError
+from ._errors import RemoteCause as RemoteCause
+from ._errors import RestartLimitError as RestartLimitError
+from ._errors import RoutingError as RoutingError
+from ._errors import ServiceBusyError as ServiceBusyError
+from ._errors import ServiceClosedError as ServiceClosedError
+from ._errors import ServiceError as ServiceError
+from ._errors import ServiceFailedError as ServiceFailedError
+from ._errors import ServiceStartError as ServiceStartError
+from ._errors import StageError as StageError
+from ._errors import StreamReplyError as StreamReplyError
+from ._errors import TransportError as TransportError
+from ._errors import UnknownServiceError as UnknownServiceError
+from ._events import CallTimer as CallTimer
+from ._events import Event as Event
+from ._events import EventKind as EventKind
+from ._events import Hook as Hook
+from ._handle import Handle as Handle
+from ._handle import LocalHandle as LocalHandle
+from ._protocol import NO_REPLY as NO_REPLY
+from ._protocol import Refusal as Refusal
+from ._protocol import Stream as Stream
+from ._protocol import refuse as refuse
+from ._protocol import streamed as streamed
+from ._public import publish
+from ._service import ServiceFactory as ServiceFactory
+from ._service import ServiceSpec as ServiceSpec
+from ._service import coroutine as coroutine
+from ._service import raw as raw
+from ._service import service as service
+from ._shared import SharedHandle as SharedHandle
+from ._shared import SharedStream as SharedStream
+from ._state import State as State
+from ._stream import ReplyStream as ReplyStream
+from ._supervise import Never as Never
+from ._supervise import OnFailure as OnFailure
+from ._supervise import RestartPolicy as RestartPolicy
+from ._supervise import SupervisionStats as SupervisionStats
+
+__all__ = [
+    "NO_REPLY",
+    "CallTimer",
+    "Event",
+    "EventKind",
+    "Handle",
+    "Hook",
+    "InvalidRequestError",
+    "LocalHandle",
+    "Never",
+    "OnFailure",
+    "ProtocolViolationError",
+    "ReentryError",
+    "Refusal",
+    "RemoteCause",
+    "ReplyStream",
+    "RestartLimitError",
+    "RestartPolicy",
+    "RoutingError",
+    "ServiceBusyError",
+    "ServiceClosedError",
+    "ServiceError",
+    "ServiceFactory",
+    "ServiceFailedError",
+    "ServiceSpec",
+    "ServiceStartError",
+    "SharedHandle",
+    "SharedStream",
+    "StageError",
+    "State",
+    "Stream",
+    "StreamReplyError",
+    "SupervisionStats",
+    "TransportError",
+    "UnknownServiceError",
+    "coroutine",
+    "raw",
+    "refuse",
+    "service",
+    "streamed",
+]
+
+publish(__name__, __all__, globals())

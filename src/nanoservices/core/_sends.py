@@ -1,0 +1,162 @@
+"""The call path's wrappers: what stands between ``call`` and ``gen.send`` when needed.
+
+A handle's hot path is ``_sink.send(request)``, where the sink is the generator
+itself unless something asks for more: a request type to check (``validating``),
+hooks to report to (``observed``: events, or only timing for statistics), a
+service that may refuse (``refusing``), streamed replies that ``call()`` must
+refuse (``no_streams``), or a state that refuses every call (``refuser``).
+The handle picks the chain when the generator starts or a hook is added, never
+per call; the async engine reuses ``validating`` (through the seam).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import InvalidRequestError, StreamReplyError
+from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
+from ._protocol import Refusal, Stream
+from ._state import Op, State, refusal
+from ._validate import ConvertCheck, InstanceCheck, Invalid
+
+__all__ = ["Send", "no_streams", "observed", "refuser", "refusing", "validating"]
+
+Send = Callable[[Any], Any]
+
+
+def refuser(state: State, name: str, cause: BaseException | None = None) -> Send:
+    """The send of a handle that must refuse calls in ``state`` (``cause``: what
+    made a FAILED service fail, for the advice)."""
+
+    def refuse(request: object) -> Any:
+        raise refusal(state, Op.CALL, name, request, cause)
+
+    return refuse
+
+
+def validating(send: Send, check: Callable[[object], str | None], name: str) -> Send:
+    """A send that refuses requests failing ``check`` before the generator sees them.
+
+    A plain ``isinstance`` check is inlined (one frame fewer per call): typed
+    services are the common case.
+    """
+    if isinstance(check, InstanceCheck):
+        classes = check.classes
+        if not check.refuse_bool:
+
+            def send_instance(request: object) -> Any:
+                if isinstance(request, classes):
+                    return send(request)
+                raise InvalidRequestError(name, request, check(request) or "")
+
+            return send_instance
+
+        def send_instance_not_bool(request: object) -> Any:
+            if isinstance(request, classes) and type(request) is not bool:
+                return send(request)
+            raise InvalidRequestError(name, request, check(request) or "")
+
+        return send_instance_not_bool
+
+    if isinstance(check, ConvertCheck):
+        convert = check.convert
+
+        def send_converted(request: object) -> Any:
+            try:
+                value = convert(request)
+            except Invalid as invalid:
+                raise InvalidRequestError(name, request, invalid.reason) from None
+            return send(value)
+
+        return send_converted
+
+    def send_checked(request: object) -> Any:
+        reason = check(request)
+        if reason is not None:
+            raise InvalidRequestError(name, request, reason)
+        return send(request)
+
+    return send_checked
+
+
+def traced(send: Send, hooks: list[Hook], name: str) -> Send:
+    """A send that reports each request and reply (errors are reported by ``_recover``)."""
+
+    def send_traced(request: object) -> Any:
+        start = now_ns()
+        emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
+        reply = send(request)
+        end = now_ns()
+        emit(hooks, Event(EventKind.REPLY, name, reply, duration_ns=end - start, time_ns=end))
+        return reply
+
+    return send_traced
+
+
+def timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
+    """A send that only times each call, for hooks that only count (statistics)."""
+    if len(records) == 1:
+        record = records[0]
+
+        def send_timed(request: object) -> Any:
+            start = now_ns()
+            try:
+                return send(request)
+            finally:
+                record(now_ns() - start)
+
+        return send_timed
+
+    def send_timed_all(request: object) -> Any:
+        start = now_ns()
+        try:
+            return send(request)
+        finally:
+            duration = now_ns() - start
+            for record in records:
+                record(duration)
+
+    return send_timed_all
+
+
+def observed(send: Send, hooks: list[Hook], name: str) -> Send:
+    """The send of a handle with hooks: events when a hook needs them, and only
+    timing when every hook is a :class:`CallTimer` (cheap statistics)."""
+    records = call_timers(hooks)
+    if records is not None:
+        return timed(send, records)
+    return traced(send, hooks, name)
+
+
+def refusing(send: Send, name: str) -> Send:
+    """A send that turns a :class:`Refusal` reply into ``InvalidRequestError``
+    (for services that refuse; others do not pay for the check)."""
+
+    def send_refusable(request: object) -> Any:
+        reply = send(request)
+        if type(reply) is Refusal:
+            raise InvalidRequestError(name, request, reply.reason)
+        return reply
+
+    return send_refusable
+
+
+def no_streams(send: Send, name: str) -> Send:
+    """A send that answers a streamed reply with ``StreamReplyError`` (contract A):
+    the stream's source is closed, as for a dropped stream, and the service is
+    READY. Only services that may stream (``ServiceSpec.streams``) pay for it."""
+
+    def send_not_streamed(request: object) -> Any:
+        reply = send(request)
+        if type(reply) is Stream:
+            close = getattr(reply.source, "close", None)
+            try:
+                if close is not None:
+                    close()
+            except Exception as exc:
+                raise StreamReplyError(name, request) from exc
+            raise StreamReplyError(name, request)
+        return reply
+
+    return send_not_streamed

@@ -1,0 +1,264 @@
+"""Turning generator functions into services: ``@service``, ``raw`` and ``coroutine``.
+
+``@service`` makes a *factory*: calling it with the service's configuration (a
+DSN, a base URL...) starts a generator, primes it and returns a ready handle.
+The factory keeps the function and its options in a :class:`ServiceSpec`, which
+every transport and the supervisor reuse to start fresh instances.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from ._handle import LocalHandle
+from ._protocol import NATIVE, Protocol, RawProtocol
+from ._supervise import RestartPolicy
+from ._validate import Check, build_check, request_type_of
+
+__all__ = ["ServiceFactory", "ServiceSpec", "coroutine", "raw", "service"]
+
+P = ParamSpec("P")
+RequestT = TypeVar("RequestT")
+ReplyT = TypeVar("ReplyT")
+GenT = TypeVar("GenT", bound=Generator[Any, Any, Any])
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """Everything needed to start an instance of a service, and nothing per instance."""
+
+    fn: Callable[..., Generator[Any, Any, Any]]
+    name: str
+    protocol: Protocol = NATIVE
+    restart: RestartPolicy | None = None
+    request_type: Any = Any
+    check: Check | None = field(default=None, compare=False)
+    refuses: bool = False
+    streams: bool = False  # may reply with a Stream: call() then raises StreamReplyError
+
+
+class ServiceFactory(Generic[P, RequestT, ReplyT]):
+    """Calling it starts a primed service instance: ``md5()`` -> a ready handle."""
+
+    __slots__ = ("__dict__", "spec")
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        functools.update_wrapper(self, spec.fn)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> LocalHandle[RequestT, ReplyT]:
+        return LocalHandle(self.spec, args, kwargs)
+
+    def with_options(
+        self,
+        *,
+        name: str | None = None,
+        restart: RestartPolicy | None = _UNSET,
+        request_type: Any = _UNSET,
+        validate: bool = True,
+    ) -> ServiceFactory[P, RequestT, ReplyT]:
+        """The same service under other options (a new factory; this one is unchanged)."""
+        spec = self.spec
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = name
+        if restart is not _UNSET:
+            changes["restart"] = restart
+        if request_type is not _UNSET:
+            changes["request_type"] = request_type
+            changes["check"] = build_check(request_type) if validate else None
+        elif not validate:
+            changes["check"] = None
+        return ServiceFactory(replace(spec, **changes))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def __repr__(self) -> str:
+        return f"<service factory {self.spec.name!r} ({self.spec.protocol.name})>"
+
+
+def _make_spec(
+    fn: Callable[..., Generator[Any, Any, Any]],
+    *,
+    name: str | None,
+    protocol: Protocol,
+    restart: RestartPolicy | None,
+    request_type: Any,
+    validate: bool,
+    refuses: bool | None = None,
+) -> ServiceSpec:
+    if not callable(fn):
+        raise TypeError(f"{fn!r} is not a generator function")
+    if request_type is _UNSET:
+        request_type = request_type_of(fn)
+    check = build_check(request_type) if validate else None
+    if refuses is None:
+        refuses = _names(fn, {"refuse", "Refusal"})
+    return ServiceSpec(
+        fn=fn,
+        name=name or str(getattr(fn, "__name__", repr(fn))),
+        protocol=protocol,
+        restart=restart,
+        request_type=request_type,
+        check=check,
+        refuses=refuses,
+        streams=protocol is NATIVE and _names(fn, {"streamed", "Stream", "astreamed"}),
+    )
+
+
+def _names(fn: Callable[..., Any], names: set[str]) -> bool:
+    """Whether ``fn``'s body (or a function nested in it) names one of ``names``:
+    ``refuse``/``Refusal`` for a service that may refuse from plain replies,
+    ``streamed``/``Stream`` for one that may reply with a stream. Found once, at
+    definition, so services that do neither keep a bare call path."""
+    code = getattr(fn, "__code__", None)
+    pending = [code] if code is not None else []
+    while pending:
+        code = pending.pop()
+        if names & set(code.co_names):
+            return True
+        pending.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return False
+
+
+@overload
+def service(
+    fn: Callable[P, Generator[ReplyT, RequestT, Any]], /
+) -> ServiceFactory[P, RequestT, ReplyT]: ...
+
+
+@overload
+def service(
+    *,
+    name: str | None = None,
+    restart: RestartPolicy | None = None,
+    request_type: Any = _UNSET,
+    validate: bool = True,
+    refuses: bool | None = None,
+) -> Callable[
+    [Callable[P, Generator[ReplyT, RequestT, Any]]], ServiceFactory[P, RequestT, ReplyT]
+]: ...
+
+
+def service(
+    fn: Callable[..., Generator[Any, Any, Any]] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    restart: RestartPolicy | None = None,
+    request_type: Any = _UNSET,
+    validate: bool = True,
+    refuses: bool | None = None,
+) -> Any:
+    """Make a service factory from a generator function (native protocol).
+
+    Args:
+        name: the service's name in errors and listings (default: the function's).
+        restart: what to do when the body raises (default: nothing, it stays FAILED).
+        request_type: the type requests must have; default: read from the
+            ``Generator[Reply, Request, Return]`` annotation. Declared types are
+            checked before the service sees a request; ``validate=False`` skips that.
+        refuses: whether the service may yield ``refuse(reason)`` as a plain
+            reply (default: found from the function's code); streamed replies
+            may always be refused.
+    """
+
+    def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
+        return ServiceFactory(
+            _make_spec(
+                fn,
+                name=name,
+                protocol=NATIVE,
+                restart=restart,
+                request_type=request_type,
+                validate=validate,
+                refuses=refuses,
+            )
+        )
+
+    return decorate if fn is None else decorate(fn)
+
+
+@overload
+def raw(fn: Callable[P, Generator[Any, Any, Any]], /) -> ServiceFactory[P, Any, Any]: ...
+
+
+@overload
+def raw(
+    *,
+    reset_with: type[BaseException] | None = None,
+    name: str | None = None,
+    restart: RestartPolicy | None = None,
+) -> Callable[[Callable[P, Generator[Any, Any, Any]]], ServiceFactory[P, Any, Any]]: ...
+
+
+@overload
+def raw(
+    fn: Callable[P, Generator[Any, Any, Any]],
+    /,
+    *,
+    reset_with: type[BaseException] | None = None,
+    name: str | None = None,
+    restart: RestartPolicy | None = None,
+) -> ServiceFactory[P, Any, Any]: ...
+
+
+def raw(
+    fn: Callable[..., Generator[Any, Any, Any]] | None = None,
+    /,
+    *,
+    reset_with: type[BaseException] | None = None,
+    name: str | None = None,
+    restart: RestartPolicy | None = None,
+) -> Any:
+    """Host a generator written in the talk's style, unchanged.
+
+    ``call(x)`` is ``send(x)``; ``stream(x)`` hands out what it yields until it
+    yields ``None``; a falsy request that ends the generator closes the handle.
+    ``reset_with`` is the exception the generator catches to abandon a stream
+    (the talk's ``DifferentCity``); without one, ending a stream early restarts
+    the service from its function.
+    """
+    if reset_with is not None and not (
+        isinstance(reset_with, type) and issubclass(reset_with, BaseException)
+    ):
+        raise TypeError(f"reset_with must be an exception class, got {reset_with!r}")
+    protocol = RawProtocol(reset_with)
+
+    def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
+        return ServiceFactory(
+            _make_spec(
+                fn,
+                name=name,
+                protocol=protocol,
+                restart=restart,
+                request_type=Any,
+                validate=False,
+                refuses=False,
+            )
+        )
+
+    return decorate if fn is None else decorate(fn)
+
+
+def coroutine(fn: Callable[P, GenT]) -> Callable[P, GenT]:
+    """David Beazley's priming decorator: calling ``fn`` returns a primed generator.
+
+    The bare version of what ``@service`` does, for code that wants the raw
+    generator: ``g = times_five(); g.send(10)`` with no ``next(g)`` first.
+    """
+
+    @functools.wraps(fn)
+    def start(*args: P.args, **kwargs: P.kwargs) -> GenT:
+        gen = fn(*args, **kwargs)
+        next(gen)
+        return gen
+
+    return start

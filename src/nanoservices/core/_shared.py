@@ -1,0 +1,235 @@
+"""The thread-shared handle: one lock around a local handle.
+
+The default handle refuses concurrent use (cheaply, on the error path); this one
+serializes it, for services that several threads must reach. The lock is the
+whole cost, and only handles that asked for it pay it. A stream holds the lock
+until it ends or is cancelled, so no other thread can slip a request into the
+middle of someone else's stream.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar, overload
+
+from ._errors import ReentryError, ServiceBusyError
+from ._handle import LocalHandle
+from ._protocol import Stream
+from ._state import State
+from ._stream import ReplyStream
+from ._supervise import SupervisionStats
+
+__all__ = ["SharedHandle", "SharedStream"]
+
+_get_ident = threading.get_ident
+
+RequestT = TypeVar("RequestT")
+ReplyT = TypeVar("ReplyT")
+ItemT = TypeVar("ItemT")
+
+
+class SharedHandle(Generic[RequestT, ReplyT]):
+    """A handle that many threads may call; calls take turns.
+
+    ``timeout`` (seconds) bounds the wait for a turn; past it the call raises
+    ``ServiceBusyError``. A thread calling the service from inside it (re-entry)
+    gets ``ReentryError`` at once instead of a deadlock.
+    """
+
+    __slots__ = ("_handle", "_lock", "_open_stream", "_owner", "_timeout")
+
+    def __init__(self, handle: LocalHandle[RequestT, ReplyT], timeout: float | None = None) -> None:
+        if timeout is not None and timeout < 0:
+            raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
+        self._handle = handle
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        # weak: the stream holds this handle, and a dropped stream must be freed
+        # at once (a ``break``) to give the lock back
+        self._open_stream: weakref.ref[SharedStream[Any]] | None = None
+        self._timeout = -1.0 if timeout is None else timeout
+
+    def _acquire(self, what: str) -> None:
+        me = _get_ident()
+        if self._lock.acquire(False):  # uncontended: the common case, no wait
+            self._owner = me
+            return
+        if self._owner == me:
+            if self._handle._state is State.STREAMING:
+                raise ServiceBusyError(
+                    self.name, f"cannot {what}: a stream this thread opened still holds the service"
+                )
+            raise ReentryError(self.name, f"cannot {what}: the service called itself")
+        if not self._lock.acquire(timeout=self._timeout):
+            raise ServiceBusyError(
+                self.name, f"cannot {what}: still busy after waiting {self._timeout:g}s for a turn"
+            )
+        self._owner = me
+
+    def _release(self) -> None:
+        self._owner = None
+        self._open_stream = None
+        self._lock.release()
+
+    def call(self, request: RequestT, /) -> ReplyT:
+        """Wait for a turn, then send ``request`` and return the reply."""
+        lock = self._lock
+        if lock.acquire(False):  # uncontended: the common case, inlined
+            self._owner = _get_ident()
+        else:
+            self._acquire("call")
+        try:
+            return self._handle.call(request)
+        finally:
+            self._owner = self._open_stream = None
+            lock.release()
+
+    __call__ = call
+
+    @overload
+    def stream(
+        self: SharedHandle[RequestT, Stream[ItemT]], request: RequestT, /
+    ) -> SharedStream[ItemT]: ...
+
+    @overload
+    def stream(self, request: RequestT, /) -> SharedStream[ReplyT]: ...
+
+    def stream(self, request: Any, /) -> SharedStream[Any]:
+        """Open a stream; it holds the service (and its lock) until it ends."""
+        self._acquire("stream")
+        try:
+            inner = self._handle.stream(request)
+        except BaseException:
+            self._release()
+            raise
+        if not inner.is_open:
+            self._release()
+            return SharedStream(inner, None)
+        opened = SharedStream(inner, self)
+        self._open_stream = weakref.ref(opened)
+        return opened
+
+    def _end_own_stream(self) -> None:
+        """A stream this thread opened gives way to this thread's reset or close."""
+        opened = self._open_stream() if self._open_stream is not None else None
+        if opened is not None and self._owner == threading.get_ident():
+            opened.cancel()
+
+    def _release_own_stream(self) -> None:
+        """A stream this thread opened gives the lock back to this thread's throw or
+        restart, which end it themselves (the handle closes its source)."""
+        opened = self._open_stream() if self._open_stream is not None else None
+        if opened is not None and self._owner == threading.get_ident():
+            opened._give_back()
+
+    def _locked(self, op: str, fn: Any, *args: Any) -> Any:
+        self._acquire(op)
+        try:
+            return fn(*args)
+        finally:
+            self._release()
+
+    def reset(self) -> None:
+        """Reset the service, ending a stream this thread opened. An open stream
+        of another thread is not yours to cancel: this waits for it like any call."""
+        self._end_own_stream()
+        self._locked("reset", self._handle.reset)
+
+    def throw(self, exc: BaseException | type[BaseException], /) -> Any:
+        """Raise ``exc`` inside the service at its current ``yield`` (a stream this
+        thread opened ends first)."""
+        self._release_own_stream()
+        return self._locked("throw", self._handle.throw, exc)
+
+    def restart(self) -> None:
+        """Replace the generator with a fresh one from the factory (a stream this
+        thread opened ends first)."""
+        self._release_own_stream()
+        self._locked("restart", self._handle.restart)
+
+    def close(self) -> None:
+        """Close the service once every other caller's turn is over."""
+        self._end_own_stream()
+        self._locked("close", self._handle.close)
+
+    def __enter__(self) -> SharedHandle[RequestT, ReplyT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        return self._handle.name
+
+    @property
+    def state(self) -> State:
+        return self._handle.state
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when primed, or None."""
+        return self._handle.greeting
+
+    @property
+    def supervision(self) -> SupervisionStats:
+        """What the restart policy did: failures, restarts, last error."""
+        return self._handle.supervision
+
+    @property
+    def local(self) -> LocalHandle[RequestT, ReplyT]:
+        """The wrapped local handle (for inspection)."""
+        return self._handle
+
+    def __repr__(self) -> str:
+        return f"<SharedHandle {self.name!r} {self.state.value}>"
+
+
+class SharedStream(Generic[ItemT]):
+    """A stream of a shared handle: gives the lock back when it is over."""
+
+    __slots__ = ("__weakref__", "_inner", "_shared")
+
+    def __init__(self, inner: ReplyStream[ItemT], shared: SharedHandle[Any, Any] | None) -> None:
+        self._inner = inner
+        self._shared = shared
+
+    def __iter__(self) -> Iterator[ItemT]:
+        return self
+
+    def __next__(self) -> ItemT:
+        try:
+            return next(self._inner)
+        except BaseException:
+            self._give_back()
+            raise
+
+    def _give_back(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            shared._release()
+
+    def cancel(self) -> None:
+        """Stop early and give the service back."""
+        try:
+            self._inner.cancel()
+        finally:
+            self._give_back()
+
+    close = cancel
+
+    @property
+    def is_open(self) -> bool:
+        return self._inner.is_open
+
+    def __enter__(self) -> SharedStream[ItemT]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cancel()
+
+    def __del__(self) -> None:
+        if self._shared is not None:
+            self.cancel()

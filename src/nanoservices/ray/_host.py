@@ -1,0 +1,334 @@
+"""What a Ray ``ServiceHost`` actor runs: many local handles, keyed by session id.
+
+Plain Python, no Ray import: ``nanoservices.ray._pool`` wraps :class:`HostCore` with
+``ray.remote``. The host does not drive generators itself: each session is a
+:class:`~nanoservices.LocalHandle`, so a service on Ray speaks exactly the
+protocol it speaks locally (one protocol core, many transports).
+
+Replies cross Ray as plain return values. Errors do not travel as raised
+exceptions (Ray would wrap them in ``RayTaskError`` and print the traceback on
+the driver): the host returns a :class:`Failure` record holding the
+nanoservices error and its cause, and the caller re-raises it with
+``__cause__`` restored (pickling drops ``__cause__``).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import itertools
+import os
+import pickle
+import traceback
+import uuid
+from typing import Any, Final
+
+# Public names only: a transport proves the public API sufficient.
+from nanoservices import (
+    LocalHandle,
+    ServiceError,
+    ServiceFailedError,
+    ServiceStartError,
+    Stream,
+    StreamReplyError,
+)
+from nanoservices.core import RemoteCause, ReplyStream, ServiceFactory
+
+__all__ = ["Batch", "Failure", "HostCore", "Opened", "RemoteCause", "load_factory"]
+
+UNKNOWN_SESSION: Final = "unknown session"
+
+SessionId = int | str
+
+#: What opening a session returns: its id, the service's name, the host's
+#: incarnation and the service's greeting (what it yielded when primed).
+Opened = tuple[SessionId, str, str, Any]
+
+#: What a stream pull returns: the items, then ``None`` (more may follow),
+#: ``True`` (the stream ended) or a :class:`Failure` (it failed after the items).
+Batch = tuple[list[Any], "bool | Failure | None"]
+
+
+class Failure:
+    """An error on its way back to the caller, with the cause pickling would drop.
+
+    ``kind`` is ``""`` for an ordinary service error, or ``UNKNOWN_SESSION``
+    when the host has no such session (closed, or the actor was restarted:
+    ``incarnation`` tells which). ``state`` is the session's state after the
+    error (the caller's handle remembers it: its ``state`` never asks the host).
+    """
+
+    __slots__ = ("cause", "error", "incarnation", "kind", "state")
+
+    def __init__(
+        self,
+        error: ServiceError,
+        cause: BaseException | None,
+        kind: str = "",
+        incarnation: str = "",
+        state: str = "",
+    ) -> None:
+        self.error = error
+        self.cause = cause
+        self.kind = kind
+        self.incarnation = incarnation
+        self.state = state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Failure, (self.error, self.cause, self.kind, self.incarnation, self.state))
+
+    def rebuild(self) -> ServiceError:
+        """The error, ready to raise, with its cause attached again."""
+        if self.cause is not None:
+            self.error.__cause__ = self.cause
+        return self.error
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it survives pickling, else a :class:`RemoteCause` with its text;
+    either way with the remote traceback as a note (tracebacks do not travel)."""
+    note = "".join(traceback.format_exception(exc)).rstrip()
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        exc = RemoteCause(type(exc).__qualname__, str(exc))
+    exc.add_note(f"(raised in Ray actor pid {os.getpid()}):\n{note}")
+    return exc
+
+
+def load_factory(path: str, options: dict[str, Any] | None = None) -> ServiceFactory[Any, Any, Any]:
+    """The service factory named ``module:attribute``, under ``options`` if given."""
+    module, _, attr = path.partition(":")
+    factory = getattr(importlib.import_module(module), attr)
+    if not isinstance(factory, ServiceFactory):
+        raise TypeError(f"{path} is {type(factory).__name__}, not a service factory")
+    return factory.with_options(**options) if options else factory
+
+
+class HostCore:
+    """Many service instances in one process, each a local handle under a session id.
+
+    One Ray actor runs one host; its methods run one at a time (the actor's
+    default), so each local handle sees one caller at a time, as it expects.
+    """
+
+    def __init__(self) -> None:
+        self._sessions: dict[SessionId, LocalHandle[Any, Any]] = {}
+        self._streams: dict[SessionId, ReplyStream[Any]] = {}
+        self._ids = itertools.count(1)
+        # A fresh id per process: a caller that finds its session gone can tell
+        # "the actor was restarted" (another incarnation) from "someone closed it".
+        self.incarnation = uuid.uuid4().hex
+
+    # -- sessions ----------------------------------------------------------------
+
+    def open(
+        self,
+        session: SessionId | None,
+        path: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: dict[str, Any] | None,
+        attach: bool,
+    ) -> Opened | Failure:
+        """Start a service instance; return (session id, service name, incarnation, greeting).
+
+        With ``attach``, an existing session of that id is reused (named services).
+        """
+        if session is None:
+            session = f"{self.incarnation[:8]}-{next(self._ids)}"
+        elif attach and session in self._sessions:
+            existing = self._sessions[session]
+            return session, existing.name, self.incarnation, existing.greeting
+        try:
+            handle = load_factory(path, options)(*args, **kwargs)
+        except ServiceError as exc:
+            return Failure(exc, _portable(exc.__cause__) if exc.__cause__ else None)
+        except Exception as exc:
+            error = ServiceStartError(path, None, f"could not start: {type(exc).__name__}: {exc}")
+            return Failure(error, _portable(exc))
+        old = self._sessions.get(session)
+        self._sessions[session] = handle
+        if old is not None:
+            self._close_quietly(session, old)
+        return session, handle.name, self.incarnation, handle.greeting
+
+    def open_many(
+        self, path: str, count: int, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> list[tuple[SessionId, Any]]:
+        """Start ``count`` instances of one service (bulk start, and the memory benchmark);
+        return each one's session id and greeting."""
+        factory = load_factory(path)
+        prefix = self.incarnation[:8]
+        made: list[tuple[SessionId, Any]] = []
+        for _ in range(count):
+            session = f"{prefix}-{next(self._ids)}"
+            handle = self._sessions[session] = factory(*args, **kwargs)
+            made.append((session, handle.greeting))
+        return made
+
+    def close(self, session: SessionId) -> Failure | None:
+        handle = self._sessions.pop(session, None)
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by close, below)
+        if handle is None:
+            return None
+        try:
+            handle.close()
+        except ServiceError as exc:
+            return self._failure(session, None, exc)
+        return None
+
+    def _close_quietly(self, session: SessionId, handle: LocalHandle[Any, Any]) -> None:
+        try:
+            handle.close()
+        except ServiceError:
+            pass
+
+    # -- the hot path --------------------------------------------------------------
+
+    def call(self, session: SessionId, request: Any) -> Any:
+        """``handle.call(request)`` for the session; errors come back as a Failure."""
+        try:
+            reply = self._sessions[session].call(request)
+        except BaseException as exc:
+            return self._failure(session, request, exc)
+        if type(reply) is Stream:
+            return self._stream_reply(session, request, reply)
+        return reply
+
+    def _stream_reply(self, session: SessionId, request: Any, reply: Stream[Any]) -> Failure:
+        """``call()`` met a streamed reply: never drain it (it may be endless). Close
+        its source, as for a dropped stream, and refuse with ``StreamReplyError``."""
+        close = getattr(reply.source, "close", None)
+        try:
+            if close is not None:
+                close()
+        except Exception as exc:
+            return self._failure(session, request, exc)
+        return self._failure(
+            session, request, StreamReplyError(self._sessions[session].name, request)
+        )
+
+    def _failure(self, session: SessionId, request: object, exc: BaseException) -> Failure:
+        """The record that carries ``exc`` back to the caller (off the hot path)."""
+        handle = self._sessions.get(session)
+        if handle is None:
+            if isinstance(exc, KeyError):
+                error = ServiceFailedError(str(session), request, "no such session on this host")
+                return Failure(error, None, UNKNOWN_SESSION, self.incarnation, "closed")
+            state = "closed"
+        else:
+            state = handle.state.value
+        if isinstance(exc, ServiceError):
+            cause = exc.__cause__
+            return Failure(exc, None if cause is None else _portable(cause), state=state)
+        if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit: not ours
+            raise exc
+        name = handle.name if handle is not None else str(session)
+        return Failure(ServiceFailedError(name, request), _portable(exc), state=state)
+
+    # -- streams ----------------------------------------------------------------
+
+    def stream_open(self, session: SessionId, request: Any, size: int) -> Batch | Failure:
+        """Open a stream and return its first ``size`` items (pulled lazily)."""
+        try:
+            opened = self._sessions[session].stream(request)
+        except BaseException as exc:
+            return self._failure(session, request, exc)
+        self._streams[session] = opened
+        return self._pull(session, opened, size)
+
+    def stream_next(self, session: SessionId, size: int) -> Batch | Failure:
+        """The next ``size`` items of the session's open stream."""
+        opened = self._streams.get(session)
+        if opened is None:
+            if session not in self._sessions:  # lost with a restarted host: say so
+                return [], self._failure(session, None, KeyError(session))
+            return [], True  # ended here already (a reset, a throw)
+        return self._pull(session, opened, size)
+
+    def _pull(self, session: SessionId, opened: ReplyStream[Any], size: int) -> Batch:
+        items: list[Any] = []
+        append = items.append
+        try:
+            for _ in range(size):
+                append(next(opened))
+        except StopIteration:
+            del self._streams[session]
+            return items, True
+        except BaseException as exc:
+            del self._streams[session]
+            return items, self._failure(session, opened.request, exc)
+        return items, None
+
+    def stream_cancel(self, session: SessionId) -> Failure | None:
+        """Stop the session's open stream early: the service goes back to READY."""
+        opened = self._streams.pop(session, None)
+        if opened is None:
+            return None
+        try:
+            opened.cancel()
+        except BaseException as exc:
+            return self._failure(session, opened.request, exc)
+        return None
+
+    # -- the rest of the handle interface -------------------------------------------
+
+    def reset(self, session: SessionId) -> Failure | None:
+        return self._do(session, "reset")
+
+    def restart(self, session: SessionId) -> Failure | None:
+        return self._do(session, "restart")
+
+    # The open stream is kept alive until the operation has run: the service's own
+    # handle ends it then, as locally, and reports a source whose finally raises
+    # (dropping it first would end it quietly, in the stream's ``__del__``).
+
+    def _do(self, session: SessionId, what: str) -> Failure | None:
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by the operation)
+        try:
+            getattr(self._sessions[session], what)()
+        except BaseException as exc:
+            return self._failure(session, None, exc)
+        return None
+
+    def throw(self, session: SessionId, exc: BaseException | type[BaseException]) -> Any:
+        opened = self._streams.pop(session, None)  # noqa: F841 (ended by the throw)
+        try:
+            return self._sessions[session].throw(exc)
+        except BaseException as raised:
+            return self._failure(session, exc, raised)
+
+    def state(self, session: SessionId) -> str | Failure:
+        try:
+            return self._sessions[session].state.value
+        except BaseException as exc:
+            return self._failure(session, None, exc)
+
+    # -- the host itself ------------------------------------------------------------
+
+    def ping(self) -> str:
+        """This host's incarnation (a cheap liveness check)."""
+        return self.incarnation
+
+    def count(self) -> int:
+        """How many service instances this host holds."""
+        return len(self._sessions)
+
+    def memory(self) -> dict[str, int]:
+        """Resident memory of this process (bytes) and the number of sessions."""
+        gc.collect()
+        with open("/proc/self/statm") as statm:
+            resident_pages = int(statm.read().split()[1])
+        return {"rss": resident_pages * os.sysconf("SC_PAGE_SIZE"), "sessions": len(self._sessions)}
+
+    def close_all(self) -> int:
+        """Close every session (each service's ``finally`` blocks run); return how many."""
+        sessions = list(self._sessions)
+        for session in sessions:
+            self.close(session)
+        return len(sessions)
+
+    def crash(self) -> None:  # pragma: no cover - the process dies
+        """End this process at once, as a crash would (fault-injection tests)."""
+        os._exit(1)

@@ -1,0 +1,362 @@
+"""What the sync and async Ray handles and streams share: a session on a host and its errors.
+
+The twins in ``_ray_handle`` and ``_ray_async`` differ only in how they wait
+for Ray (``ray.get`` or ``await``); everything they decide is written here.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import ray
+from ray.exceptions import ActorDiedError, GetTimeoutError, RayError
+
+from nanoservices import (
+    RestartLimitError,
+    RestartPolicy,
+    ServiceBusyError,
+    ServiceClosedError,
+    ServiceFailedError,
+    State,
+    TransportError,
+)
+
+from ._host import UNKNOWN_SESSION, Failure, SessionId
+
+if TYPE_CHECKING:
+    from ._pool import ServiceHostPool
+
+FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, little read-ahead
+REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
+
+
+class RayTimeoutError(TransportError, TimeoutError):
+    """No answer from the service's Ray host within the caller's bound (``timeout=``).
+
+    The host may be busy (its methods run one at a time) or its node lost (Ray
+    takes about 15 s, by default, to declare a node dead). What was asked may
+    still happen on the host; if the host was lost, the next request restarts
+    the service there (one :class:`~nanoservices.ServiceFailedError`).
+    """
+
+
+def get_checked(ref: Any, name: str, timeout: float | None = None) -> Any:
+    """``ray.get``, with Ray's errors and failure records turned into ours."""
+    try:
+        result = ray.get(ref, timeout=timeout)
+    except GetTimeoutError as exc:
+        raise RayTimeoutError(
+            name, f"no answer from its Ray host within {timeout:g} s: {exc}"
+        ) from exc
+    except RayError as exc:
+        raise TransportError(name, f"the Ray host could not be reached: {exc}") from exc
+    if type(result) is Failure:
+        raise result.rebuild()
+    return result
+
+
+@dataclass(slots=True)
+class Target:
+    """Where a session lives and how to start it again there."""
+
+    actor: Any
+    path: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    options: dict[str, Any] | None
+    pool: ServiceHostPool | None = None
+    index: int = 0
+
+
+class Lost(Exception):
+    """Internal: the host lost this session (its actor died or was restarted)."""
+
+
+class SessionBase:
+    """What the sync and async Ray handles share: their session and the error logic.
+
+    The twins differ only in how they wait for Ray (``ray.get`` or ``await``).
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_batch",
+        "_call",
+        "_closed",
+        "_dead",
+        "_greeting",
+        "_incarnation",
+        "_name",
+        "_open",
+        "_policy",
+        "_recent",
+        "_restarts",
+        "_seen",
+        "_session",
+        "_target",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        target: Target,
+        session: SessionId,
+        name: str,
+        incarnation: str,
+        policy: RestartPolicy,
+        batch: int,
+        greeting: Any = None,
+        timeout: float | None = None,
+    ) -> None:
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch}")
+        self._target = target
+        self._session = session
+        self._name = name
+        self._incarnation = incarnation
+        self._policy = policy
+        self._batch = batch
+        self._call = target.actor.call.remote
+        self._closed = False
+        self._dead: BaseException | None = None  # the host is gone for good
+        self._open: Any = None  # the caller's open stream (a weakref), which holds the service
+        self._recent: collections.deque[float] = collections.deque()
+        self._restarts = 0
+        self._seen = State.READY  # the state the host last reported, by its last answer
+        self._greeting = greeting
+        #: The default bound, in seconds, on how long an operation waits for the
+        #: host (``None``: no bound); an operation's own ``timeout=`` overrides it.
+        #: Past it: :class:`RayTimeoutError`.
+        self.timeout = timeout
+
+    @property
+    def state(self) -> State:
+        """The service's state as this handle last saw it: READY, STREAMING, FAILED or
+        CLOSED. No round trip: a property never does network I/O. What only the host
+        knows (another handle on a named session closed it, its node is being lost)
+        shows after the next request, or now with :meth:`fetch_state`."""
+        known = self._known_state()
+        return self._seen if known is None else known
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when primed (its menu text, say), or None."""
+        return self._greeting
+
+    @property
+    def name(self) -> str:
+        """The service's name, as in its errors."""
+        return self._name
+
+    @property
+    def session(self) -> SessionId:
+        """This instance's id on its host."""
+        return self._session
+
+    @property
+    def restarts(self) -> int:
+        """How often the service was restarted because its host actor was lost."""
+        return self._restarts
+
+    def _remote(self, method: str, *args: Any) -> Any:
+        """Send ``method`` to this session's host; the Ray object ref of its answer."""
+        return getattr(self._target.actor, method).remote(self._session, *args)
+
+    def _drop_stream(self) -> None:
+        opened = self._open() if self._open is not None else None
+        self._open = None
+        if opened is not None:
+            opened._end()  # the host ends it as part of the request that follows
+
+    def _known_state(self) -> State | None:
+        """The state the caller knows without asking the host (closed, lost, streaming)."""
+        if self._closed:
+            return State.CLOSED
+        if self._dead is not None:
+            return State.FAILED
+        opened = self._open() if self._open is not None else None
+        if opened is not None and opened.is_open:
+            return State.STREAMING
+        return None
+
+    def _saw(self, failure: Failure) -> None:
+        """Remember the state the host reported with a failure."""
+        if failure.state:
+            self._seen = State(failure.state)
+
+    def _mark_closed(self) -> bool:
+        """Close on the caller's side; whether the host must still be told."""
+        if self._closed:
+            return False
+        self._drop_stream()
+        self._closed = True
+        target = self._target
+        if target.pool is not None:
+            target.pool._released(target.index)
+        return self._dead is None
+
+    # -- error handling (off the hot path) ----------------------------------------------
+
+    def _refuse_streaming(self, what: str) -> None:
+        opened = self._open() if self._open is not None else None
+        if opened is None or not opened.is_open:
+            self._open = None
+            return
+        raise ServiceBusyError(
+            self._name,
+            f"cannot {what}: a stream is open and holds the service "
+            "(finish it, cancel() it, or reset() the service first)",
+        )
+
+    def _refuse_if_gone(self, what: str) -> None:
+        if self._closed:
+            raise ServiceClosedError(
+                self._name,
+                f"cannot {what}: the service is closed (create a new one from its factory)",
+            )
+        if self._dead is not None:
+            raise TransportError(
+                self._name, f"cannot {what}: its Ray host is gone ({self._dead})"
+            ) from self._dead
+
+    def _sort(self, failure: Failure, request: object) -> NoReturn:
+        """Raise the error a failure record stands for (``Lost`` if the host lost us)."""
+        self._saw(failure)
+        if failure.kind == UNKNOWN_SESSION:
+            self._refuse_if_gone("call")
+            if failure.incarnation != self._incarnation:
+                raise Lost(f"its Ray host actor was restarted (now {failure.incarnation[:8]})")
+            self._closed = True
+            raise ServiceClosedError(self._name, "another handle on this session closed it")
+        raise failure.rebuild()
+
+    def _deadline(self, timeout: float | None) -> tuple[float | None, float | None]:
+        """The bound for one operation (its own, else the handle's) and its deadline."""
+        bound = self.timeout if timeout is None else timeout
+        return bound, None if bound is None else time.monotonic() + bound
+
+    def _timed_out(
+        self, what: str, request: object, bound: float | None, cause: BaseException
+    ) -> NoReturn:
+        """Raise the error for an operation its host did not answer within ``bound``."""
+        raise RayTimeoutError(
+            self._name,
+            f"no answer from its Ray host within {bound:g} s to {what} {request!r:.60} "
+            "(the host may be busy, or its node lost; it may still happen there)",
+        ) from cause
+
+    @staticmethod
+    def _left(deadline: float | None) -> float | None:
+        """Seconds left before ``deadline`` (at least a little: Ray reads 0 as 'poll')."""
+        return None if deadline is None else max(deadline - time.monotonic(), 0.001)
+
+    def _may_restart(self, request: object, cause: BaseException) -> float:
+        """Apply the restart policy to a lost host; raise if it says no.
+
+        Returns:
+            The deadline (``time.monotonic()``) for reaching the host again.
+        """
+        self._refuse_if_gone("call")
+        self._seen = State.FAILED  # until the service is restarted on the host
+        if not self._policy.allows(self._recent, time.monotonic()):
+            self._dead = cause
+            raise RestartLimitError(
+                self._name, request, self._restarts, f"{type(cause).__name__}: {cause}"
+            ) from cause
+        return time.monotonic() + REOPEN_TIMEOUT
+
+    def _retry_reopen(
+        self,
+        request: object,
+        cause: BaseException,
+        error: RayError,
+        deadline: float,
+        caller_deadline: float | None,
+    ) -> None:
+        """Return to try reopening again; raise if the host is gone or a deadline passed."""
+        if isinstance(error, GetTimeoutError) or (
+            caller_deadline is not None and time.monotonic() >= caller_deadline
+        ):
+            raise RayTimeoutError(
+                self._name,
+                f"its Ray host was lost ({type(cause).__name__}) while handling request "
+                f"{request!r:.60} and was not back within the caller's timeout; Ray is "
+                "restarting it, and the service with it (its state is lost)",
+            ) from cause
+        # ActorDiedError: Ray will not restart it (max_restarts used up); any other
+        # RayError: it is restarting, and tasks are refused until it is back.
+        if isinstance(error, ActorDiedError) or time.monotonic() >= deadline:
+            self._restarted(request, cause, error)
+
+    def _restarted(
+        self, request: object, cause: BaseException, error: BaseException | None
+    ) -> NoReturn:
+        """Raise the error that tells the caller the service was lost (and restarted)."""
+        if error is not None:
+            self._dead = error
+            raise TransportError(
+                self._name,
+                f"its Ray host actor was lost ({type(cause).__name__}) and could not be "
+                f"reached again to restart it: {error}",
+            ) from cause
+        self._restarts += 1
+        self._recent.append(time.monotonic())
+        self._seen = State.READY
+        raise ServiceFailedError(
+            self._name,
+            request,
+            f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
+            f"request {request!r:.60}; restarted from its factory (its state is lost)",
+            restarted=True,
+        ) from cause
+
+    def _reopen_ref(self) -> Any:
+        t = self._target
+        return t.actor.open.remote(self._session, t.path, t.args, t.kwargs, t.options, True)
+
+    def _reopened(self, result: Any) -> None:
+        if type(result) is Failure:
+            raise result.rebuild()
+        self._incarnation = result[2]
+        self._greeting = result[3]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._name!r} session {self._session!r}>"
+
+
+def state_of(result: Any) -> State:
+    """The state a host reported (a failure record: the session is failed or unknown)."""
+    if type(result) is Failure:
+        return State.FAILED if result.kind != UNKNOWN_SESSION else State.CLOSED
+    return State(result)
+
+
+class StreamBase:
+    """What the sync and async Ray streams share: buffered items and how they end."""
+
+    __slots__ = ("__weakref__", "_end_mark", "_handle", "_items", "_next_size", "request")
+
+    _handle: SessionBase
+    _items: collections.deque[Any]
+    _end_mark: bool | Failure | None
+    _next_size: int
+
+    def _grow(self) -> int:
+        """The size of the next batch to pull; batches double up to the handle's ``batch``."""
+        size = self._next_size
+        self._next_size = min(2 * size, self._handle._batch)
+        return size
+
+    def _finish(self) -> None:
+        handle = self._handle
+        if handle._open is not None and handle._open() is self:
+            handle._open = None
+            handle._seen = State.READY  # a failure the host reports overrides it
+
+    def _end(self) -> None:
+        """Forget what is left (the handle reset or closed the service)."""
+        self._items.clear()
+        self._end_mark = True
