@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -14,3 +16,17 @@ app = typer.Typer(
     # flag, <str> beside every argument) and join epilog lines into one paragraph.
     rich_markup_mode=None,
 )
+
+#: The options ``run`` and ``serve`` share for talk-style (raw) generators.
+RawOption = Annotated[
+    bool, typer.Option("--raw", help="Host a talk-style generator with nanoservices.raw.")
+]
+ResetWithOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reset-with",
+        metavar="NAME",
+        help="With --raw: the exception that abandons a stream (a name in the module, or "
+        "MODULE:NAME).",
+    ),
+]

@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ._app import app
+from ._app import RawOption, ResetWithOption, app
 from ._history import default_history_path, history
 from ._literal import parse_factory_args
 from ._observe import Observer
@@ -55,18 +55,8 @@ def run(
             "a word that is not a literal is a string. Put -- before negative numbers.",
         ),
     ] = None,
-    raw: Annotated[
-        bool, typer.Option("--raw", help="Host a talk-style generator with nanoservices.raw.")
-    ] = False,
-    reset_with: Annotated[
-        str | None,
-        typer.Option(
-            "--reset-with",
-            metavar="NAME",
-            help="With --raw: the exception that abandons a stream (a name in the module, or "
-            "MODULE:NAME).",
-        ),
-    ] = None,
+    raw: RawOption = False,
+    reset_with: ResetWithOption = None,
     jsonl: Annotated[
         bool, typer.Option("--jsonl", help="JSON lines even at a terminal (default when piped).")
     ] = False,

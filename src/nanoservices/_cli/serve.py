@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ._app import app
+from ._app import RawOption, ResetWithOption, app
 from ._target import TargetError, load_services
 
 __all__ = ["serve"]
@@ -34,18 +34,8 @@ def serve(
         ),
     ],
     name: Annotated[str | None, typer.Option(help="Serve the one service under this name.")] = None,
-    raw: Annotated[
-        bool, typer.Option("--raw", help="Host a talk-style generator with nanoservices.raw.")
-    ] = False,
-    reset_with: Annotated[
-        str | None,
-        typer.Option(
-            "--reset-with",
-            metavar="NAME",
-            help="With --raw: the exception that abandons a stream (a name in the module, or "
-            "MODULE:NAME).",
-        ),
-    ] = None,
+    raw: RawOption = False,
+    reset_with: ResetWithOption = None,
     host: Annotated[str, typer.Option(help="Address to bind (keep loopback without a token).")] = (
         "127.0.0.1"
     ),
