@@ -26,7 +26,9 @@ TOP_LEVEL = {
     "ServiceError", "InvalidRequestError", "ProtocolViolationError", "ReentryError",
     "RestartLimitError", "ServiceBusyError", "ServiceClosedError", "ServiceFailedError",
     "ServiceStartError", "StreamReplyError", "TransportError", "UnknownServiceError",
-    "RoutingError", "StageError",
+    "RoutingError", "StageError", "DeadlineExceeded",
+    # deadlines (the exception above; what a service reads to stop in time)
+    "remaining",
     # composition
     "router", "route", "menu", "pipeline", "Registry",
 }  # fmt: skip

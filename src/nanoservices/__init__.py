@@ -21,6 +21,7 @@ from .compose import pipeline as pipeline
 from .compose import route as route
 from .compose import router as router
 from .core import NO_REPLY as NO_REPLY
+from .core import DeadlineExceeded as DeadlineExceeded
 from .core import Handle as Handle
 from .core import InvalidRequestError as InvalidRequestError
 from .core import LocalHandle as LocalHandle
@@ -44,6 +45,7 @@ from .core import TransportError as TransportError
 from .core import UnknownServiceError as UnknownServiceError
 from .core import raw as raw
 from .core import refuse as refuse
+from .core import remaining as remaining
 from .core import service as service
 from .core import streamed as streamed
 
@@ -74,6 +76,7 @@ __all__ = [
     "NO_REPLY",
     "AsyncHandle",
     "AsyncHandleProtocol",
+    "DeadlineExceeded",
     "Handle",
     "InvalidRequestError",
     "LocalHandle",
@@ -103,6 +106,7 @@ __all__ = [
     "pipeline",
     "raw",
     "refuse",
+    "remaining",
     "route",
     "router",
     "service",

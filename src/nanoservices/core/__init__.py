@@ -11,6 +11,8 @@ public names; what a transport needs beyond them is listed in
 :mod:`nanoservices.core.seam`.
 """
 
+from ._deadline import remaining as remaining
+from ._errors import DeadlineExceeded as DeadlineExceeded
 from ._errors import InvalidRequestError as InvalidRequestError
 from ._errors import ProtocolViolationError as ProtocolViolationError
 from ._errors import ReentryError as ReentryError
@@ -55,6 +57,7 @@ from ._supervise import SupervisionStats as SupervisionStats
 __all__ = [
     "NO_REPLY",
     "CallTimer",
+    "DeadlineExceeded",
     "Event",
     "EventKind",
     "Handle",
@@ -90,6 +93,7 @@ __all__ = [
     "coroutine",
     "raw",
     "refuse",
+    "remaining",
     "service",
     "streamed",
 ]

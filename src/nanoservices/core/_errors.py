@@ -11,6 +11,7 @@
     │   └── ReentryError            the service called itself
     ├── InvalidRequestError         also a TypeError; refused before the service ran
     ├── StreamReplyError            call() met a streamed reply: use stream()
+    ├── DeadlineExceeded            also a TimeoutError; the caller's deadline passed
     ├── ProtocolViolationError      the generator broke its protocol
     └── TransportError              the remote side is unreachable or broke
 
@@ -28,6 +29,7 @@ import itertools
 import reprlib
 
 __all__ = [
+    "DeadlineExceeded",
     "InvalidRequestError",
     "ProtocolViolationError",
     "ReentryError",
@@ -212,6 +214,32 @@ class StreamReplyError(ServiceError, TypeError):
         )
         self.args = (service, request, message)
         self.request = request
+
+
+class DeadlineExceeded(ServiceError, TimeoutError):
+    """The caller's deadline (``timeout=``) passed before the service answered.
+
+    What became of the request depends on where the service runs (the table in
+    the deadlines guide): an async or remote service was cancelled (it survives
+    a cancellation it handles); a sync service in the caller's thread cannot be
+    interrupted, so this is raised before it is called or between stream items.
+    Not a failure of the service: compare :class:`ServiceFailedError`.
+    ``.timeout`` is the bound in seconds when the caller gave one (else None).
+    """
+
+    request: object
+
+    def __init__(
+        self, service: str, request: object, timeout: float | None = None, message: str = ""
+    ) -> None:
+        text = message or (
+            f"request {short_repr(request)} missed its deadline"
+            + ("" if timeout is None else f" ({timeout:g}s)")
+        )
+        ServiceError.__init__(self, service, text)
+        self.args = (service, request, timeout, message)
+        self.request = request
+        self.timeout = timeout
 
 
 class ProtocolViolationError(ServiceError):

@@ -14,7 +14,8 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, Generic, TypeVar, overload
 
-from ._errors import ReentryError, ServiceBusyError
+from . import _deadline
+from ._errors import DeadlineExceeded, ReentryError, ServiceBusyError
 from ._handle import LocalHandle
 from ._protocol import Stream
 from ._state import State
@@ -38,7 +39,7 @@ class SharedHandle(Generic[RequestT, ReplyT]):
     gets ``ReentryError`` at once instead of a deadlock.
     """
 
-    __slots__ = ("_handle", "_lock", "_open_stream", "_owner", "_timeout")
+    __slots__ = ("_default", "_handle", "_lock", "_open_stream", "_owner", "_timeout")
 
     def __init__(self, handle: LocalHandle[RequestT, ReplyT], timeout: float | None = None) -> None:
         if timeout is not None and timeout < 0:
@@ -50,6 +51,7 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         # at once (a ``break``) to give the lock back
         self._open_stream: weakref.ref[SharedStream[Any]] | None = None
         self._timeout = -1.0 if timeout is None else timeout
+        self._default: float | None = None  # the handle-wide default deadline (seconds)
 
     def _acquire(self, what: str) -> None:
         me = _get_ident()
@@ -73,8 +75,14 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         self._open_stream = None
         self._lock.release()
 
-    def call(self, request: RequestT, /) -> ReplyT:
-        """Wait for a turn, then send ``request`` and return the reply."""
+    def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
+        """Wait for a turn, then send ``request`` and return the reply.
+
+        ``timeout`` (or the handle's default): a deadline in seconds that counts
+        the wait for the turn; then as for ``LocalHandle.call``.
+        """
+        if timeout is not None or self._default is not None:
+            return self._call_within(request, timeout)
         lock = self._lock
         if lock.acquire(False):  # uncontended: the common case, inlined
             self._owner = _get_ident()
@@ -90,17 +98,32 @@ class SharedHandle(Generic[RequestT, ReplyT]):
 
     @overload
     def stream(
-        self: SharedHandle[RequestT, Stream[ItemT]], request: RequestT, /
+        self: SharedHandle[RequestT, Stream[ItemT]],
+        request: RequestT,
+        /,
+        *,
+        timeout: float | None = None,
     ) -> SharedStream[ItemT]: ...
 
     @overload
-    def stream(self, request: RequestT, /) -> SharedStream[ReplyT]: ...
+    def stream(
+        self, request: RequestT, /, *, timeout: float | None = None
+    ) -> SharedStream[ReplyT]: ...
 
-    def stream(self, request: Any, /) -> SharedStream[Any]:
-        """Open a stream; it holds the service (and its lock) until it ends."""
-        self._acquire("stream")
+    def stream(self, request: Any, /, *, timeout: float | None = None) -> SharedStream[Any]:
+        """Open a stream; it holds the service (and its lock) until it ends.
+
+        ``timeout`` (or the handle's default): a deadline for the whole stream
+        that counts the wait for the turn; then as for ``LocalHandle.stream``.
+        """
+        if timeout is None:
+            timeout = self._default
+        if timeout is None:
+            self._acquire("stream")
+        else:
+            timeout = self._acquire_within("stream", request, timeout)
         try:
-            inner = self._handle.stream(request)
+            inner = self._handle.stream(request, timeout=timeout)
         except BaseException:
             self._release()
             raise
@@ -110,6 +133,51 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         opened = SharedStream(inner, self)
         self._open_stream = weakref.ref(opened)
         return opened
+
+    # -- deadlines (off the common path: only with a timeout) ----------------------------
+
+    def _acquire_within(self, what: str, request: object, timeout: float) -> float:
+        """Take a turn before the deadline ``timeout`` seconds from now; the seconds left."""
+        at = _deadline.deadline_at(_deadline.check_timeout(timeout))
+        assert at is not None
+        if self._lock.acquire(False):
+            self._owner = _get_ident()
+        else:
+            wait = _deadline.left(at) or 0.0
+            if self._owner == _get_ident() or 0 <= self._timeout < wait:
+                self._acquire(what)  # re-entry, or the lock's own bound is the tighter one
+            elif self._lock.acquire(timeout=wait):
+                self._owner = _get_ident()
+            else:
+                raise DeadlineExceeded(
+                    self.name,
+                    request,
+                    timeout,
+                    f"cannot {what}: the deadline ({timeout:g}s) passed while waiting for a turn",
+                )
+        return _deadline.left(at) or 0.0
+
+    def _call_within(self, request: RequestT, timeout: float | None) -> ReplyT:
+        if timeout is None:
+            timeout = self._default
+        assert timeout is not None
+        left = self._acquire_within("call", request, timeout)
+        try:
+            if left == 0.0:
+                raise DeadlineExceeded(self.name, request, timeout)
+            return self._handle.call(request, timeout=left)
+        finally:
+            self._release()
+
+    @property
+    def timeout(self) -> float | None:
+        """The handle-wide default deadline in seconds for ``call`` and ``stream``
+        (None: none), counting the wait for a turn; a call's own ``timeout=`` wins."""
+        return self._default
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._default = _deadline.check_timeout(seconds)
 
     def _end_own_stream(self) -> None:
         """A stream this thread opened gives way to this thread's reset or close."""
