@@ -23,6 +23,7 @@ from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload, runtime_checkable
 
 from nanoservices.core import (
+    DeadlineExceeded,
     Hook,
     LocalHandle,
     ReentryError,
@@ -35,6 +36,7 @@ from nanoservices.core import (
     SupervisionStats,
 )
 from nanoservices.core.seam import NATIVE, build_check
+from nanoservices.core.seam import deadlines as _deadline
 
 from ._engine import AsyncGenEngine
 from ._protocol import astreamed
@@ -88,15 +90,17 @@ class AsyncHandleProtocol(Protocol[RequestT_contra, ReplyT_co]):
         """What the service yielded when primed, or None."""
         ...
 
-    async def call(self, request: RequestT_contra, /) -> ReplyT_co:
-        """Send ``request`` and return the service's reply."""
+    async def call(self, request: RequestT_contra, /, *, timeout: float | None = None) -> ReplyT_co:
+        """Send ``request`` and return the service's reply (``timeout``: a deadline)."""
         ...
 
-    async def __call__(self, request: RequestT_contra, /) -> ReplyT_co:
+    async def __call__(
+        self, request: RequestT_contra, /, *, timeout: float | None = None
+    ) -> ReplyT_co:
         """Same as :meth:`call`."""
         ...
 
-    def stream(self, request: RequestT_contra, /) -> Any:
+    def stream(self, request: RequestT_contra, /, *, timeout: float | None = None) -> Any:
         """The streamed reply to ``request``, for ``async for``."""
         ...
 
@@ -150,7 +154,7 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
     calls its own handle gets ``ReentryError`` rather than a deadlock.
     """
 
-    __slots__ = ("_engine", "_lock", "_owner", "_pending", "_timeout")
+    __slots__ = ("_default", "_engine", "_lock", "_owner", "_pending", "_timeout")
 
     def __init__(self, engine: _Engine, timeout: float | None = None) -> None:
         if timeout is not None and timeout < 0:
@@ -160,6 +164,7 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
         self._owner: asyncio.Task[Any] | None = None
         self._pending: list[Any] = []  # sources of dropped streams, closed on the next turn
         self._timeout = timeout
+        self._default: float | None = None  # the handle-wide default deadline (seconds)
 
     # -- turns ------------------------------------------------------------------
 
@@ -204,8 +209,18 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
 
     # -- the operations ------------------------------------------------------------
 
-    async def call(self, request: RequestT, /) -> ReplyT:
-        """Send ``request`` and return the service's reply."""
+    async def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
+        """Send ``request`` and return the service's reply.
+
+        ``timeout`` (or the handle's default): a deadline in seconds, counting the
+        wait for a turn. Past it the call is cancelled: ``CancelledError`` arrives
+        at the service's own ``await`` (a service that handles it stays READY; one
+        that does not is FAILED, or restarted by its policy) and the caller gets
+        :class:`~nanoservices.DeadlineExceeded`. A sync step (``to_async``) cannot
+        be interrupted: the deadline is checked before it.
+        """
+        if timeout is not None or self._default is not None:
+            return await self._call_within(request, timeout)
         await self._turn("call")
         try:
             return await self._engine.call(request)  # type: ignore[no-any-return]
@@ -216,20 +231,53 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
 
     @overload
     def stream(
-        self: AsyncHandle[RequestT, Stream[ItemT]], request: RequestT, /
+        self: AsyncHandle[RequestT, Stream[ItemT]],
+        request: RequestT,
+        /,
+        *,
+        timeout: float | None = None,
     ) -> AsyncReplyStream[ItemT]: ...
 
     @overload
-    def stream(self, request: RequestT, /) -> AsyncReplyStream[ReplyT]: ...
+    def stream(
+        self, request: RequestT, /, *, timeout: float | None = None
+    ) -> AsyncReplyStream[ReplyT]: ...
 
-    def stream(self, request: Any, /) -> AsyncReplyStream[Any]:
+    def stream(self, request: Any, /, *, timeout: float | None = None) -> AsyncReplyStream[Any]:
         """The streamed reply to ``request``, for ``async for`` (or ``async with``).
 
         The request is sent on the first step (or on ``async with`` entry); the
         stream holds the service until it ends, is cancelled, or its task is
-        cancelled mid-item.
+        cancelled mid-item. ``timeout`` (or the handle's default): a deadline in
+        seconds from now for the whole stream; past it the step in progress is
+        cancelled, the stream is closed and the caller gets
+        :class:`~nanoservices.DeadlineExceeded`.
         """
-        return AsyncReplyStream(self, request)
+        if timeout is None:
+            timeout = self._default
+        at = _deadline.deadline_at(_deadline.check_timeout(timeout))
+        return AsyncReplyStream(self, request, at, timeout)
+
+    # -- deadlines (only with a timeout) ------------------------------------------------
+
+    async def _call_within(self, request: RequestT, timeout: float | None) -> ReplyT:
+        if timeout is None:
+            timeout = self._default
+        at = _deadline.deadline_at(_deadline.check_timeout(timeout))
+        reply: ReplyT = await _deadline.abounded(
+            self.name, request, at, timeout, self._locked, "call", self._engine.call, request
+        )
+        return reply
+
+    @property
+    def timeout(self) -> float | None:
+        """The handle-wide default deadline in seconds for ``call`` and ``stream``
+        (None: none); a call's own ``timeout=`` overrides it."""
+        return self._default
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._default = _deadline.check_timeout(seconds)
 
     async def reset(self) -> None:
         """Back to waiting for a request: end an open stream; restart a failed service."""
@@ -312,22 +360,46 @@ class AsyncReplyStream(Generic[ItemT]):
     turn; use ``async with`` or :meth:`aclose` to close it right away.
     """
 
-    __slots__ = ("__weakref__", "_handle", "_opened", "_token", "request")
+    __slots__ = ("__weakref__", "_at", "_handle", "_opened", "_timeout", "_token", "request")
 
-    def __init__(self, handle: AsyncHandle[Any, Any], request: object) -> None:
+    def __init__(
+        self,
+        handle: AsyncHandle[Any, Any],
+        request: object,
+        at: float | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self._handle = handle
         self._token: Any = None
         self._opened = False
         self.request = request
+        self._at = at  # the deadline (``time.monotonic()``), or None
+        self._timeout = timeout
 
     async def open(self) -> AsyncReplyStream[ItemT]:
         """Send the request now (done by the first step if not called)."""
         if not self._opened:
             self._opened = True
+            if self._at is not None:
+                self._token = await self._bounded(self._handle._engine.open_stream, self.request)
+                return self
             self._token = await self._handle._locked(
                 "stream", self._handle._engine.open_stream, self.request
             )
         return self
+
+    async def _bounded(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """One step of the stream under its deadline; past it the stream is closed."""
+        handle = self._handle
+        try:
+            return await _deadline.abounded(
+                handle.name, self.request, self._at, self._timeout, handle._locked, "stream", fn,
+                *args,
+            )  # fmt: skip
+        except DeadlineExceeded:
+            if self.is_open:  # the deadline passed between steps: close it now
+                await handle._locked("cancel", handle._engine.cancel_stream, self._token)
+            raise
 
     def __aiter__(self) -> AsyncReplyStream[ItemT]:
         return self
@@ -338,6 +410,8 @@ class AsyncReplyStream(Generic[ItemT]):
         handle = self._handle
         if not handle._engine.is_open(self._token):
             raise StopAsyncIteration
+        if self._at is not None:
+            return await self._bounded(handle._engine.next_item, self._token)  # type: ignore[no-any-return]
         return await handle._locked("stream", handle._engine.next_item, self._token)  # type: ignore[no-any-return]
 
     @property

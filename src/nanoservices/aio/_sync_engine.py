@@ -12,10 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from nanoservices.core import Hook, LocalHandle, SharedHandle, State, SupervisionStats
+from nanoservices.core import (
+    Hook,
+    LocalHandle,
+    SharedHandle,
+    State,
+    SupervisionStats,
+    remaining,
+)
 from nanoservices.core.seam import observable
 
 __all__ = ["SyncEngine"]
@@ -43,7 +52,9 @@ class SyncEngine:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if not self._offload:
             return fn(*args)
-        future = asyncio.get_running_loop().run_in_executor(None, fn, *args)
+        # The step runs in this context (a copy): the deadline in force reaches the service.
+        step = functools.partial(contextvars.copy_context().run, fn, *args)
+        future = asyncio.get_running_loop().run_in_executor(None, step)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -90,12 +101,17 @@ class SyncEngine:
         return sup
 
     async def call(self, request: object) -> Any:
+        left = remaining()  # a deadline in force: the sync handle checks it before it runs
+        if left is not None:
+            return await self._run(functools.partial(self._handle.call, timeout=left), request)
         if not self._offload:
             return self._handle.call(request)
         return await self._run(self._handle.call, request)
 
     async def open_stream(self, request: object) -> Any:
-        items: Any = await self._run(self._handle.stream, request)  # a ReplyStream or SharedStream
+        # a ReplyStream or SharedStream (checked at each item under a deadline in force)
+        open_ = functools.partial(self._handle.stream, timeout=remaining())
+        items: Any = await self._run(open_, request)
         return items if items.is_open else None
 
     def is_open(self, items: Any) -> bool:

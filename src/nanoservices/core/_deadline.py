@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any, TypeVar
@@ -27,6 +27,7 @@ from ._stream import ReplyStream
 __all__ = [
     "Bounded",
     "TimedStream",
+    "abounded",
     "check_timeout",
     "deadline_at",
     "left",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 ItemT = TypeVar("ItemT")
+T = TypeVar("T")
 
 _monotonic = time.monotonic
 
@@ -157,3 +159,44 @@ class TimedStream(ReplyStream[ItemT]):
             return super().__next__()
         finally:
             _DEADLINE.reset(token)
+
+
+async def abounded(
+    name: str,
+    request: object,
+    at: float | None,
+    timeout: float | None,
+    locked: Callable[..., Awaitable[T]],
+    what: str,
+    fn: Callable[..., Awaitable[Any]],
+    *args: Any,
+) -> T:
+    """``await locked(what, fn, *args)`` (an async handle's turn and step) under the
+    deadline ``at``: refused if it has passed; cancelled when it passes, which the
+    caller gets as :class:`DeadlineExceeded` (the task's own cancellation, from
+    outside, stays a ``CancelledError``)."""
+    import asyncio  # here: ``import nanoservices`` does not load asyncio
+
+    if at is None:
+        return await locked(what, fn, *args)
+    seconds = at - _monotonic()
+    if seconds <= 0:
+        raise DeadlineExceeded(name, request, timeout)
+    token = _DEADLINE.set(at)
+    scope = asyncio.timeout(seconds)
+    try:
+        async with scope:
+            return await locked(what, fn, *args)
+    except TimeoutError:
+        if not scope.expired():
+            raise  # not ours: a DeadlineExceeded from further in, say
+        raise DeadlineExceeded(
+            name,
+            request,
+            timeout,
+            f"request {short_repr(request)} missed its deadline"
+            + ("" if timeout is None else f" ({timeout:g}s)")
+            + " and was cancelled",
+        ) from None
+    finally:
+        _DEADLINE.reset(token)

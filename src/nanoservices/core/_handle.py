@@ -446,7 +446,8 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         extra = self._extra
         hooks = extra.hooks if extra is not None else None
         default = extra.timeout if extra is not None else None
-        if check is None and not hooks and not spec.refuses and not spec.streams and default is None:
+        bare = check is None and not hooks and not spec.refuses and not spec.streams
+        if bare and default is None:
             self._sink = self._gen  # the bare generator: nothing between caller and service
             return
         name = self.name

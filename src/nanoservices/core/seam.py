@@ -9,6 +9,7 @@ private modules may be imported outside ``nanoservices/core``
 change with the core.
 """
 
+from . import _deadline as deadlines
 from . import _steps as steps
 from ._errors import short_repr as short_repr
 from ._events import call_timers as call_timers
@@ -45,6 +46,7 @@ __all__ = [
     "advance",
     "build_check",
     "call_timers",
+    "deadlines",
     "emit",
     "install_hint",
     "missing_extra",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from nanoservices import OnFailure, Stream, refuse
+from nanoservices import OnFailure, Stream, refuse, remaining
 from nanoservices.aio import aservice, astreamed
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "keeper",
     "leaky",
     "md5",
+    "patient",
     "stubborn",
     "times_five",
 ]
@@ -172,3 +174,65 @@ async def leaky() -> AsyncGenerator[Any, int]:
     request = yield None
     while True:
         request = yield astreamed(_leaking(request))
+
+
+# -- the async twin of ``basics.patient``: a deadline cancels it at its awaits ---------------
+
+STEP = 0.005
+
+
+async def _work_until(seconds: float, notes: list[str]) -> str:
+    end = time.monotonic() + seconds
+    try:
+        while time.monotonic() < end:
+            left = remaining()
+            if left is not None and left <= 0:
+                notes.append("stopped")
+                return "stopped"
+            await asyncio.sleep(STEP if left is None else min(STEP, left))
+    except asyncio.CancelledError:  # its deadline passed: it handles the cancellation
+        notes.append("stopped")
+        return "stopped"
+    return "done"
+
+
+async def _ticks(n: int | None, notes: list[str]) -> AsyncIterator[int]:
+    try:
+        i = 0
+        while n is None or i < n:
+            await asyncio.sleep(STEP)
+            yield i
+            i += 1
+    finally:
+        notes.append("finally")
+
+
+@aservice
+async def patient() -> AsyncGenerator[Any, Any]:
+    """``basics.patient`` as an async service: ``["nap", s]`` does not handle a
+    cancellation (a deadline leaves it FAILED); ``["until", s]`` handles it
+    (it notes "stopped" and stays READY)."""
+    notes: list[str] = []
+    reply: Any = None
+    while True:
+        request = yield reply
+        if request == "notes":
+            reply = list(notes)
+            notes.clear()
+            continue
+        if request == "remaining":
+            reply = remaining()
+            continue
+        op, arg = request
+        if op == "nap":
+            await asyncio.sleep(arg)
+            reply = "rested"
+        elif op == "until":
+            reply = await _work_until(arg, notes)
+        elif op == "ticks":
+            reply = astreamed(_ticks(arg, notes))
+        elif op == "note":
+            notes.append(arg)
+            reply = arg
+        else:
+            raise ValueError(f"unknown request {op!r}")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import OnFailure, Stream, refuse, service, streamed
+from nanoservices import OnFailure, Stream, refuse, remaining, service, streamed
 
 __all__ = [
     "countdown",
@@ -17,6 +18,7 @@ __all__ = [
     "keeper",
     "leaky",
     "md5",
+    "patient",
     "stubborn",
     "times_five",
 ]
@@ -166,3 +168,68 @@ def leaky() -> Generator[Any, int, None]:
     request = yield None
     while True:
         request = yield streamed(_leaking(request))
+
+
+# -- a service that takes its time, for the deadline tests and benchmark ----------------------
+
+STEP = 0.005  # seconds per step of ``patient``'s work and per item of its ticks
+
+
+def _work_until(seconds: float, notes: list[str]) -> str:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        left = remaining()
+        if left is not None and left <= 0:
+            notes.append("stopped")
+            return "stopped"
+        time.sleep(STEP if left is None else min(STEP, left))
+    return "done"
+
+
+def _ticks(n: int | None, notes: list[str]) -> Iterator[int]:
+    try:
+        i = 0
+        while n is None or i < n:
+            time.sleep(STEP)
+            yield i
+            i += 1
+    finally:
+        notes.append("finally")
+
+
+@service
+def patient() -> Generator[Any, Any, None]:
+    """Takes its time; notes what happened (the deadline tests and benchmark).
+
+    ``["nap", s]`` sleeps ``s`` seconds, deaf to any deadline (replies "rested");
+    ``["until", s]`` works in short steps until its deadline passes (notes and
+    replies "stopped") or ``s`` seconds do ("done"); ``["ticks", n]`` streams
+    0, 1, ... (``n`` items; ``None``: no end), a short step each, noting
+    "finally" when the stream's ``finally`` runs; ``["note", x]`` notes ``x``;
+    ``"remaining"`` replies with :func:`~nanoservices.remaining`; ``"notes"``
+    replies with the notes so far and forgets them.
+    """
+    notes: list[str] = []
+    reply: Any = None
+    while True:
+        request = yield reply
+        if request == "notes":
+            reply = list(notes)
+            notes.clear()
+            continue
+        if request == "remaining":
+            reply = remaining()
+            continue
+        op, arg = request
+        if op == "nap":
+            time.sleep(arg)
+            reply = "rested"
+        elif op == "until":
+            reply = _work_until(arg, notes)
+        elif op == "ticks":
+            reply = streamed(_ticks(arg, notes))
+        elif op == "note":
+            notes.append(arg)
+            reply = arg
+        else:
+            raise ValueError(f"unknown request {op!r}")

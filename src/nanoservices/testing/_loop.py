@@ -93,15 +93,21 @@ class SyncFacade:
         self._runner = runner
         self._handle = handle
 
-    def call(self, request: Any, /) -> Any:
-        """Send ``request`` and return the reply."""
-        return self._runner.run(self._handle.call(request))
+    def call(self, request: Any, /, *, timeout: float | None = None) -> Any:
+        """Send ``request`` and return the reply (``timeout``: a deadline in seconds)."""
+        if timeout is None:
+            return self._runner.run(self._handle.call(request))
+        return self._runner.run(self._handle.call(request, timeout=timeout))
 
     __call__ = call
 
-    def stream(self, request: Any, /) -> SyncStream:
-        """Send ``request`` and iterate its streamed reply."""
-        inner = self._handle.stream(request)
+    def stream(self, request: Any, /, *, timeout: float | None = None) -> SyncStream:
+        """Send ``request`` and iterate its streamed reply (``timeout``: a deadline)."""
+        inner = (
+            self._handle.stream(request)
+            if timeout is None
+            else self._handle.stream(request, timeout=timeout)
+        )
         self._runner.run(inner.open())
         return SyncStream(self._runner, inner)
 
@@ -120,6 +126,16 @@ class SyncFacade:
     def close(self) -> None:
         """Close the service. Closing twice is fine."""
         self._runner.run(self._handle.aclose())
+
+    @property
+    def timeout(self) -> float | None:
+        """The async handle's default deadline in seconds (None: none)."""
+        value: float | None = self._handle.timeout
+        return value
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._handle.timeout = seconds
 
     @property
     def state(self) -> Any:
