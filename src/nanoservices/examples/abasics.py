@@ -179,10 +179,11 @@ async def leaky() -> AsyncGenerator[Any, int]:
 # -- the async twin of ``basics.patient``: a deadline cancels it at its awaits ---------------
 
 STEP = 0.005
+MOST = 5.0  # seconds of work at most, whatever a request asks (a fuzzer asks for years)
 
 
 async def _work_until(seconds: float, notes: list[str]) -> str:
-    end = time.monotonic() + seconds
+    end = time.monotonic() + min(seconds, MOST)
     try:
         while time.monotonic() < end:
             left = remaining()
@@ -199,7 +200,7 @@ async def _work_until(seconds: float, notes: list[str]) -> str:
 async def _ticks(n: int | None, notes: list[str]) -> AsyncIterator[int]:
     try:
         i = 0
-        while n is None or i < n:
+        while i < (n if n is not None else MOST / STEP):
             await asyncio.sleep(STEP)
             yield i
             i += 1
@@ -225,7 +226,7 @@ async def patient() -> AsyncGenerator[Any, Any]:
             continue
         op, arg = request
         if op == "nap":
-            await asyncio.sleep(arg)
+            await asyncio.sleep(min(arg, MOST))
             reply = "rested"
         elif op == "until":
             reply = await _work_until(arg, notes)

@@ -173,10 +173,11 @@ def leaky() -> Generator[Any, int, None]:
 # -- a service that takes its time, for the deadline tests and benchmark ----------------------
 
 STEP = 0.005  # seconds per step of ``patient``'s work and per item of its ticks
+MOST = 5.0  # seconds of work at most, whatever a request asks (a fuzzer asks for years)
 
 
 def _work_until(seconds: float, notes: list[str]) -> str:
-    end = time.monotonic() + seconds
+    end = time.monotonic() + min(seconds, MOST)
     while time.monotonic() < end:
         left = remaining()
         if left is not None and left <= 0:
@@ -189,7 +190,7 @@ def _work_until(seconds: float, notes: list[str]) -> str:
 def _ticks(n: int | None, notes: list[str]) -> Iterator[int]:
     try:
         i = 0
-        while n is None or i < n:
+        while i < (n if n is not None else MOST / STEP):
             time.sleep(STEP)
             yield i
             i += 1
@@ -201,10 +202,10 @@ def _ticks(n: int | None, notes: list[str]) -> Iterator[int]:
 def patient() -> Generator[Any, Any, None]:
     """Takes its time; notes what happened (the deadline tests and benchmark).
 
-    ``["nap", s]`` sleeps ``s`` seconds, deaf to any deadline (replies "rested");
+    ``["nap", s]`` sleeps ``s`` seconds (5 at most), deaf to any deadline (replies "rested");
     ``["until", s]`` works in short steps until its deadline passes (notes and
     replies "stopped") or ``s`` seconds do ("done"); ``["ticks", n]`` streams
-    0, 1, ... (``n`` items; ``None``: no end), a short step each, noting
+    0, 1, ... (``n`` items; ``None``: until 5 s are up), a short step each, noting
     "finally" when the stream's ``finally`` runs; ``["note", x]`` notes ``x``;
     ``"remaining"`` replies with :func:`~nanoservices.remaining`; ``"notes"``
     replies with the notes so far and forgets them.
@@ -222,7 +223,7 @@ def patient() -> Generator[Any, Any, None]:
             continue
         op, arg = request
         if op == "nap":
-            time.sleep(arg)
+            time.sleep(min(arg, MOST))
             reply = "rested"
         elif op == "until":
             reply = _work_until(arg, notes)

@@ -22,10 +22,16 @@ from typing import Any, Generic, TypeVar
 import httpx
 import msgspec
 
-from nanoservices.core import InvalidRequestError, ServiceError, State, TransportError
-from nanoservices.core.seam import Op, refusal
+from nanoservices.core import (
+    DeadlineExceeded,
+    InvalidRequestError,
+    ServiceError,
+    State,
+    TransportError,
+)
+from nanoservices.core.seam import Op, deadlines, refusal, short_repr
 
-from ._wire import CLIENT_HEADER, STATE_HEADER, error_from_problem
+from ._wire import CLIENT_HEADER, STATE_HEADER, TIMEOUT_HEADER, error_from_problem
 
 __all__ = [
     "AsyncRemoteHandle",
@@ -46,6 +52,21 @@ _STATES = {s.value: s for s in State}
 #: Every exception httpx raises (``HTTPError`` and the few outside it): each one
 #: becomes a :class:`TransportError` whose ``__cause__`` is the httpx error.
 HTTPX_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
+
+#: How long past its deadline a client waits for the server to say so (a 504, or a
+#: stream's error frame) before it gives up on its own: the server's answer has to
+#: cross the network after the server cancelled the work.
+DEADLINE_GRACE = 0.25
+
+_MAX_SECONDS = 999_999_999.0  # what the timeout header can say
+
+
+def deadline_of(timeout: float | None) -> float | None:
+    """The deadline (``time.monotonic()``) of a request sent now with ``timeout``
+    (None: no deadline), or :class:`DeadlineExceeded`-worthy 0 left: see ``late``."""
+    if timeout is None:
+        return None
+    return deadlines.deadline_at(deadlines.check_timeout(timeout))
 
 
 class _Wire:
@@ -71,9 +92,40 @@ class _Wire:
         method: str,
         path: str,
         content: bytes | None = None,
+        at: float | None = None,
     ) -> httpx.Request:
-        """A request to this session (``path`` below it), for either client to send."""
-        return client.build_request(method, self.path + path, content=content, headers=self.headers)
+        """A request to this session (``path`` below it), for either client to send;
+        with a deadline ``at``, it travels in a header and bounds httpx's waits."""
+        if at is None:
+            return client.build_request(
+                method, self.path + path, content=content, headers=self.headers
+            )
+        left = min(deadlines.left(at) or 0.0, _MAX_SECONDS)
+        headers = {**self.headers, TIMEOUT_HEADER: f"{left:.6f}"}
+        return client.build_request(
+            method,
+            self.path + path,
+            content=content,
+            headers=headers,
+            timeout=httpx.Timeout(left + DEADLINE_GRACE),
+        )
+
+    def late(self, request: object, timeout: float | None, at: float | None) -> None:
+        """Raise :class:`DeadlineExceeded` if the deadline ``at`` has passed."""
+        if at is not None and deadlines.left(at) == 0.0:
+            raise DeadlineExceeded(self.name, request, timeout)
+
+    def failed_send(self, exc: Exception, request: object, timeout: float | None) -> ServiceError:
+        """The error for what httpx raised: past a deadline, :class:`DeadlineExceeded`."""
+        if timeout is not None and isinstance(exc, httpx.TimeoutException):
+            return DeadlineExceeded(
+                self.name,
+                request,
+                timeout,
+                f"request {short_repr(request)} missed its deadline ({timeout:g}s): no answer "
+                f"from the server within it and {DEADLINE_GRACE:g}s more",
+            )
+        return self.unreachable(exc)
 
     def open_request(
         self,
@@ -191,6 +243,9 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         self._stream_ref: weakref.ref[RemoteStream[Any]] | None = None
         self._closed = False
         self.greeting: Any = None
+        #: The handle-wide default deadline in seconds for ``call`` and ``stream``
+        #: (None: none); a call's own ``timeout=`` overrides it.
+        self.timeout: float | None = None
 
     def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         try:
@@ -226,20 +281,53 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if self._stream is not None:
             raise refusal(State.STREAMING, op, self.name)
 
-    def call(self, request: RequestT, /) -> ReplyT:
-        """Send ``request`` and return the reply."""
+    def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
+        """Send ``request`` and return the reply.
+
+        ``timeout`` (or :attr:`timeout`): a deadline in seconds; it travels in the
+        ``nanoservices-timeout`` header, the server cancels the service's work
+        when it passes, and the caller gets :class:`~nanoservices.DeadlineExceeded`
+        (from the server's 504, or on its own ``DEADLINE_GRACE`` later).
+        """
+        if timeout is None:
+            timeout = self.timeout
+        if timeout is not None:
+            return self._call_within(request, timeout)
         self._not_streaming(Op.CALL)
         return self._wire.outcome(self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
 
     __call__ = call
 
-    def stream(self, request: RequestT, /) -> RemoteStream[Any]:
-        """Send ``request``; iterate its streamed reply lazily, item by item."""
+    def _call_within(self, request: RequestT, timeout: float) -> ReplyT:
         wire = self._wire
+        at = deadline_of(timeout)
+        wire.late(request, timeout, at)
         if self._closed:
             raise refusal(State.CLOSED, Op.CALL, self.name)
         self._not_streaming(Op.CALL)
-        sent = wire.request(self._client, "POST", "/stream", wire.encode(request))
+        sent = wire.request(self._client, "POST", "/call", wire.encode(request), at)
+        try:
+            response = self._client.send(sent)
+        except HTTPX_ERRORS as exc:
+            raise wire.failed_send(exc, request, timeout) from exc
+        return wire.outcome(response)  # type: ignore[no-any-return]
+
+    def stream(self, request: RequestT, /, *, timeout: float | None = None) -> RemoteStream[Any]:
+        """Send ``request``; iterate its streamed reply lazily, item by item.
+
+        ``timeout`` (or :attr:`timeout`): a deadline for the whole stream; the
+        server ends the stream when it passes, and the caller gets
+        :class:`~nanoservices.DeadlineExceeded`.
+        """
+        wire = self._wire
+        if timeout is None:
+            timeout = self.timeout
+        at = deadline_of(timeout)
+        wire.late(request, timeout, at)
+        if self._closed:
+            raise refusal(State.CLOSED, Op.CALL, self.name)
+        self._not_streaming(Op.CALL)
+        sent = wire.request(self._client, "POST", "/stream", wire.encode(request), at)
         try:
             response = self._client.send(sent, stream=True)
             if response.status_code != 200:
@@ -247,9 +335,9 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
                     content = response.read()
                 raise wire.error(response.status_code, content)
         except HTTPX_ERRORS as exc:
-            raise wire.unreachable(exc) from exc
+            raise wire.failed_send(exc, request, timeout) from exc
         wire.track(response)
-        opened: RemoteStream[Any] = RemoteStream(self, response)
+        opened: RemoteStream[Any] = RemoteStream(self, response, request, at, timeout)
         self._stream = opened
         return opened
 
@@ -339,10 +427,20 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
 class RemoteStream(Generic[ReplyT]):
     """A streamed reply read line by line as the server produces it."""
 
-    def __init__(self, handle: RemoteHandle[Any, Any], response: httpx.Response) -> None:
+    def __init__(
+        self,
+        handle: RemoteHandle[Any, Any],
+        response: httpx.Response,
+        request: object = None,
+        at: float | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self._handle: RemoteHandle[Any, Any] | None = handle
         self._response = response
         self._lines: Iterator[str] = response.iter_lines()
+        self._request = request
+        self._at = at  # the stream's deadline (``time.monotonic()``), or None
+        self._timeout = timeout
 
     def __iter__(self) -> RemoteStream[ReplyT]:
         return self
@@ -351,13 +449,16 @@ class RemoteStream(Generic[ReplyT]):
         handle = self._handle
         if handle is None:
             raise StopIteration
+        if self._at is not None and deadlines.left(self._at) == 0.0:
+            self.cancel()  # the server ends it too; this returns once it has
+            raise DeadlineExceeded(handle.name, self._request, self._timeout)
         try:
             line = next(self._lines, "")
             while line == "" and not self._response.is_closed:
                 line = next(self._lines, "")
         except HTTPX_ERRORS as exc:
             self._finish()
-            raise handle._wire.unreachable(exc) from exc
+            raise handle._wire.failed_send(exc, self._request, self._timeout) from exc
         try:
             more, item = handle._wire.frame(line)
         except ServiceError:
@@ -448,6 +549,8 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         self._dropped = False  # a stream was dropped mid-way: cancel it on the next step
         self._closed = False
         self.greeting: Any = None
+        #: The handle-wide default deadline in seconds (as :attr:`RemoteHandle.timeout`).
+        self.timeout: float | None = None
 
     async def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         try:
@@ -483,15 +586,41 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         if self._stream is not None:
             raise refusal(State.STREAMING, op, self.name)
 
-    async def call(self, request: RequestT, /) -> ReplyT:
+    async def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
+        """The async twin of :meth:`RemoteHandle.call`."""
+        if timeout is None:
+            timeout = self.timeout
+        if timeout is not None:
+            return await self._call_within(request, timeout)
         self._not_streaming(Op.CALL)
         return self._wire.outcome(await self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
 
     __call__ = call
 
-    def stream(self, request: RequestT, /) -> AsyncRemoteStream[Any]:
-        """The streamed reply, for ``async for``; the request goes on the first step."""
-        return AsyncRemoteStream(self, request)
+    async def _call_within(self, request: RequestT, timeout: float) -> ReplyT:
+        wire = self._wire
+        at = deadline_of(timeout)
+        wire.late(request, timeout, at)
+        if self._closed:
+            raise refusal(State.CLOSED, Op.CALL, self.name)
+        if self._dropped:
+            await self._cancel_dropped()
+        self._not_streaming(Op.CALL)
+        sent = wire.request(self._client, "POST", "/call", wire.encode(request), at)
+        try:
+            response = await self._client.send(sent)
+        except HTTPX_ERRORS as exc:
+            raise wire.failed_send(exc, request, timeout) from exc
+        return wire.outcome(response)  # type: ignore[no-any-return]
+
+    def stream(
+        self, request: RequestT, /, *, timeout: float | None = None
+    ) -> AsyncRemoteStream[Any]:
+        """The streamed reply, for ``async for``; the request goes on the first step
+        (``timeout``: a deadline from now for the whole stream)."""
+        if timeout is None:
+            timeout = self.timeout
+        return AsyncRemoteStream(self, request, deadline_of(timeout), timeout)
 
     async def _cancel_dropped(self) -> None:
         self._dropped = False
@@ -572,11 +701,19 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
 class AsyncRemoteStream(Generic[ReplyT]):
     """The async twin of :class:`RemoteStream`; ``async with`` closes it right away."""
 
-    def __init__(self, handle: AsyncRemoteHandle[Any, Any], request: object) -> None:
+    def __init__(
+        self,
+        handle: AsyncRemoteHandle[Any, Any],
+        request: object,
+        at: float | None = None,
+        timeout: float | None = None,
+    ) -> None:
         self._handle: AsyncRemoteHandle[Any, Any] | None = handle
         self._request = request
         self._response: httpx.Response | None = None
         self._lines: AsyncIterator[str] | None = None
+        self._at = at  # the stream's deadline (``time.monotonic()``), or None
+        self._timeout = timeout
 
     async def open(self) -> AsyncRemoteStream[ReplyT]:
         handle = self._handle
@@ -589,7 +726,8 @@ class AsyncRemoteStream(Generic[ReplyT]):
         handle._not_streaming(Op.CALL)
         wire = handle._wire
         client = handle._client
-        sent = wire.request(client, "POST", "/stream", wire.encode(self._request))
+        wire.late(self._request, self._timeout, self._at)
+        sent = wire.request(client, "POST", "/stream", wire.encode(self._request), self._at)
         try:
             response = await client.send(sent, stream=True)
             if response.status_code != 200:
@@ -601,7 +739,7 @@ class AsyncRemoteStream(Generic[ReplyT]):
                 raise wire.error(response.status_code, content)
         except HTTPX_ERRORS as exc:
             self._handle = None
-            raise wire.unreachable(exc) from exc
+            raise wire.failed_send(exc, self._request, self._timeout) from exc
         self._response = response
         wire.track(response)
         self._lines = response.aiter_lines()
@@ -616,6 +754,9 @@ class AsyncRemoteStream(Generic[ReplyT]):
         handle = self._handle
         if handle is None or self._lines is None:
             raise StopAsyncIteration
+        if self._at is not None and deadlines.left(self._at) == 0.0:
+            await self.aclose()  # the server ends it too; this returns once it has
+            raise DeadlineExceeded(handle.name, self._request, self._timeout)
         line = ""
         try:
             async for line in self._lines:
@@ -623,7 +764,7 @@ class AsyncRemoteStream(Generic[ReplyT]):
                     break
         except HTTPX_ERRORS as exc:
             await self._finish()
-            raise handle._wire.unreachable(exc) from exc
+            raise handle._wire.failed_send(exc, self._request, self._timeout) from exc
         try:
             more, item = handle._wire.frame(line)
         except ServiceError:

@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
 import anyio
@@ -36,6 +37,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from nanoservices.core import InvalidRequestError, ServiceError, Stream, StreamReplyError
+from nanoservices.core.seam import deadlines
 
 from ._host import Served, start_for_client, start_instance
 from ._openapi import openapi
@@ -44,6 +46,7 @@ from ._wire import (
     CLIENT_HEADER,
     NDJSON,
     STATE_HEADER,
+    TIMEOUT_HEADER,
     SessionOpen,
     ThrowRequest,
     jsonable,
@@ -108,6 +111,9 @@ def json_depth_over(data: bytes, limit: int) -> bool:
             depth -= 1
     return False
 
+
+#: What ``nanoservices-timeout`` may hold: seconds, a plain decimal number.
+_SECONDS: Final = re.compile(r"\d{1,9}(\.\d{1,9})?")
 
 _decode_any = msgspec.json.Decoder().decode
 _decode_open = msgspec.json.Decoder(SessionOpen).decode
@@ -207,6 +213,12 @@ async def _internal_problem(request: Request, exc: Exception) -> Response:
     return _refuse(
         500, "internal", "Internal error", "the server failed to handle this request",
     ).response()  # fmt: skip
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client goes away (its body has been read: only that is left)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _set(event: asyncio.Event | None) -> bool:
@@ -556,12 +568,53 @@ class _Server:
                 why, session.id[:6], session.service,
             )  # fmt: skip
 
+    def deadline(self, request: Request, service: str) -> float | None:
+        """The caller's deadline (``time.monotonic()``) from ``nanoservices-timeout``,
+        counted from now (the request's arrival); None without the header."""
+        text = request.headers.get(TIMEOUT_HEADER)
+        if text is None:
+            return None
+        if _SECONDS.fullmatch(text.strip()) is None:
+            raise _refuse(
+                400, "bad-timeout", "Malformed timeout",
+                f"the {TIMEOUT_HEADER} header must be seconds as a decimal number "
+                f"(like 2.5), got {text[:40]!r}",
+                error="InvalidRequestError", service=service,
+            )  # fmt: skip
+        return deadlines.deadline_at(float(text))
+
+    async def _unless_gone(self, request: Request, work: Awaitable[Any]) -> Any:
+        """Await ``work``, cancelled if the client goes away first (a deadline's caller
+        that gave up, or was itself cancelled): its service stops working for nobody."""
+        task = asyncio.ensure_future(work)
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        if task.cancelled():  # the client left: this answer is for nobody (logs only)
+            raise _refuse(
+                499, "client-gone", "Client closed the request",
+                "the client went away before the reply; the service's work was cancelled",
+                error="TransportError",
+            )  # fmt: skip
+        return task.result()
+
     async def call(self, request: Request) -> Response:
         session = self.session(request)
+        at = self.deadline(request, session.service)
         value = self.request_value(session, await self.body(request))
         self.stats[session.service].calls += 1
         try:
-            reply = await session.handle.call(value)
+            if at is None:
+                reply = await session.handle.call(value)
+            else:
+                left = deadlines.left(at)
+                reply = await self._unless_gone(request, session.handle.call(value, timeout=left))
         except ServiceError as exc:
             raise self.failed(session, exc) from None
         if type(reply) is Stream:  # the core may hand back the marker: refuse it the same way
@@ -572,9 +625,13 @@ class _Server:
 
     async def stream(self, request: Request) -> Response:
         session = self.session(request)
+        at = self.deadline(request, session.service)
         value = self.request_value(session, await self.body(request))
         self.stats[session.service].streams += 1
-        items = session.handle.stream(value)
+        if at is None:
+            items = session.handle.stream(value)
+        else:  # the whole stream under the deadline; leaving early cancels it as usual
+            items = session.handle.stream(value, timeout=deadlines.left(at))
         try:
             await items.open()
         except ServiceError as exc:

@@ -15,6 +15,7 @@ from typing import Any, Final
 import msgspec
 
 from nanoservices.core import (
+    DeadlineExceeded,
     InvalidRequestError,
     ProtocolViolationError,
     ReentryError,
@@ -34,6 +35,7 @@ __all__ = [
     "NDJSON",
     "PROBLEM_JSON",
     "STATE_HEADER",
+    "TIMEOUT_HEADER",
     "SessionOpen",
     "ThrowRequest",
     "error_from_problem",
@@ -46,6 +48,9 @@ PROBLEM_JSON: Final = "application/problem+json"
 NDJSON: Final = "application/x-ndjson"
 CLIENT_HEADER: Final = "nanoservices-client"
 STATE_HEADER: Final = "nanoservices-state"
+#: The caller's deadline, as the seconds left when the request was sent (a
+#: decimal number, like gRPC's ``grpc-timeout``: relative, so no clock is shared).
+TIMEOUT_HEADER: Final = "nanoservices-timeout"
 _TYPE_BASE: Final = "urn:nanoservices:problem:"
 
 JSONScalar = str | int | float | bool | None
@@ -67,6 +72,7 @@ class ThrowRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 # (status, problem kind) per error class; the most specific class wins.
 _STATUS: Final[list[tuple[type[ServiceError], int, str]]] = [
+    (DeadlineExceeded, 504, "deadline-exceeded"),
     (InvalidRequestError, 422, "invalid-request"),
     (StreamReplyError, 409, "stream-reply"),
     (ServiceBusyError, 409, "busy"),
@@ -85,6 +91,7 @@ ALLOWED: Final[dict[str, type[ServiceError]]] = {
         ServiceClosedError,
         ServiceFailedError,
         RestartLimitError,
+        DeadlineExceeded,
         ServiceStartError,
         ServiceBusyError,
         ReentryError,
@@ -148,6 +155,9 @@ def problem_for(exc: ServiceError, state: str | None = None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if isinstance(exc, ServiceFailedError | InvalidRequestError | StreamReplyError):
         extra["request"] = jsonable(exc.request)
+    if isinstance(exc, DeadlineExceeded):
+        extra["request"] = jsonable(exc.request)
+        extra["timeout"] = exc.timeout
     if isinstance(exc, ServiceFailedError):
         extra["restarted"] = exc.restarted
         cause = exc.__cause__
@@ -199,4 +209,8 @@ def error_from_problem(doc: Any, service: str, status: int = 0) -> ServiceError:
         return cls(name, request, str(doc.get("reason") or message))
     if issubclass(cls, StreamReplyError):
         return cls(name, request, message)
+    if issubclass(cls, DeadlineExceeded):
+        timeout = doc.get("timeout")
+        seconds = float(timeout) if isinstance(timeout, int | float) else None
+        return cls(name, request, seconds, message)
     return cls(name, message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any, Generic, NoReturn, TypeVar
@@ -13,7 +14,15 @@ from ray.exceptions import GetTimeoutError, RayError
 from nanoservices import State
 
 from ._host import Failure
-from ._session import FIRST_BATCH, Lost, SessionBase, StreamBase, state_of
+from ._session import (
+    FIRST_BATCH,
+    Lost,
+    RayTimeoutError,
+    SessionBase,
+    StreamBase,
+    state_of,
+    wall_deadline,
+)
 
 __all__ = ["AsyncRayHandle", "AsyncRayStream"]
 
@@ -46,8 +55,13 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
         if self._open is not None:
             self._refuse_streaming("call")
         bound, deadline = self._deadline(timeout)
+        if bound is None:
+            ref = self._call(self._session, request)
+        else:
+            self._passed(request, timeout, bound)
+            ref = self._call(self._session, request, wall_deadline(bound))
         try:
-            reply = await _within(self._call(self._session, request), bound)
+            reply = await _within(ref, bound)
         except RayError as exc:
             return await self._lost(request, exc, bound, deadline)
         if type(reply) is Failure:
@@ -104,11 +118,15 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
             return await self._failed(request, result, deadline)
         return result
 
-    def stream(self, request: RequestT, /) -> AsyncRayStream[Any]:
-        """Send ``request``; ``async for`` over its streamed reply (opened on first step)."""
+    def stream(self, request: RequestT, /, *, timeout: float | None = None) -> AsyncRayStream[Any]:
+        """Send ``request``; ``async for`` over its streamed reply (opened on first step;
+        ``timeout``: a deadline from now for the whole stream, as for :meth:`RayHandle.stream`)."""
         if self._open is not None:
             self._refuse_streaming("stream")
-        opened: AsyncRayStream[Any] = AsyncRayStream(self, request)
+        bound, at = self._deadline(timeout)
+        if bound is not None:
+            self._passed(request, timeout, bound)
+        opened: AsyncRayStream[Any] = AsyncRayStream(self, request, at)
         self._open = weakref.ref(opened)
         return opened
 
@@ -176,8 +194,11 @@ class AsyncRayStream(StreamBase, Generic[ReplyT]):
 
     _handle: AsyncRayHandle[Any, Any]
 
-    def __init__(self, handle: AsyncRayHandle[Any, Any], request: object) -> None:
+    def __init__(
+        self, handle: AsyncRayHandle[Any, Any], request: object, at: float | None = None
+    ) -> None:
         self._handle = handle
+        self._at = at
         self.request = request
         self._items = collections.deque()
         self._end_mark = None
@@ -188,6 +209,9 @@ class AsyncRayStream(StreamBase, Generic[ReplyT]):
         return self
 
     async def __anext__(self) -> ReplyT:
+        if self._late():
+            await self.cancel()  # the service's finally runs on the host before this returns
+            raise self._deadline_error()
         items = self._items
         if items:
             return items.popleft()  # type: ignore[no-any-return]
@@ -205,19 +229,26 @@ class AsyncRayStream(StreamBase, Generic[ReplyT]):
     async def _fetch(self) -> list[Any]:
         handle = self._handle
         size = self._grow()
+        at = self._at
+        left = None if at is None else max(at - time.monotonic(), 0.001)
         try:
             if not self._started:
                 self._started = True
+                args: tuple[Any, ...] = (self.request, size)
+                if at is not None:
+                    args += (wall_deadline(at - time.monotonic()),)
                 items, self._end_mark = await handle._invoke(
-                    "stream", "stream_open", self.request, size, request=self.request
+                    "stream", "stream_open", *args, request=self.request, timeout=left
                 )
             else:
                 items, self._end_mark = await handle._invoke(
-                    "stream", "stream_next", size, request=self.request
+                    "stream", "stream_next", size, request=self.request, timeout=left
                 )
-        except BaseException:
+        except BaseException as exc:
             self._end_mark = True
             self._finish()
+            if isinstance(exc, RayTimeoutError):  # it may still stream on the host: end it
+                handle._remote("stream_cancel")
             raise
         return list(items)
 

@@ -22,6 +22,7 @@ from ._session import (
     StreamBase,
     get_checked,
     state_of,
+    wall_deadline,
 )
 
 READY = State.READY
@@ -46,14 +47,24 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
     def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
         """Send ``request`` to the service and return its reply.
 
-        ``timeout``: the most seconds to wait for the host (default: the handle's
-        :attr:`timeout`); past it, :class:`~nanoservices.ray.RayTimeoutError`.
+        ``timeout``: the deadline in seconds (default: the handle's :attr:`timeout`).
+        It travels to the host, which refuses a request that waited past it in
+        the actor's queue and sets it for the service (``remaining()``); the
+        handle never waits past it: :class:`~nanoservices.ray.RayTimeoutError`
+        (a :class:`~nanoservices.DeadlineExceeded`). A sync service running on
+        the host cannot be interrupted (``ray.cancel`` cannot stop a running sync
+        actor method): it finishes there, and the session's next request waits.
         """
         if self._open is not None:
             self._refuse_streaming("call")
         bound, deadline = self._deadline(timeout)
+        if bound is None:
+            ref = self._call(self._session, request)
+        else:
+            self._passed(request, timeout, bound)
+            ref = self._call(self._session, request, wall_deadline(bound))
         try:
-            reply = ray.get(self._call(self._session, request), timeout=bound)
+            reply = ray.get(ref, timeout=bound)
         except RayError as exc:
             return self._lost(request, exc, bound, deadline)
         if type(reply) is Failure:
@@ -118,20 +129,27 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         Items travel in growing batches (up to ``batch`` per round trip); the
         stream holds the service until it ends or is cancelled, and leaving it
         early closes the service's source and puts the service back to READY.
-        ``timeout`` bounds each round trip (default: the handle's :attr:`timeout`);
-        a pull that times out ends the stream.
+        ``timeout`` (default: the handle's :attr:`timeout`): a deadline for the
+        whole stream; it travels to the host, which checks it before each item
+        (and cancels the stream past it); the handle never waits past it.
         """
         if self._open is not None:
             self._refuse_streaming("stream")
-        items, end = self._invoke(
-            "stream",
-            "stream_open",
-            request,
-            min(FIRST_BATCH, self._batch),
-            request=request,
-            timeout=timeout,
-        )
-        opened: RayStream[Any] = RayStream(self, request, items, end, timeout)
+        bound, at = self._deadline(timeout)
+        size = min(FIRST_BATCH, self._batch)
+        if bound is None:
+            args: tuple[Any, ...] = (request, size)
+        else:
+            self._passed(request, timeout, bound)
+            args = (request, size, wall_deadline(bound))
+        try:
+            items, end = self._invoke(
+                "stream", "stream_open", *args, request=request, timeout=bound
+            )
+        except RayTimeoutError:  # it may still open on the host: end it there after
+            self._remote("stream_cancel")
+            raise
+        opened: RayStream[Any] = RayStream(self, request, items, end, at)
         if end is None or items:
             self._open = weakref.ref(opened)
         return opened
@@ -232,7 +250,7 @@ class RayStream(StreamBase, Generic[ReplyT]):
     ends it and puts the service back to READY.
     """
 
-    __slots__ = ("_timeout",)
+    __slots__ = ()
 
     _handle: RayHandle[Any, Any]
 
@@ -242,19 +260,22 @@ class RayStream(StreamBase, Generic[ReplyT]):
         request: object,
         items: list[Any],
         end: bool | Failure | None,
-        timeout: float | None = None,
+        at: float | None = None,
     ) -> None:
         self._handle = handle
         self.request = request
         self._items = collections.deque(items)
         self._end_mark = end
         self._next_size = min(2 * FIRST_BATCH, handle._batch)
-        self._timeout = timeout
+        self._at = at
 
     def __iter__(self) -> RayStream[ReplyT]:
         return self
 
     def __next__(self) -> ReplyT:
+        if self._late():
+            self.cancel()  # the service's finally runs on the host before this returns
+            raise self._deadline_error()
         items = self._items
         if items:
             return items.popleft()  # type: ignore[no-any-return]
@@ -272,7 +293,8 @@ class RayStream(StreamBase, Generic[ReplyT]):
 
     def _fetch(self) -> list[Any]:
         try:
-            items, self._end_mark = self._handle._pull(self._grow(), self.request, self._timeout)
+            left = None if self._at is None else max(self._at - time.monotonic(), 0.001)
+            items, self._end_mark = self._handle._pull(self._grow(), self.request, left)
         except RayTimeoutError:
             self._cancel(wait=False)  # the pulled batch is lost: end the stream on the host too
             raise

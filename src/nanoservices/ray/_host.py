@@ -19,6 +19,7 @@ import importlib
 import itertools
 import os
 import pickle
+import time
 import traceback
 import uuid
 from typing import Any, Final
@@ -94,6 +95,11 @@ def _portable(exc: BaseException) -> BaseException:
         exc = RemoteCause(type(exc).__qualname__, str(exc))
     exc.add_note(f"(raised in Ray actor pid {os.getpid()}):\n{note}")
     return exc
+
+
+def _left_of(wall: float) -> float:
+    """Seconds left before a wall-clock deadline (at least 0)."""
+    return max(wall - time.time(), 0.0)
 
 
 def load_factory(path: str, options: dict[str, Any] | None = None) -> ServiceFactory[Any, Any, Any]:
@@ -186,10 +192,18 @@ class HostCore:
 
     # -- the hot path --------------------------------------------------------------
 
-    def call(self, session: SessionId, request: Any) -> Any:
-        """``handle.call(request)`` for the session; errors come back as a Failure."""
+    def call(self, session: SessionId, request: Any, deadline: float | None = None) -> Any:
+        """``handle.call(request)`` for the session; errors come back as a Failure.
+
+        ``deadline`` (wall-clock ``time.time()``): the caller's; a request that
+        waited past it in the actor's queue is refused without running, and the
+        service reads what is left with ``remaining()``.
+        """
         try:
-            reply = self._sessions[session].call(request)
+            if deadline is None:
+                reply = self._sessions[session].call(request)
+            else:
+                reply = self._sessions[session].call(request, timeout=_left_of(deadline))
         except BaseException as exc:
             return self._failure(session, request, exc)
         if type(reply) is Stream:
@@ -229,10 +243,17 @@ class HostCore:
 
     # -- streams ----------------------------------------------------------------
 
-    def stream_open(self, session: SessionId, request: Any, size: int) -> Batch | Failure:
-        """Open a stream and return its first ``size`` items (pulled lazily)."""
+    def stream_open(
+        self, session: SessionId, request: Any, size: int, deadline: float | None = None
+    ) -> Batch | Failure:
+        """Open a stream and return its first ``size`` items (pulled lazily); with a
+        ``deadline`` (as for :meth:`call`), checked before each item."""
         try:
-            opened = self._sessions[session].stream(request)
+            handle = self._sessions[session]
+            if deadline is None:
+                opened = handle.stream(request)
+            else:
+                opened = handle.stream(request, timeout=_left_of(deadline))
         except BaseException as exc:
             return self._failure(session, request, exc)
         self._streams[session] = opened

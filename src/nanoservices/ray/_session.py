@@ -15,6 +15,7 @@ import ray
 from ray.exceptions import ActorDiedError, GetTimeoutError, RayError
 
 from nanoservices import (
+    DeadlineExceeded,
     RestartLimitError,
     RestartPolicy,
     ServiceBusyError,
@@ -23,6 +24,7 @@ from nanoservices import (
     State,
     TransportError,
 )
+from nanoservices.core.seam import deadlines
 
 from ._host import UNKNOWN_SESSION, Failure, SessionId
 
@@ -33,14 +35,29 @@ FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, lit
 REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
 
 
-class RayTimeoutError(TransportError, TimeoutError):
+class RayTimeoutError(DeadlineExceeded, TransportError):
     """No answer from the service's Ray host within the caller's bound (``timeout=``).
 
-    The host may be busy (its methods run one at a time) or its node lost (Ray
-    takes about 15 s, by default, to declare a node dead). What was asked may
-    still happen on the host; if the host was lost, the next request restarts
-    the service there (one :class:`~nanoservices.ServiceFailedError`).
+    A :class:`~nanoservices.DeadlineExceeded` (so a ``TimeoutError``) and a
+    :class:`~nanoservices.TransportError`. The host may be busy (its methods run
+    one at a time) or its node lost (Ray takes about 15 s, by default, to declare
+    a node dead). What was asked may still happen on the host (``ray.cancel``
+    cannot stop a running sync actor method); if the host was lost, the next
+    request restarts the service there (one :class:`~nanoservices.ServiceFailedError`).
     """
+
+    def __init__(
+        self, service: str, message: str, request: object = None, timeout: float | None = None
+    ) -> None:
+        DeadlineExceeded.__init__(self, service, request, timeout, message)
+        self.args = (service, message, request, timeout)
+
+
+def wall_deadline(bound: float) -> float:
+    """The deadline ``bound`` seconds from now, as wall-clock time for the host: another
+    process (another node) has its own monotonic clock, so the deadline travels as
+    ``time.time()`` (hosts on other nodes rely on synchronized clocks, as NTP keeps them)."""
+    return time.time() + bound
 
 
 def get_checked(ref: Any, name: str, timeout: float | None = None) -> Any:
@@ -236,7 +253,16 @@ class SessionBase:
     def _deadline(self, timeout: float | None) -> tuple[float | None, float | None]:
         """The bound for one operation (its own, else the handle's) and its deadline."""
         bound = self.timeout if timeout is None else timeout
+        if bound is not None:  # a deadline already in force (a service calling) may be earlier
+            bound = deadlines.left(deadlines.deadline_at(deadlines.check_timeout(bound)))
         return bound, None if bound is None else time.monotonic() + bound
+
+    def _passed(self, request: object, timeout: float | None, bound: float | None) -> None:
+        """Refuse a request whose deadline has passed before it is sent (it never runs)."""
+        if bound is not None and bound <= 0.0:
+            raise DeadlineExceeded(
+                self._name, request, self.timeout if timeout is None else timeout
+            )
 
     def _timed_out(
         self, what: str, request: object, bound: float | None, cause: BaseException
@@ -246,6 +272,8 @@ class SessionBase:
             self._name,
             f"no answer from its Ray host within {bound:g} s to {what} {request!r:.60} "
             "(the host may be busy, or its node lost; it may still happen there)",
+            request,
+            bound,
         ) from cause
 
     @staticmethod
@@ -337,7 +365,10 @@ def state_of(result: Any) -> State:
 class StreamBase:
     """What the sync and async Ray streams share: buffered items and how they end."""
 
-    __slots__ = ("__weakref__", "_end_mark", "_handle", "_items", "_next_size", "request")
+    __slots__ = ("__weakref__", "_at", "_end_mark", "_handle", "_items", "_next_size", "request")
+
+    _at: float | None  # the stream's deadline (``time.monotonic()``), or None
+    request: object
 
     _handle: SessionBase
     _items: collections.deque[Any]
@@ -355,6 +386,18 @@ class StreamBase:
         if handle._open is not None and handle._open() is self:
             handle._open = None
             handle._seen = State.READY  # a failure the host reports overrides it
+
+    def _late(self) -> bool:
+        """Whether the stream's deadline passed while the host still streams."""
+        return self._at is not None and self._end_mark is None and time.monotonic() >= self._at
+
+    def _deadline_error(self) -> DeadlineExceeded:
+        return DeadlineExceeded(
+            self._handle._name,
+            self.request,
+            None,
+            f"the stream for request {self.request!r:.60} passed its deadline and was cancelled",
+        )
 
     def _end(self) -> None:
         """Forget what is left (the handle reset or closed the service)."""
