@@ -253,8 +253,11 @@ class SessionBase:
     def _deadline(self, timeout: float | None) -> tuple[float | None, float | None]:
         """The bound for one operation (its own, else the handle's) and its deadline."""
         bound = self.timeout if timeout is None else timeout
-        if bound is not None:  # a deadline already in force (a service calling) may be earlier
-            bound = deadlines.left(deadlines.deadline_at(deadlines.check_timeout(bound)))
+        if bound is not None:
+            bound = deadlines.check_timeout(bound)
+            outer = deadlines.remaining()  # a deadline in force (a service calling) may be earlier
+            if outer is not None and bound is not None and outer < bound:
+                bound = outer
         return bound, None if bound is None else time.monotonic() + bound
 
     def _passed(self, request: object, timeout: float | None, bound: float | None) -> None:
