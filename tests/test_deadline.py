@@ -209,3 +209,37 @@ def test_a_wrapped_sync_service_sees_the_deadline_inline_and_offloaded() -> None
             await h.aclose()
 
     asyncio.run(main())
+
+
+def test_a_durable_handle_refuses_a_passed_deadline_without_journalling_it(
+    tmp_path: Any,
+) -> None:
+    from nanoservices.durable import SQLiteStore, durable
+
+    store = SQLiteStore(str(tmp_path / "journal.sqlite"))
+    try:
+        with durable(asks, key="k", store=store) as h:  # it reads its deadline
+            assert 0 < h.call(None, timeout=5.0) <= 5.0
+            h.timeout = 5.0
+            assert 0 < h.call(None) <= 5.0
+        with durable(patient, key="notes", store=store) as h:
+            with pytest.raises(DeadlineExceeded):
+                h.call(["note", "late"], timeout=0)
+            with pytest.raises(DeadlineExceeded):
+                h.stream(["ticks", 2], timeout=0)
+            assert h.call(["note", "kept"], timeout=5.0) == "kept"
+        with durable(patient, key="notes", store=store) as h:
+            assert h.stats.replayed == 1  # the refused requests left no entry
+            assert h.call("notes") == ["kept"]
+    finally:
+        store.close()
+
+
+def test_a_registry_name_passes_the_deadline_on() -> None:
+    registry = ns.Registry()
+    registry.register("asks", asks)
+    ref = registry.get("asks")
+    assert 0 < ref.call(None, timeout=5.0) <= 5.0
+    with pytest.raises(DeadlineExceeded):
+        ref.call(None, timeout=0)
+    registry.close()

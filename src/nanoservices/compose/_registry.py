@@ -339,8 +339,8 @@ class ServiceRef:
     def _handle(self) -> Handle[Any, Any]:
         return self._registry._entry(self.name).connect(self.name)
 
-    def call(self, request: Any, /) -> Any:
-        """Send ``request`` to whatever serves the name now."""
+    def call(self, request: Any, /, *, timeout: float | None = None) -> Any:
+        """Send ``request`` to whatever serves the name now (``timeout``: its deadline)."""
         registry, name = self._registry, self.name
         while True:
             entry = registry._entry(name)
@@ -348,7 +348,10 @@ class ServiceRef:
             active.append(None)  # in flight: a replacement will not close under us
             try:
                 if not entry.retired:
-                    return entry.connect(name).call(request)
+                    handle = entry.connect(name)
+                    if timeout is None:
+                        return handle.call(request)
+                    return handle.call(request, timeout=timeout)
             except ServiceClosedError:
                 if not entry.retired:
                     raise
@@ -378,10 +381,12 @@ class ServiceRef:
                 if entry.retired:
                     entry.finish(name)
 
-    def stream(self, request: Any, /) -> Iterator[Any]:
+    def stream(self, request: Any, /, *, timeout: float | None = None) -> Iterator[Any]:
         """Open a streamed reply on the current service (it stays on it; a
         replacement closes the old service, and so the stream, between items)."""
-        return self._in_flight(lambda handle: handle.stream(request))  # type: ignore[no-any-return]
+        if timeout is None:
+            return self._in_flight(lambda handle: handle.stream(request))  # type: ignore[no-any-return]
+        return self._in_flight(lambda handle: handle.stream(request, timeout=timeout))  # type: ignore[no-any-return]
 
     def reset(self) -> None:
         self._in_flight(lambda handle: handle.reset())

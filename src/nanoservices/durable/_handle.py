@@ -25,6 +25,7 @@ from zlib import crc32
 import msgspec
 
 from nanoservices import (
+    DeadlineExceeded,
     InvalidRequestError,
     LocalHandle,
     ServiceBusyError,
@@ -33,6 +34,7 @@ from nanoservices import (
     State,
 )
 from nanoservices.core import ReplyStream
+from nanoservices.core.seam import deadlines
 
 from ._entries import (
     END_OK,
@@ -141,6 +143,9 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         self._snap_at: float = self._every  # the entry at which to take the next snapshot
         self._put = self.store.append
         self._ready = False  # True while a call may take the hot path
+        #: The handle-wide default deadline in seconds for ``call`` and ``stream``
+        #: (None: none); a call's own ``timeout=`` overrides it.
+        self.timeout: float | None = None
         self._decode = decoder_for(self._spec.request_type).decode
         self._stream: object | None = None  # the open stream's token (never the stream)
         self._closed = False
@@ -361,8 +366,16 @@ class DurableHandle(Generic[RequestT, ReplyT]):
 
     # -- the handle's operations ---------------------------------------------------
 
-    def call(self, request: RequestT, /) -> ReplyT:
-        """Run ``request``, journal it with its outcome's digest, return the reply."""
+    def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
+        """Run ``request``, journal it with its outcome's digest, return the reply.
+
+        ``timeout``: a deadline, as for a local handle: checked before the service
+        runs (passed: ``DeadlineExceeded``, nothing journalled), then readable by
+        the service through ``remaining()``; the service is not interrupted.
+        """
+        if timeout is not None or self.timeout is not None:
+            given = self.timeout if timeout is None else timeout
+            return self._within(self.call, request, given)  # type: ignore[no-any-return]
         if not self._ready:  # closed, streaming, failed: off the hot path
             return self._call_not_ready(request)
         try:
@@ -408,9 +421,35 @@ class DurableHandle(Generic[RequestT, ReplyT]):
 
     __call__ = call
 
-    def stream(self, request: RequestT, /) -> DurableStream[Any]:
+    def _within(self, op: Callable[[Any], Any], request: object, timeout: float | None) -> Any:
+        """``op(request)`` (``call`` or ``stream``) under the deadline ``timeout`` from now."""
+        at = self._deadline(request, timeout)
+        default, self.timeout = self.timeout, None  # the deadline now in force replaces it
+        try:
+            with deadlines.within(at):
+                return op(request)
+        finally:
+            self.timeout = default
+
+    def _deadline(self, request: object, timeout: float | None) -> float | None:
+        """The deadline for ``timeout`` from now; ``DeadlineExceeded`` if it has passed."""
+        at = deadlines.deadline_at(deadlines.check_timeout(timeout))
+        if timeout is not None and deadlines.left(at) == 0.0:
+            raise DeadlineExceeded(self.name, request, timeout)
+        return at
+
+    def stream(self, request: RequestT, /, *, timeout: float | None = None) -> DurableStream[Any]:
         """Open a streamed reply; each item handed out is journalled (so a replay
-        reads the stream exactly as far as the caller did)."""
+        reads the stream exactly as far as the caller did).
+
+        ``timeout``: a deadline checked before the stream opens (passed:
+        ``DeadlineExceeded``, nothing journalled) and readable by the service
+        while it opens; a durable stream is not cut between items by a deadline
+        (its journal replays it item for item): cancel it yourself.
+        """
+        if timeout is not None or self.timeout is not None:
+            given = self.timeout if timeout is None else timeout
+            return self._within(self.stream, request, given)  # type: ignore[no-any-return]
         inner = self._inner
         body = self._encode(request)
         if inner.state is not State.READY:
