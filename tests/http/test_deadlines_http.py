@@ -133,3 +133,23 @@ def test_the_server_cancels_the_work_of_a_client_that_went_away(base: str) -> No
             assert reply.json() == "quick"
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("offload", [False, True])
+def test_an_async_service_over_http_is_cancelled_at_its_deadline(offload: bool) -> None:
+    from nanoservices.examples import abasics
+    from nanoservices.http import connect
+
+    app = create_app([Served(abasics.patient, offload=offload)])
+    with serving_app(app) as url, connect(url, "patient") as h:
+        with pytest.raises(DeadlineExceeded):
+            h.call(["until", 60], timeout=0.05)  # cancelled at its await; it handles it
+        assert h.call("notes") == ["stopped"]
+        with pytest.raises(DeadlineExceeded):
+            h.call(["nap", 60], timeout=0.05)  # it does not handle it: FAILED
+        assert h.fetch_state().value == "failed"
+        h.reset()
+        with pytest.raises(DeadlineExceeded):
+            for _ in h.stream(["ticks", None], timeout=0.3):
+                pass
+        assert h.call("notes") == ["finally"]

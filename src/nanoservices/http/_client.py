@@ -63,7 +63,7 @@ _MAX_SECONDS = 999_999_999.0  # what the timeout header can say
 
 def deadline_of(timeout: float | None) -> float | None:
     """The deadline (``time.monotonic()``) of a request sent now with ``timeout``
-    (None: no deadline), or :class:`DeadlineExceeded`-worthy 0 left: see ``late``."""
+    (the earlier of it and a deadline in force), or None without a timeout."""
     if timeout is None:
         return None
     return deadlines.deadline_at(deadlines.check_timeout(timeout))
