@@ -199,11 +199,14 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     # -- the hot path ---------------------------------------------------------
 
-    def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
+    # ``timeout`` is passed by keyword (``h.call(x, timeout=2)``), as on every handle,
+    # but not declared keyword-only here: CPython 3.11 does not specialize calls to a
+    # function with keyword-only parameters, which costs the hot path about 20 ns.
+    def call(self, request: RequestT, /, timeout: float | None = None) -> ReplyT:
         """Send ``request`` and return the service's reply.
 
-        ``timeout`` (seconds): the service runs in this thread and cannot be
-        interrupted, so the deadline is checked before it runs (passed:
+        ``timeout`` (seconds, by keyword): the service runs in this thread and cannot
+        be interrupted, so the deadline is checked before it runs (passed:
         :class:`~nanoservices.DeadlineExceeded`, the service untouched) and the
         service can read what is left with :func:`nanoservices.remaining`.
         """
