@@ -26,7 +26,7 @@ _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 #: Every error status the server answers, and why (each operation lists those it can).
 _WHY: Final = {
-    400: "malformed JSON, or nested too deeply",
+    400: "malformed JSON, nested too deeply, or a malformed nanoservices-timeout header",
     401: "missing or wrong bearer token",
     403: "not allowed on a shared service",
     404: "unknown service or session",
@@ -40,6 +40,7 @@ _WHY: Final = {
     500: "the service failed, or its reply has no JSON form",
     502: "a remote dependency failed",
     503: "the server is starting or stopping",
+    504: "the caller's deadline (nanoservices-timeout) passed: the work was cancelled",
 }
 _ANY_SESSION: Final = (401, 404, 410, 500, 503)
 _WITH_BODY: Final = (400, 408, 413, 415, 422)
@@ -50,6 +51,16 @@ _SESSION_PARAM: Final = {
     "required": True,
     "description": "the session id returned when the session was opened",
     "schema": {"type": "string"},
+}
+
+
+_TIMEOUT_PARAM: Final = {
+    "name": "nanoservices-timeout",
+    "in": "header",
+    "required": False,
+    "description": "the caller's deadline: seconds left, a decimal number (like 2.5); "
+    "past it the service's work is cancelled and the answer is a 504",
+    "schema": {"type": "string", "pattern": "^[0-9]{1,9}([.][0-9]{1,9})?$"},
 }
 
 
@@ -232,10 +243,11 @@ def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any
             "parameters": [_SESSION_PARAM],
             "post": {
                 "summary": f"Call {name}",
+                "parameters": [_TIMEOUT_PARAM],
                 "requestBody": _json(request_s, required=True),
                 "responses": {
                     **_ok(200, "the reply", reply_s),
-                    **_errors(*_ANY_SESSION, *_WITH_BODY, 409, 502),
+                    **_errors(*_ANY_SESSION, *_WITH_BODY, 409, 502, 504),
                 },
             },
         }
@@ -243,13 +255,14 @@ def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any
             "parameters": [_SESSION_PARAM],
             "post": {
                 "summary": f"Stream a reply of {name} as JSON lines",
+                "parameters": [_TIMEOUT_PARAM],
                 "requestBody": _json(request_s, required=True),
                 "responses": {
                     "200": {
                         "description": 'lines {"item": x}, then {"end": true} or {"error": ...}',
                         "content": {"application/x-ndjson": {"schema": item_s}},
                     },
-                    **_errors(*_ANY_SESSION, *_WITH_BODY, 409, 502),
+                    **_errors(*_ANY_SESSION, *_WITH_BODY, 409, 502, 504),
                 },
             },
             "delete": {
