@@ -32,9 +32,9 @@ from nanoservices import (
     ServiceClosedError,
     ServiceError,
     State,
+    remaining,
 )
 from nanoservices.core import ReplyStream
-from nanoservices.core.seam import deadlines
 
 from ._entries import (
     END_OK,
@@ -422,30 +422,32 @@ class DurableHandle(Generic[RequestT, ReplyT]):
     __call__ = call
 
     def _within(self, op: Callable[[Any], Any], request: object, timeout: float | None) -> Any:
-        """``op(request)`` (``call`` or ``stream``) under the deadline ``timeout`` from now."""
-        at = self._deadline(request, timeout)
-        default, self.timeout = self.timeout, None  # the deadline now in force replaces it
+        """``op(request)`` (``call`` or ``stream``) under the deadline ``timeout`` from now:
+        refused (nothing journalled) if it has passed; for a call, in force while the
+        service runs (the inner handle's default, for that call)."""
+        inner = self._inner
+        default, inner_default = self.timeout, inner.timeout
+        inner.timeout = timeout  # checks it: a number of seconds >= 0
         try:
-            with deadlines.within(at):
-                return op(request)
+            outer = remaining()
+            if not timeout or (outer is not None and outer <= 0):
+                raise DeadlineExceeded(self.name, request, timeout)
+            self.timeout = None  # the deadline now in force replaces the default
+            if op == self.stream:
+                inner.timeout = inner_default  # a durable stream is not cut between items
+            return op(request)
         finally:
+            inner.timeout = inner_default
             self.timeout = default
-
-    def _deadline(self, request: object, timeout: float | None) -> float | None:
-        """The deadline for ``timeout`` from now; ``DeadlineExceeded`` if it has passed."""
-        at = deadlines.deadline_at(deadlines.check_timeout(timeout))
-        if timeout is not None and deadlines.left(at) == 0.0:
-            raise DeadlineExceeded(self.name, request, timeout)
-        return at
 
     def stream(self, request: RequestT, /, *, timeout: float | None = None) -> DurableStream[Any]:
         """Open a streamed reply; each item handed out is journalled (so a replay
         reads the stream exactly as far as the caller did).
 
         ``timeout``: a deadline checked before the stream opens (passed:
-        ``DeadlineExceeded``, nothing journalled) and readable by the service
-        while it opens; a durable stream is not cut between items by a deadline
-        (its journal replays it item for item): cancel it yourself.
+        ``DeadlineExceeded``, nothing journalled); a durable stream is not cut
+        between items by a deadline (its journal replays it item for item):
+        cancel it yourself.
         """
         if timeout is not None or self.timeout is not None:
             given = self.timeout if timeout is None else timeout
