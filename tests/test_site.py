@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import html
+import importlib
+import re
 import shutil
 import subprocess
 import sys
@@ -36,3 +41,92 @@ def test_the_benchmark_chart_is_served_as_svg(site: Path) -> None:
     page = (site / "comparison" / "index.html").read_text(encoding="utf-8")
     assert "img/bench.svg" in page
     assert (site / "img" / "bench.svg").is_file()
+
+
+# --- The rendered reference (issue 18): what a reader sees, checked on the built HTML ---
+
+#: A Sphinx role left as text: ``:meth:`stop``` renders as ``:meth:<code>stop</code>``.
+RAW_ROLE = re.compile(r":(?:py:)?(?:meth|class|func|data|attr|exc|mod|obj|const|ref|term):(?:<code>|`)")
+#: A reStructuredText literal-block marker left as text: a paragraph ``::`` or ending in ``::``.
+STRAY_LITERAL_MARKER = re.compile(r"::</p>")
+#: Control characters (a docstring that is not raw turns ``\x00`` into one).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: A ``_``-prefixed name (a private sentinel or class), not an attribute after a dot.
+PRIVATE_NAME = re.compile(r"(?<![\w.])_[A-Za-z]\w*")
+SIGNATURE = re.compile(r'<div class="doc-signature[^"]*">(.*?)</div>', re.S)
+HEADING = re.compile(r'<h\d id="(nanoservices\.[\w.]+)" class="doc doc-heading">')
+
+
+def _pages(site: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(site)): path.read_text(encoding="utf-8")
+        for path in sorted(site.rglob("*.html"))
+    }
+
+
+def _text(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def _import(dotted: str) -> object:
+    """The object a reference heading's id names (a module path, then attributes), or None."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj: object = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr, None)
+        return obj
+    raise ImportError(dotted)
+
+
+def test_no_raw_sphinx_role_or_literal_marker_is_left_as_text(site: Path) -> None:
+    found = [
+        f"{page}: {match.group(0)}"
+        for page, text in _pages(site).items()
+        for pattern in (RAW_ROLE, STRAY_LITERAL_MARKER)
+        for match in pattern.finditer(text)
+    ]
+    assert not found, found
+
+
+def test_no_control_character_is_rendered(site: Path) -> None:
+    found = [f"{page}: {m.group(0)!r}" for page, t in _pages(site).items() for m in CONTROL.finditer(t)]
+    assert not found, found
+
+
+def test_no_private_name_in_a_rendered_signature(site: Path) -> None:
+    found = [
+        f"{page}: {name} in {_text(sig).split('(')[0].strip()}"
+        for page, text in _pages(site).items()
+        for sig in SIGNATURE.findall(text)
+        for name in PRIVATE_NAME.findall(_text(sig))
+    ]
+    assert not found, found
+
+
+def test_every_public_enum_member_and_record_field_is_listed(site: Path) -> None:
+    missing: list[str] = []
+    checked = 0
+    for page, text in _pages(site).items():
+        if not page.startswith("reference/"):
+            continue
+        ids = set(re.findall(r'id="(nanoservices\.[\w.]+)"', text))
+        for heading in HEADING.findall(text):
+            obj = _import(heading)
+            if not isinstance(obj, type):
+                continue
+            if issubclass(obj, enum.Enum):
+                names = [member.name for member in obj]
+            elif dataclasses.is_dataclass(obj):
+                names = [f.name for f in dataclasses.fields(obj) if not f.name.startswith("_")]
+            elif issubclass(obj, tuple) and hasattr(obj, "_fields"):
+                names = list(obj._fields)
+            else:
+                continue
+            checked += 1
+            missing += [f"{page}: {heading}.{n}" for n in names if f"{heading}.{n}" not in ids]
+    assert checked >= 3  # State, EventKind and Event at least
+    assert not missing, missing

@@ -3,9 +3,9 @@
 * ``@aservice`` turns an async generator function (``request = yield reply``
   inside ``async def``) into a factory: ``h = await counter(100)`` or
   ``async with counter(100) as h``.
-* :func:`to_async` lets async code use a sync service's handle.
+* [`to_async`][] lets async code use a sync service's handle.
 
-Both give an :class:`AsyncHandle`: ``await h.call(x)``, ``async for item in
+Both give an [`AsyncHandle`][]: ``await h.call(x)``, ``async for item in
 h.stream(x)``, ``await h.reset()``, ``await h.throw(exc)``, ``await h.aclose()``,
 ``h.state``. Steps of one handle take turns (an ``asyncio.Lock``), so tasks may
 share a handle. The protocol itself (priming, streams, errors, state moves,
@@ -34,7 +34,7 @@ from nanoservices.core import (
     Stream,
     SupervisionStats,
 )
-from nanoservices.core.seam import NATIVE, build_check
+from nanoservices.core.seam import FROM_ANNOTATION, NATIVE, build_check
 
 from ._engine import AsyncGenEngine
 from ._protocol import astreamed
@@ -56,7 +56,7 @@ RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
 
-_UNSET: Any = object()
+_UNSET: Any = FROM_ANNOTATION  # the older name, kept for code that still uses it
 
 
 RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
@@ -65,7 +65,7 @@ ReplyT_co = TypeVar("ReplyT_co", covariant=True)
 
 @runtime_checkable
 class AsyncHandleProtocol(Protocol[RequestT_contra, ReplyT_co]):
-    """The async twin of :class:`~nanoservices.Handle`: the same operations, awaited.
+    """The async twin of [`Handle`][nanoservices.Handle]: the same operations, awaited.
 
     Every async handle offers it (``@aservice``, ``to_async``, remote async
     handles), so callers cannot tell where a service runs. ``supervision`` is
@@ -93,7 +93,7 @@ class AsyncHandleProtocol(Protocol[RequestT_contra, ReplyT_co]):
         ...
 
     async def __call__(self, request: RequestT_contra, /) -> ReplyT_co:
-        """Same as :meth:`call`."""
+        """Same as [`call`][]."""
         ...
 
     def stream(self, request: RequestT_contra, /) -> Any:
@@ -142,6 +142,9 @@ class _Engine(Protocol):
     async def close(self) -> None: ...
 
 
+Engine = _Engine  # the public-looking name AsyncHandle's signature shows
+
+
 class AsyncHandle(Generic[RequestT, ReplyT]):
     """A service used from asyncio; steps take turns, so tasks may share it.
 
@@ -152,7 +155,7 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
 
     __slots__ = ("_engine", "_lock", "_owner", "_pending", "_timeout")
 
-    def __init__(self, engine: _Engine, timeout: float | None = None) -> None:
+    def __init__(self, engine: Engine, timeout: float | None = None) -> None:
         if timeout is not None and timeout < 0:
             raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
         self._engine = engine
@@ -309,7 +312,7 @@ class AsyncReplyStream(Generic[ItemT]):
 
     Dropping it mid-way (a ``break``) cannot await the source's cleanup, so the
     service is given back at once and the source is closed on the handle's next
-    turn; use ``async with`` or :meth:`aclose` to close it right away.
+    turn; use ``async with`` or [`aclose`][] to close it right away.
     """
 
     __slots__ = ("__weakref__", "_handle", "_opened", "_token", "request")
@@ -439,7 +442,7 @@ def aservice(
     *,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-    request_type: Any = _UNSET,
+    request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
 ) -> Callable[
     [Callable[P, AsyncGenerator[ReplyT, RequestT]]], AsyncServiceFactory[P, RequestT, ReplyT]
@@ -452,7 +455,7 @@ def aservice(
     *,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-    request_type: Any = _UNSET,
+    request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
 ) -> Any:
     """Make an async service factory from an async generator function (native protocol).
@@ -463,7 +466,7 @@ def aservice(
     """
 
     def decorate(fn: Callable[..., AsyncGenerator[Any, Any]]) -> AsyncServiceFactory[Any, Any, Any]:
-        rtype = _request_type_of(fn) if request_type is _UNSET else request_type
+        rtype = _request_type_of(fn) if request_type is FROM_ANNOTATION else request_type
         spec = ServiceSpec(
             fn=fn,  # type: ignore[arg-type]  # the spec holds either kind of generator function
             name=name or str(getattr(fn, "__name__", repr(fn))),

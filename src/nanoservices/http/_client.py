@@ -4,7 +4,7 @@
 (httpx.AsyncClient) open a session that owns a service instance on the server
 and return a handle: ``call``, lazy ``stream``, ``reset``, ``throw``, ``close``,
 ``state``, context manager. What a request and a response mean is written once
-in :class:`_Wire`; the sync and async twins only do the I/O, a few lines each
+in [`_Wire`][]; the sync and async twins only do the I/O, a few lines each
 (the httpx ``Client``/``AsyncClient`` pattern).
 
 ``state`` is the state the server reported in its last answer (a property does
@@ -44,7 +44,7 @@ _decode = msgspec.json.Decoder().decode
 _STATES = {s.value: s for s in State}
 
 #: Every exception httpx raises (``HTTPError`` and the few outside it): each one
-#: becomes a :class:`TransportError` whose ``__cause__`` is the httpx error.
+#: becomes a [`TransportError`][] whose ``__cause__`` is the httpx error.
 HTTPX_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 
@@ -141,7 +141,7 @@ class _Wire:
 
     def frame(self, line: str) -> tuple[bool, Any]:
         """(True, item) for an item; (False, None) at the end; raises a stream's error
-        (a :class:`TransportError` for ``""``: the stream broke off)."""
+        (a [`TransportError`][] for ``""``: the stream broke off)."""
         if not line:
             raise TransportError(self.name, "the stream broke off before its end frame")
         try:
@@ -180,7 +180,7 @@ class _Wire:
 
 
 class RemoteHandle(Generic[RequestT, ReplyT]):
-    """A service instance on a ``nanoservices serve`` server (see :func:`connect`)."""
+    """A service instance on a ``nanoservices serve`` server (see [`connect`][])."""
 
     def __init__(self, client: httpx.Client, wire: _Wire, owns_client: bool) -> None:
         self._client = client
@@ -328,7 +328,7 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
     def state(self) -> State:
         """The state the server reported last (STREAMING while your stream is open).
 
-        No network I/O: call :meth:`fetch_state` for the server's state now.
+        No network I/O: call [`fetch_state`][] for the server's state now.
         """
         return State.STREAMING if self._stream is not None else self._wire.state
 
@@ -438,7 +438,7 @@ def connect(
 
 
 class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
-    """The async twin of :class:`RemoteHandle` (see :func:`aconnect`)."""
+    """The async twin of [`RemoteHandle`][] (see [`aconnect`][])."""
 
     def __init__(self, client: httpx.AsyncClient, wire: _Wire, owns_client: bool) -> None:
         self._client = client
@@ -522,14 +522,14 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
             await self._drop_stream()
 
     async def restart(self) -> None:
-        """The async twin of :meth:`RemoteHandle.restart`."""
+        """The async twin of [`RemoteHandle.restart`][]."""
         try:
             self.greeting = self._wire.restarted(await self._post("/restart", op=Op.RESTART))
         finally:
             await self._drop_stream()
 
     async def fetch_state(self) -> State:
-        """The async twin of :meth:`RemoteHandle.fetch_state`."""
+        """The async twin of [`RemoteHandle.fetch_state`][]."""
         if self._closed:
             return State.CLOSED
         if self._stream is not None:
@@ -562,7 +562,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
 
     @property
     def state(self) -> State:
-        """The state the server reported last (no I/O: see :meth:`fetch_state`)."""
+        """The state the server reported last (no I/O: see [`fetch_state`][])."""
         return State.STREAMING if self._stream is not None else self._wire.state
 
     def __repr__(self) -> str:
@@ -570,7 +570,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
 
 
 class AsyncRemoteStream(Generic[ReplyT]):
-    """The async twin of :class:`RemoteStream`; ``async with`` closes it right away."""
+    """The async twin of [`RemoteStream`][]; ``async with`` closes it right away."""
 
     def __init__(self, handle: AsyncRemoteHandle[Any, Any], request: object) -> None:
         self._handle: AsyncRemoteHandle[Any, Any] | None = handle
@@ -680,7 +680,7 @@ async def aconnect(
     client: httpx.AsyncClient | None = None,
     client_id: str | None = None,
 ) -> AsyncRemoteHandle[Any, Any]:
-    """The async twin of :func:`connect`: ``h = await aconnect(url, "md5")``."""
+    """The async twin of [`connect`][]: ``h = await aconnect(url, "md5")``."""
     wire = _Wire(url, service, token, client_id)
     owns = client is None
     http = client or httpx.AsyncClient(timeout=timeout)

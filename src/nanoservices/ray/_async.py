@@ -33,7 +33,7 @@ ReplyT = TypeVar("ReplyT")
 
 
 class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
-    """The awaitable twin of :class:`RayHandle`: the same verbs, awaited.
+    """The awaitable twin of [`RayHandle`][]: the same verbs, awaited.
 
     Made by ``RayHandle.aio()``; ``async for item in h.stream(x)``.
     """
@@ -42,7 +42,7 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
 
     async def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
         """Send ``request`` to the service and return its reply (``timeout``: as
-        for :meth:`RayHandle.call`)."""
+        for [`RayHandle.call`][])."""
         if self._open is not None:
             self._refuse_streaming("call")
         bound, deadline = self._deadline(timeout)

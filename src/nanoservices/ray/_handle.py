@@ -35,8 +35,8 @@ ReplyT = TypeVar("ReplyT")
 class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
     """A service instance in a Ray actor, behind the handle interface.
 
-    Made by :meth:`ServiceHostPool.start`. One caller at a time, like a local
-    handle; :meth:`aio` gives an awaitable twin on the same session.
+    Made by [`ServiceHostPool.start`][]. One caller at a time, like a local
+    handle; [`aio`][] gives an awaitable twin on the same session.
     """
 
     __slots__ = ()
@@ -47,7 +47,7 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         """Send ``request`` to the service and return its reply.
 
         ``timeout``: the most seconds to wait for the host (default: the handle's
-        :attr:`timeout`); past it, :class:`~nanoservices.ray.RayTimeoutError`.
+        ``timeout``); past it, [`RayTimeoutError`][nanoservices.ray.RayTimeoutError].
         """
         if self._open is not None:
             self._refuse_streaming("call")
@@ -118,7 +118,7 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         Items travel in growing batches (up to ``batch`` per round trip); the
         stream holds the service until it ends or is cancelled, and leaving it
         early closes the service's source and puts the service back to READY.
-        ``timeout`` bounds each round trip (default: the handle's :attr:`timeout`);
+        ``timeout`` bounds each round trip (default: the handle's ``timeout``);
         a pull that times out ends the stream.
         """
         if self._open is not None:

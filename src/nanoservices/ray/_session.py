@@ -39,7 +39,7 @@ class RayTimeoutError(TransportError, TimeoutError):
     The host may be busy (its methods run one at a time) or its node lost (Ray
     takes about 15 s, by default, to declare a node dead). What was asked may
     still happen on the host; if the host was lost, the next request restarts
-    the service there (one :class:`~nanoservices.ServiceFailedError`).
+    the service there (one [`ServiceFailedError`][nanoservices.ServiceFailedError]).
     """
 
 
@@ -129,7 +129,7 @@ class SessionBase:
         self._greeting = greeting
         #: The default bound, in seconds, on how long an operation waits for the
         #: host (``None``: no bound); an operation's own ``timeout=`` overrides it.
-        #: Past it: :class:`RayTimeoutError`.
+        #: Past it: [`RayTimeoutError`][].
         self.timeout = timeout
 
     @property
@@ -137,7 +137,7 @@ class SessionBase:
         """The service's state as this handle last saw it: READY, STREAMING, FAILED or
         CLOSED. No round trip: a property never does network I/O. What only the host
         knows (another handle on a named session closed it, its node is being lost)
-        shows after the next request, or now with :meth:`fetch_state`."""
+        shows after the next request, or now with [`fetch_state`][]."""
         known = self._known_state()
         return self._seen if known is None else known
 
