@@ -46,7 +46,9 @@ def test_the_benchmark_chart_is_served_as_svg(site: Path) -> None:
 # --- The rendered reference (issue 18): what a reader sees, checked on the built HTML ---
 
 #: A Sphinx role left as text: ``:meth:`stop``` renders as ``:meth:<code>stop</code>``.
-RAW_ROLE = re.compile(r":(?:py:)?(?:meth|class|func|data|attr|exc|mod|obj|const|ref|term):(?:<code>|`)")
+RAW_ROLE = re.compile(
+    r":(?:py:)?(?:meth|class|func|data|attr|exc|mod|obj|const|ref|term):(?:<code>|`)"
+)
 #: A reStructuredText literal-block marker left as text: a paragraph ``::`` or ending in ``::``.
 STRAY_LITERAL_MARKER = re.compile(r"::</p>")
 #: Control characters (a docstring that is not raw turns ``\x00`` into one).
@@ -93,7 +95,11 @@ def test_no_raw_sphinx_role_or_literal_marker_is_left_as_text(site: Path) -> Non
 
 
 def test_no_control_character_is_rendered(site: Path) -> None:
-    found = [f"{page}: {m.group(0)!r}" for page, t in _pages(site).items() for m in CONTROL.finditer(t)]
+    found = [
+        f"{page}: {match.group(0)!r}"
+        for page, text in _pages(site).items()
+        for match in CONTROL.finditer(text)
+    ]
     assert not found, found
 
 
@@ -130,3 +136,57 @@ def test_every_public_enum_member_and_record_field_is_listed(site: Path) -> None
             missing += [f"{page}: {heading}.{n}" for n in names if f"{heading}.{n}" not in ids]
     assert checked >= 3  # State, EventKind and Event at least
     assert not missing, missing
+
+
+#: What a code block shows without scrolling sideways in the content column at
+#: 1280 px (80 characters of the code font, measured in Chromium).
+CODE_COLUMNS = 80
+
+
+def _published(site: Path, page: Path) -> bool:
+    path = page.relative_to(ROOT / "docs").with_suffix("")
+    built = site / (path.parent if path.name == "index" else path) / "index.html"
+    return built.is_file()
+
+
+def test_code_blocks_in_the_docs_fit_the_page_at_1280_px(site: Path) -> None:
+    """Lines of fenced code fit the column; program output marked ``.wrap`` wraps."""
+    long: list[str] = []
+    pages = [page for page in sorted((ROOT / "docs").rglob("*.md")) if _published(site, page)]
+    assert len(pages) > 30
+    for page in pages:
+        fence = ""
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+            stripped = line.strip()
+            if stripped.startswith("```"):
+                fence = "" if fence else stripped
+                continue
+            if fence and ".wrap" not in fence and len(line) > CODE_COLUMNS:
+                long.append(f"{page.relative_to(ROOT)}:{number}: {len(line)} characters")
+    assert not long, long
+
+
+def test_the_site_has_a_logo_a_favicon_and_an_install_section(site: Path) -> None:
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'class="md-header__button md-logo"' in home
+    assert "img/logo.svg" in home
+    assert 'rel="icon" href="img/favicon.svg"' in home
+    assert (site / "img" / "logo.svg").is_file()
+    assert (site / "img" / "favicon.svg").is_file()
+    headings = re.findall(r'<h2 id="([\w-]+)"', home)
+    assert headings[0] == "install", headings  # the first section, near the top
+
+
+def test_the_404_page_links_resolve_under_the_site_url(site: Path) -> None:
+    """The 404 page is served at any depth, so its links are absolute under site_url."""
+    page = (site / "404.html").read_text(encoding="utf-8")
+    local = [
+        link
+        for link in re.findall(r'(?:href|src)="([^"#]+)"', page)
+        if not link.startswith(("http://", "https://", "data:"))
+    ]
+    assert local
+    for link in local:
+        assert link.startswith("/nanoservices/"), link
+        target = site / link.removeprefix("/nanoservices/")
+        assert target.is_file() or (target / "index.html").is_file(), link

@@ -32,14 +32,18 @@ A query is a plain dict. Keys are column names (AND-ed together) or one of the
 options ``$order``, ``$limit`` and ``$offset``:
 
 ```python
-{"last_name": "Lerner"}                                  # equality
-{"last_name": "Lerner", "city": "Haifa"}                 # several fields: AND
-{"birth_date": {">=": "1990-01-01", "<": "2000-01-01"}}  # operators: AND-ed too
+# equality; several fields are AND-ed
+{"last_name": "Lerner"}
+{"last_name": "Lerner", "city": "Haifa"}
+# operators (AND-ed too)
+{"birth_date": {">=": "1990-01-01", "<": "2000-01-01"}}
 {"last_name": {"in": ["Lerner", "Cohen"]}}
 {"email": {"like": "%@example.org"}, "first_name": {"startswith": "Re"}}
-{"nickname": None}                                       # IS NULL (nullable columns)
+# IS NULL (nullable columns)
+{"nickname": None}
 {"$order": ["last_name", "-birth_date"], "$limit": 10, "$offset": 20}
-{}                                                       # everybody, by primary key
+# everybody, by primary key
+{}
 ```
 
 Column types and the values they take:
