@@ -1,8 +1,8 @@
 """World Weather Information Service (WMO WWIS) daily forecasts as a nanoservice.
 
 ```python
-with forecasts() as weather:                 # or forecasts(base_url=local_url)
-    for day in weather.stream("Tel Aviv"):   # or weather.stream(44)
+with forecasts() as weather:  # or forecasts(base_url=local_url)
+    for day in weather.stream("Tel Aviv"):  # or weather.stream(44)
         print(day.date, day.weather, day.max_temp_c)
 ```
 
