@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import html
 import importlib
+import inspect
 import re
 import shutil
 import subprocess
@@ -194,3 +195,20 @@ def test_the_404_page_links_resolve_under_the_site_url(site: Path) -> None:
         assert link.startswith("/nanoservices/"), link
         target = site / link.removeprefix("/nanoservices/")
         assert target.is_file() or (target / "index.html").is_file(), link
+
+
+def test_defaults_read_well_in_help_too() -> None:
+    """The sentinels' reprs are their names, so ``help()`` shows what the docs show."""
+    from nanoservices import service
+    from nanoservices.aio import aservice
+    from nanoservices.core import ServiceFactory
+    from nanoservices.observe import Recorder
+
+    shown = " ".join(
+        str(inspect.signature(f))
+        for f in (service, aservice, ServiceFactory.with_options, Recorder.expect)
+    )
+    assert shown.count("' = FROM_ANNOTATION") == 2  # service, aservice
+    assert shown.count("' = UNCHANGED") == 2  # with_options: restart, request_type
+    assert "' = ANY_VALUE" in shown
+    assert not PRIVATE_NAME.search(shown), shown
