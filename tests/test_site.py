@@ -212,3 +212,16 @@ def test_defaults_read_well_in_help_too() -> None:
     assert shown.count("' = UNCHANGED") == 2  # with_options: restart, request_type
     assert "' = ANY_VALUE" in shown
     assert not PRIVATE_NAME.search(shown), shown
+
+
+def test_no_attribute_renders_its_constructor_assignment(site: Path) -> None:
+    """``self.request = request`` is how the class stores it, not what a reader needs."""
+    found = [
+        f"{page}: {text}"
+        for page, html_text in _pages(site).items()
+        for sig in SIGNATURE.findall(html_text)
+        if (text := _text(sig).strip())
+        and (match := re.fullmatch(r"(\w+)(?::[^=]*)? = (\w+|\(.*\))", text, re.S))
+        and match.group(2) not in ("None", "True", "False")
+    ]
+    assert not found, found
