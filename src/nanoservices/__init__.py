@@ -5,11 +5,11 @@ turns it into a factory of primed handles that are pleasant, safe and fast to
 call. This top level holds what writing and calling a service needs; the rest
 lives in its subpackage (see ARCHITECTURE.md):
 
-* :mod:`nanoservices.core`: handles, protocol markers, state, supervision, errors;
-* :mod:`nanoservices.aio`: asyncio services and handles;
-* :mod:`nanoservices.compose`: routers, menus, pipelines, the registry;
-* :mod:`nanoservices.observe`: events, tracing, statistics, inspection, explain;
-* :mod:`nanoservices.http` and :mod:`nanoservices.ray`: the transports.
+* [`nanoservices.core`][]: handles, protocol markers, state, supervision, errors;
+* [`nanoservices.aio`][]: asyncio services and handles;
+* [`nanoservices.compose`][]: routers, menus, pipelines, the registry;
+* [`nanoservices.observe`][]: events, tracing, statistics, inspection, explain;
+* [`nanoservices.http`][] and [`nanoservices.ray`][]: the transports.
 """
 
 from types import FunctionType

@@ -13,7 +13,7 @@ from collections.abc import Generator
 
 __all__ = ["VOWELS", "fib", "read_n", "vowels"]
 
-#: The characters :func:`vowels` yields (both cases; ``y`` is not one).
+#: The characters [`vowels`][] yields (both cases; ``y`` is not one).
 VOWELS = frozenset("aeiouAEIOU")
 
 
@@ -21,7 +21,7 @@ def fib() -> Generator[int, None, None]:
     """Yield the Fibonacci numbers 0, 1, 1, 2, 3, 5, ... forever.
 
     The two locals survive between ``next`` calls; that kept state is the point
-    of the example. Take a slice with :func:`itertools.islice`.
+    of the example. Take a slice with ``itertools.islice``.
     """
     first, second = 0, 1
     while True:

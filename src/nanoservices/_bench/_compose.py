@@ -3,7 +3,7 @@
 A router's cost per level is a difference of two rows (a call through the
 router minus a direct call) in bare sends; measured one after the other, a
 noisy neighbour during one row and not the other can make it anything (one
-sequential run reported 0.08). So every composition row is a :class:`Candidate`
+sequential run reported 0.08). So every composition row is a [`Candidate`][]
 timed round-robin with the bare send and the direct call it is compared to
 (see ``_timing.interleave``), and the ratios use the medians of that one run.
 

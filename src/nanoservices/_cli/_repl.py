@@ -30,7 +30,7 @@ _MORE_PROMPT = "  more? [Enter] next, a all, q stop, :command: "
 
 
 class Repl:
-    """The interactive loop over one :class:`Session`."""
+    """The interactive loop over one [`Session`][]."""
 
     def __init__(self, session: Session, console: Console, *, stream_all: bool = False) -> None:
         self.session = session

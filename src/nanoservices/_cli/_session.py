@@ -1,7 +1,7 @@
 """One service hosted by ``nanoservices run``: send, stream, reset, close, describe.
 
 Both front ends (the interactive prompt and the JSON-lines pipe) drive a
-:class:`Session`, so they agree on what a request does:
+[`Session`][], so they agree on what a request does:
 
 * a plain request is ``handle.call``; when a native service replies with a
   ``Stream`` marker, its items are handed out one at a time (the contract
@@ -66,7 +66,7 @@ def describe_error(exc: BaseException, service: str) -> ErrorInfo:
 
 
 class Items:
-    """The items of one streamed reply; iterate, then :meth:`stop` to leave early.
+    """The items of one streamed reply; iterate, then [`stop`][] to leave early.
 
     Wraps either the handle's own stream (``handle.stream``) or a ``Stream``
     marker a native service replied with; errors from the items always come
@@ -146,7 +146,7 @@ class Session:
 
     @property
     def closed(self) -> bool:
-        """Whether the service is closed (by :meth:`close`, or it ended itself)."""
+        """Whether the service is closed (by [`close`][], or it ended itself)."""
         return self.handle.state is State.CLOSED
 
     @property
@@ -155,7 +155,7 @@ class Session:
         return getattr(self.handle, "greeting", None)
 
     def send(self, request: object) -> Any | Items:
-        """One request: the reply, or :class:`Items` when a native service streamed.
+        """One request: the reply, or [`Items`][] when a native service streamed.
 
         A service that may stream is asked through ``stream()`` (``call()`` refuses
         a streamed reply); a plain reply then comes back as itself.

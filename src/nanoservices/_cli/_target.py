@@ -1,13 +1,13 @@
 """Finding and starting the service named on the command line (``MODULE:FACTORY``).
 
-Shared by ``run`` (:func:`load_target`) and ``serve`` (:func:`load_services`),
+Shared by ``run`` ([`load_target`][]) and ``serve`` ([`load_services`][]),
 so both take the same targets. ``MODULE`` is an importable module
 (``nanoservices.services.hashing``; the current folder is importable, as with
 ``python -m``) or a Python file (``talk.py``, imported under its own name as
 ``python talk.py`` would find it); ``FACTORY`` names an attribute in it, dotted
 if nested. Without ``--raw`` it must be a service factory (``@service``) or,
 for ``run``, a callable returning a handle; with ``--raw`` it is a generator
-function in the talk's style, hosted unchanged through :func:`nanoservices.raw`.
+function in the talk's style, hosted unchanged through [`nanoservices.raw`][].
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def load_services(spec: str, *, raw: bool = False, reset_with: str | None = None
     """The service factories ``nanoservices serve`` offers, by name.
 
     ``MODULE:FACTORY`` or ``file.py:name`` is one factory (with ``raw``, a
-    talk-style generator function hosted through :func:`nanoservices.raw`);
+    talk-style generator function hosted through [`nanoservices.raw`][]);
     ``MODULE`` or ``file.py`` alone is every ``@service`` and ``@aservice``
     factory it exports.
 

@@ -1,8 +1,8 @@
 """``nanoservices run MODULE:FACTORY [ARGS...]``: talk to any service, by hand or from a pipe.
 
-At a terminal it is an interactive session (see :mod:`._repl`); when stdin is
+At a terminal it is an interactive session (see [`._repl`][]); when stdin is
 not a terminal, or with ``--jsonl``, it reads one request per line and writes
-JSON lines (see :mod:`._pipe` for the record format).
+JSON lines (see [`._pipe`][] for the record format).
 
 Exit status: 0 all served; 1 some request failed (JSON-lines mode; the
 session itself goes on); 2 usage error, or MODULE:FACTORY names nothing

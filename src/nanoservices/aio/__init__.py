@@ -1,9 +1,9 @@
 """asyncio services and handles: the same operations as the sync handle, awaited.
 
 ``@aservice`` turns an async generator function into a factory of
-:class:`AsyncHandle`; :func:`to_async` lets async code use a sync service's
+[`AsyncHandle`][]; [`to_async`][] lets async code use a sync service's
 handle. ``AsyncHandleProtocol`` is the async twin of
-:class:`~nanoservices.core.Handle`: every async handle kind satisfies it.
+[`Handle`][nanoservices.core.Handle]: every async handle kind satisfies it.
 The engines behind the handles (``AsyncGenEngine``, ``SyncEngine``) are public
 for transports that host a service (the HTTP server).
 """

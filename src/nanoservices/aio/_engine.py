@@ -5,7 +5,7 @@ failures and the restart policy, streams, reset, throw, restart, close), with
 the async driver: only the effects (a step of the generator, closing a source,
 starting a fresh instance) are awaited here. State moves through the one state
 table (``_state``). It does no locking: the public
-:class:`~nanoservices.aio._handle.AsyncHandle` in front of it serializes tasks.
+[`AsyncHandle`][nanoservices.aio.AsyncHandle] in front of it serializes tasks.
 
 Its call path follows the sync handle's rule: ``await self._sink.asend(request)``
 where ``_sink`` is the async generator itself unless a request type or a hook

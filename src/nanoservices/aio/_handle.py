@@ -3,9 +3,9 @@
 * ``@aservice`` turns an async generator function (``request = yield reply``
   inside ``async def``) into a factory: ``h = await counter(100)`` or
   ``async with counter(100) as h``.
-* :func:`to_async` lets async code use a sync service's handle.
+* [`to_async`][] lets async code use a sync service's handle.
 
-Both give an :class:`AsyncHandle`: ``await h.call(x)``, ``async for item in
+Both give an [`AsyncHandle`][]: ``await h.call(x)``, ``async for item in
 h.stream(x)``, ``await h.reset()``, ``await h.throw(exc)``, ``await h.aclose()``,
 ``h.state``. Steps of one handle take turns (an ``asyncio.Lock``), so tasks may
 share a handle. The protocol itself (priming, streams, errors, state moves,
@@ -35,7 +35,7 @@ from nanoservices.core import (
     Stream,
     SupervisionStats,
 )
-from nanoservices.core.seam import NATIVE, build_check
+from nanoservices.core.seam import FROM_ANNOTATION, NATIVE, build_check
 from nanoservices.core.seam import deadlines as _deadline
 
 from ._engine import AsyncGenEngine
@@ -58,7 +58,7 @@ RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
 
-_UNSET: Any = object()
+_UNSET: Any = FROM_ANNOTATION  # the older name, kept for code that still uses it
 
 
 RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
@@ -67,7 +67,7 @@ ReplyT_co = TypeVar("ReplyT_co", covariant=True)
 
 @runtime_checkable
 class AsyncHandleProtocol(Protocol[RequestT_contra, ReplyT_co]):
-    """The async twin of :class:`~nanoservices.Handle`: the same operations, awaited.
+    """The async twin of [`Handle`][nanoservices.Handle]: the same operations, awaited.
 
     Every async handle offers it (``@aservice``, ``to_async``, remote async
     handles), so callers cannot tell where a service runs. ``supervision`` is
@@ -97,7 +97,7 @@ class AsyncHandleProtocol(Protocol[RequestT_contra, ReplyT_co]):
     async def __call__(
         self, request: RequestT_contra, /, *, timeout: float | None = None
     ) -> ReplyT_co:
-        """Same as :meth:`call`."""
+        """Same as [`call`][]."""
         ...
 
     def stream(self, request: RequestT_contra, /, *, timeout: float | None = None) -> Any:
@@ -146,6 +146,9 @@ class _Engine(Protocol):
     async def close(self) -> None: ...
 
 
+Engine = _Engine  # the public-looking name AsyncHandle's signature shows
+
+
 class AsyncHandle(Generic[RequestT, ReplyT]):
     """A service used from asyncio; steps take turns, so tasks may share it.
 
@@ -156,7 +159,7 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
 
     __slots__ = ("_default", "_engine", "_lock", "_owner", "_pending", "_timeout")
 
-    def __init__(self, engine: _Engine, timeout: float | None = None) -> None:
+    def __init__(self, engine: Engine, timeout: float | None = None) -> None:
         if timeout is not None and timeout < 0:
             raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
         self._engine = engine
@@ -216,7 +219,7 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
         wait for a turn. Past it the call is cancelled: ``CancelledError`` arrives
         at the service's own ``await`` (a service that handles it stays READY; one
         that does not is FAILED, or restarted by its policy) and the caller gets
-        :class:`~nanoservices.DeadlineExceeded`. A sync step (``to_async``) cannot
+        [`DeadlineExceeded`][nanoservices.DeadlineExceeded]. A sync step (``to_async``) cannot
         be interrupted: the deadline is checked before it.
         """
         if timeout is not None or self._default is not None:
@@ -251,7 +254,7 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
         cancelled mid-item. ``timeout`` (or the handle's default): a deadline in
         seconds from now for the whole stream; past it the step in progress is
         cancelled, the stream is closed and the caller gets
-        :class:`~nanoservices.DeadlineExceeded`.
+        [`DeadlineExceeded`][nanoservices.DeadlineExceeded].
         """
         if timeout is None:
             timeout = self._default
@@ -357,7 +360,7 @@ class AsyncReplyStream(Generic[ItemT]):
 
     Dropping it mid-way (a ``break``) cannot await the source's cleanup, so the
     service is given back at once and the source is closed on the handle's next
-    turn; use ``async with`` or :meth:`aclose` to close it right away.
+    turn; use ``async with`` or [`aclose`][] to close it right away.
     """
 
     __slots__ = ("__weakref__", "_at", "_handle", "_opened", "_timeout", "_token", "request")
@@ -513,7 +516,7 @@ def aservice(
     *,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-    request_type: Any = _UNSET,
+    request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
 ) -> Callable[
     [Callable[P, AsyncGenerator[ReplyT, RequestT]]], AsyncServiceFactory[P, RequestT, ReplyT]
@@ -526,7 +529,7 @@ def aservice(
     *,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-    request_type: Any = _UNSET,
+    request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
 ) -> Any:
     """Make an async service factory from an async generator function (native protocol).
@@ -537,7 +540,7 @@ def aservice(
     """
 
     def decorate(fn: Callable[..., AsyncGenerator[Any, Any]]) -> AsyncServiceFactory[Any, Any, Any]:
-        rtype = _request_type_of(fn) if request_type is _UNSET else request_type
+        rtype = _request_type_of(fn) if request_type is FROM_ANNOTATION else request_type
         spec = ServiceSpec(
             fn=fn,  # type: ignore[arg-type]  # the spec holds either kind of generator function
             name=name or str(getattr(fn, "__name__", repr(fn))),

@@ -1,11 +1,11 @@
 """The async twin of one protocol step: priming and streamed replies of async generators.
 
 The native protocol's meaning is unchanged (see ``_protocol``): a reply is any
-object, a :class:`~nanoservices.Stream` marker streams its source item by item,
+object, a [`Stream`][nanoservices.Stream] marker streams its source item by item,
 and the source's end is the stream's end. What differs is only how a step is
 taken: ``await agen.asend(x)`` instead of ``gen.send(x)``, and a source may be an
 async iterable. Sync cursors from ``_protocol`` are reused as they are (they do
-no I/O); async sources get :class:`AsyncCursor`. No locks, no handle.
+no I/O); async sources get [`AsyncCursor`][]. No locks, no handle.
 """
 
 from __future__ import annotations

@@ -2,24 +2,24 @@
 
 A stage is a generator function whose first argument is ``push``, the send of
 the next stage: it receives items with ``item = yield`` and passes results on
-with ``push(result)``. Stages compose with ``|`` (or :func:`pipeline`) into a
-reusable :class:`Pipeline` definition; :meth:`Pipeline.open` starts one
-generator per stage and gives an :class:`OpenPipeline` you push items into.
+with ``push(result)``. Stages compose with ``|`` (or [`pipeline`][]) into a
+reusable [`Pipeline`][] definition; [`Pipeline.open`][] starts one
+generator per stage and gives an [`OpenPipeline`][] you push items into.
 
 * ``push`` *is* the next generator's bound ``send``: nothing sits between two
   stages, which is why a pipeline runs close to the same functions called by hand.
-* :func:`broadcast` fans an item out to several branches; whatever comes out
+* [`broadcast`][] fans an item out to several branches; whatever comes out
   of the branches flows on into the stages after the broadcast (a join).
-  :func:`merge` starts a pipeline with several inputs feeding one downstream.
+  [`merge`][] starts a pipeline with several inputs feeding one downstream.
 * Closing closes every stage in order, upstream first, so a stage's
   ``finally`` (or ``except GeneratorExit``) may still flush into the stages
-  after it; a stage that *returns* on close (see :func:`collect`) has its
-  value in :attr:`OpenPipeline.results`.
+  after it; a stage that *returns* on close (see [`collect`][]) has its
+  value in [`OpenPipeline.results`][].
 * A stage that raises breaks the pipeline: the stages after it are closed (in
   order, their ``finally`` blocks run) and the caller gets
-  :class:`StageError` naming the stage, with the original as ``__cause__``.
-* Adjacent plain stages (:func:`transform`, :func:`keep`, and an :func:`each`
-  or :func:`collect` ending the run) are *fused* when the pipeline opens: one generator calls
+  [`StageError`][] naming the stage, with the original as ``__cause__``.
+* Adjacent plain stages ([`transform`][], [`keep`][], and an [`each`][]
+  or [`collect`][] ending the run) are *fused* when the pipeline opens: one generator calls
   their functions in turn, one resume per item instead of one per stage. They
   behave as the separate stages would; an error still names the stage whose
   function raised (each fused step is on its own line of the fused code, and
@@ -101,12 +101,15 @@ class _Node:
         return Pipeline(_as_node(other), *self._nodes())
 
     def open(self) -> OpenPipeline:
-        """Start a pipeline of this one node (see :meth:`Pipeline.open`)."""
+        """Start a pipeline of this one node (see [`Pipeline.open`][])."""
         return Pipeline(self).open()
 
     def run(self, items: Iterable[Any]) -> dict[str, Any]:
         """Open, push every item, close; return the stages' results."""
         return Pipeline(self).run(items)
+
+
+Node = _Node  # the public-looking name broadcast() and merge() return, in signatures
 
 
 class Stage(_Node):
@@ -255,7 +258,7 @@ def _fan_out(heads: tuple[Push, ...]) -> Push:
 
 
 class _FusedStage(Stage):
-    """Adjacent plain stages run by one generator (see :func:`_fused_code`).
+    """Adjacent plain stages run by one generator (see [`_fused_code`][]).
 
     ``parts`` are the stages' names, upstream first; ``lines`` maps each line
     of the fused code to the name of the stage that line runs; ``name`` is the
@@ -311,7 +314,7 @@ def _is_plain(node: _Node) -> bool:
 
 def _fuse(nodes: tuple[_Node, ...]) -> tuple[_Node, ...]:
     """``nodes`` with each run of two or more adjacent plain stages made one
-    :class:`_FusedStage` (an ``each`` or a ``collect`` ends a run: it pushes
+    [`_FusedStage`][] (an ``each`` or a ``collect`` ends a run: it pushes
     nothing on)."""
     fused: list[_Node] = []
     run: list[Stage] = []
@@ -363,7 +366,7 @@ def _fused_code(kinds: tuple[str, ...]) -> _FusedCode:
     ``gen(push, [items,] f0, f1, ...)`` is the stage (``x = yield`` per item);
     ``feed(push, [items,] f0, f1, ..., source)`` runs every item of ``source``
     through the same steps without a generator resume per item, for
-    :meth:`OpenPipeline.feed` when the fused stage is the pipeline's head.
+    [`OpenPipeline.feed`][] when the fused stage is the pipeline's head.
     """
     collects = kinds[-1] == "collect"
     params = ["push", *(["items"] if collects else [])]
@@ -417,16 +420,16 @@ def _compiled(lines: list[str], name: str) -> Any:
 def stage(fn: Callable[Concatenate[Push, P], StageGen]) -> Callable[P, Stage]:
     """Make a stage factory from a generator function taking ``push`` first.
 
-    ::
+    ```python
+    @stage
+    def grep(push, pattern):
+        while True:
+            line = yield
+            if pattern in line:
+                push(line)
 
-        @stage
-        def grep(push, pattern):
-            while True:
-                line = yield
-                if pattern in line:
-                    push(line)
-
-        grep("python") | each(print)
+    grep("python") | each(print)
+    ```
     """
 
     @functools.wraps(fn)
@@ -496,20 +499,20 @@ def collect(*, name: str = "collect") -> Stage:
     return Stage(_collect, name=name)
 
 
-def broadcast(*branches: Step) -> _Node:
+def broadcast(*branches: Step) -> Node:
     """Fan out: each item goes to every branch, in order; what the branches
     push out flows on into the stages after the broadcast (if any)."""
     return _Branches("broadcast", tuple(map(_as_pipeline, branches)))
 
 
-def merge(*inputs: Step) -> _Node:
+def merge(*inputs: Step) -> Node:
     """Fan in: a pipeline with several inputs (``OpenPipeline.inputs``), each
     a branch whose output flows into the stages after the merge."""
     return _Branches("merge", tuple(map(_as_pipeline, inputs)))
 
 
 def _as_node(step: Step) -> _Node:
-    """A stage as given, or a plain function as the :func:`transform` it means."""
+    """A stage as given, or a plain function as the [`transform`][] it means."""
     if isinstance(step, _Node):
         return step
     if callable(step):
@@ -524,7 +527,7 @@ def _as_pipeline(node: Step) -> Pipeline:
 def pipeline(*steps: Step, name: str = "pipeline") -> Pipeline:
     """``pipeline(a, b, c)`` is ``a | b | c``, with a name for errors.
 
-    A plain function where a stage is expected is the :func:`transform` it
+    A plain function where a stage is expected is the [`transform`][] it
     means: ``pipeline(str.strip, keep(bool), collect())``.
     """
     return Pipeline(*steps, name=name)
@@ -534,7 +537,7 @@ def pipeline(*steps: Step, name: str = "pipeline") -> Pipeline:
 
 
 class OpenPipeline:
-    """A running pipeline: push items in with :meth:`send` or :meth:`feed`."""
+    """A running pipeline: push items in with [`send`][] or [`feed`][]."""
 
     __slots__ = (
         "_feed_code",
@@ -568,7 +571,7 @@ class OpenPipeline:
     def _fed_by(
         self, feeder: Callable[[Iterable[Any]], None], fn: Any, lines: dict[int, str]
     ) -> None:
-        """Let :meth:`feed` run the fused head's steps in one loop (``fn`` is
+        """Let [`feed`][] run the fused head's steps in one loop (``fn`` is
         that loop's function; ``lines`` map its lines to the stages)."""
         self._feeder = feeder
         self._feed_code = fn.__code__
@@ -609,7 +612,7 @@ class OpenPipeline:
         """Close every stage, upstream first; return the stages' results.
 
         Every stage is closed even if one raises; the first failure is then
-        raised as :class:`StageError`. Closing twice is fine.
+        raised as [`StageError`][]. Closing twice is fine.
         """
         if self.closed:
             return self.results

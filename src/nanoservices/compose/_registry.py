@@ -1,13 +1,13 @@
 """The registry: services by name, so callers never hold an implementation.
 
-Callers ask for a name (``registry["md5"]``) and get a :class:`ServiceRef`, a
+Callers ask for a name (``registry["md5"]``) and get a [`ServiceRef`][], a
 handle-like proxy that looks the name up on every call. Replacing what a name
 means (a new version, a restarted instance, later a remote or Ray service)
 therefore needs no change in any caller.
 
-What a name means is a :class:`Binding`: something that knows how to make a
-handle. :class:`LocalBinding` starts a local service from a factory and its
-arguments (lazily, on first use); :class:`HandleBinding` wraps a live handle.
+What a name means is a [`Binding`][]: something that knows how to make a
+handle. [`LocalBinding`][] starts a local service from a factory and its
+arguments (lazily, on first use); [`HandleBinding`][] wraps a live handle.
 Other transports add their own bindings ("this name lives at URL X") and may
 plug a *resolver* that makes bindings for names nobody registered, read from
 configuration: that is the seam through which a service moves out of process.
@@ -16,8 +16,8 @@ Registering, replacing and removing are thread-safe (one lock, never taken on
 the call path); calls go through the handle, whose own thread rules apply
 (register ``handle.shared()`` for a service many threads call). A service the
 registry started is closed when its name is replaced or removed, but never
-under a call in flight through a :class:`ServiceRef`: the last such call to
-finish closes it (a handle taken with :meth:`Registry.handle` is not counted).
+under a call in flight through a [`ServiceRef`][]: the last such call to
+finish closes it (a handle taken with [`Registry.handle`][] is not counted).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class _Entry:
 
     ``active`` holds one item per call in flight through a ref (``append`` and
     ``pop`` are atomic, so the call path takes no lock). A caller appends
-    *before* it reads ``retired``, and :meth:`release` sets ``retired`` *before*
+    *before* it reads ``retired``, and [`release`][] sets ``retired`` *before*
     it reads ``active``: so either the release sees the call and leaves the
     close to it, or the caller sees the entry retired and goes to the new one.
     """
@@ -174,7 +174,7 @@ class _Entry:
 
 class Registry:
     """Services by name. ``Registry()`` for an explicit one; the process-wide
-    one is :data:`default_registry`.
+    one is [`default_registry`][].
 
     Args:
         resolver: called with a name nobody registered; returns a binding for
@@ -258,7 +258,7 @@ class Registry:
 
     def handle(self, name: str) -> Handle[Any, Any]:
         """The handle serving ``name`` right now (started if need be). Prefer
-        :meth:`get`: this one does not follow later replacements."""
+        [`get`][]: this one does not follow later replacements."""
         return self._entry(name).connect(name)
 
     def __contains__(self, name: object) -> bool:

@@ -2,19 +2,19 @@
 
 Two shapes:
 
-* :class:`Menu` (the talk's ``combined``): the first request picks a
+* [`Menu`][] (the talk's ``combined``): the first request picks a
   sub-service, which then serves every request until it finishes; control
   comes back to the menu. The delegation *is* ``yield from``, so sends,
   throws, ``close()``, return values and exceptions pass through exactly as
   PEP 380 says.
-* :class:`Router` (keyed): every request names its sub-service,
+* [`Router`][] (keyed): every request names its sub-service,
   ``(key, payload)``. Several sub-services stay alive side by side, so this
   cannot be one ``yield from``; each step is delegated by hand following the
   PEP 380 expansion (``next`` for ``None``, ``send`` otherwise, ``throw`` and
   ``close`` passed to the sub-service that served last).
 
 A failure inside a sub-service propagates unchanged (same object, same type);
-on its way out each router records where it passed: :func:`route_of` returns
+on its way out each router records where it passed: [`route_of`][] returns
 the whole path (``("combined", "tools", "md5")``) and a note shows it in the
 traceback.
 """
@@ -41,7 +41,7 @@ _NOTE_PREFIX: Final = "nanoservices route: "
 
 
 class Routed(NamedTuple):
-    """A request for a keyed :class:`Router`; a plain ``(key, payload)`` tuple works too."""
+    """A request for a keyed [`Router`][]; a plain ``(key, payload)`` tuple works too."""
 
     key: Hashable
     payload: Any = None
@@ -238,7 +238,7 @@ class Menu:
         restart: RestartPolicy | None = None,
     ) -> ServiceFactory[[], Any, Any]:
         """A factory of handles hosting this menu: the native protocol, as for a
-        :class:`Router`; ``raw=True`` for the talk's sub-services (they end
+        [`Router`][]; ``raw=True`` for the talk's sub-services (they end
         streams with ``None``; ``reset_with`` is their reset exception)."""
         return _host(
             self,
@@ -266,7 +266,7 @@ def menu(
     """A factory of menu services: ``h = menu({1: forecasts, 2: md5}, prompt="1 or 2?")()``.
 
     The first request picks a sub-service, which serves until it finishes;
-    then the menu asks again (see :class:`Menu`, which is also a route).
+    then the menu asks again (see [`Menu`][], which is also a route).
 
     Args:
         choices: choice -> route (generator function, service factory, router
@@ -277,7 +277,7 @@ def menu(
             ``value``; default: the prompt.
         raw: host it with the talk's raw protocol (sub-services that end their
             streams with ``None``); the native protocol by default, as for
-            :func:`router`.
+            [`router`][].
         reset_with: the raw sub-services' reset exception (ends a stream early).
         restart: the restart policy of the menu's handles.
     """
@@ -290,7 +290,7 @@ def menu(
 
 
 class Router:
-    """Each request names its sub-service: ``(key, payload)`` or :class:`Routed`.
+    """Each request names its sub-service: ``(key, payload)`` or [`Routed`][].
 
     A sub-service starts on its first request and keeps its state between
     requests. The router forwards PEP 380 style: a ``None`` payload is
@@ -532,7 +532,7 @@ def router(
     then ``h.call(route("md5", b"data"))``.
 
     Each request names its sub-service; sub-services live side by side and
-    keep their state (see :class:`Router`, which is also a route, so routers
+    keep their state (see [`Router`][], which is also a route, so routers
     nest). Unroutable requests are refused before the router runs
     (``InvalidRequestError``) unless ``validate=False``.
 
@@ -541,7 +541,7 @@ def router(
             one-shot iterator).
         name: the service's name (errors, events, ``route_of``).
         raw: host it with the talk's raw protocol; native by default, as for
-            :func:`menu`.
+            [`menu`][].
         reset_with: the raw sub-services' reset exception (ends a stream early).
         restart: the restart policy of the router's handles.
         validate: check each request's key (and payload, for typed routes)

@@ -8,7 +8,7 @@ restart policies, the error tree and the events a handle reports.
 
 The core imports no other part of the package. The other subpackages use these
 public names; what a transport needs beyond them is listed in
-:mod:`nanoservices.core.seam`.
+[`nanoservices.core.seam`][].
 """
 
 from ._deadline import remaining as remaining

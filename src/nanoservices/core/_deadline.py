@@ -2,14 +2,14 @@
 
 A handle given ``timeout=`` (or a handle-wide default) works out the deadline
 (a ``time.monotonic()`` instant) and sets it, for the request's run, in a
-context variable: :func:`remaining` inside the service then says how many
+context variable: [`remaining`][] inside the service then says how many
 seconds are left, so a service that cannot be interrupted (a sync service runs
 in its caller's thread) can stop cooperatively. The deadline in force is
 passed on: a service that calls another with ``timeout=`` gets the earlier of
 the two, as a gRPC server's outgoing calls inherit its incoming deadline.
 
 Transports carry the deadline across: the HTTP server and the Ray host set it
-from what the caller sent, so :func:`remaining` works on every kind of handle.
+from what the caller sent, so [`remaining`][] works on every kind of handle.
 """
 
 from __future__ import annotations
@@ -82,12 +82,12 @@ def left(at: float | None) -> float | None:
 
 
 def enter(at: float | None) -> Token[float | None]:
-    """Make ``at`` the deadline in force in this context (undo with :func:`leave`)."""
+    """Make ``at`` the deadline in force in this context (undo with [`leave`][])."""
     return _DEADLINE.set(at)
 
 
 def leave(token: Token[float | None]) -> None:
-    """Restore the deadline that was in force before :func:`enter`."""
+    """Restore the deadline that was in force before [`enter`][]."""
     _DEADLINE.reset(token)
 
 
@@ -103,8 +103,8 @@ def within(at: float | None) -> Iterator[None]:
 
 class Bounded:
     """A send that runs under a deadline ``seconds`` from each call (a handle-wide
-    default): refused with :class:`DeadlineExceeded` when it has already passed,
-    else run with :func:`remaining` set for the service."""
+    default): refused with [`DeadlineExceeded`][] when it has already passed,
+    else run with [`remaining`][] set for the service."""
 
     __slots__ = ("inner", "name", "seconds")
 
@@ -128,8 +128,8 @@ class Bounded:
 class TimedStream(ReplyStream[ItemT]):
     """A local stream under a deadline: checked before each item (past it, the
     stream is cancelled, so the service's ``finally`` runs and it is READY again,
-    and the caller gets :class:`DeadlineExceeded`), in force while each item is
-    made (the service reads it with :func:`remaining`)."""
+    and the caller gets [`DeadlineExceeded`][]), in force while each item is
+    made (the service reads it with [`remaining`][])."""
 
     __slots__ = ("_at", "_timeout")
 
@@ -173,7 +173,7 @@ async def abounded(
 ) -> T:
     """``await locked(what, fn, *args)`` (an async handle's turn and step) under the
     deadline ``at``: refused if it has passed; cancelled when it passes, which the
-    caller gets as :class:`DeadlineExceeded` (the task's own cancellation, from
+    caller gets as [`DeadlineExceeded`][] (the task's own cancellation, from
     outside, stays a ``CancelledError``)."""
     import asyncio  # here: ``import nanoservices`` does not load asyncio
 

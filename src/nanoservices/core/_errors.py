@@ -1,22 +1,22 @@
 """The exceptions nanoservices raises, and nothing else.
 
-::
+```text
+ServiceError                    .service (name) on every error we raise
+├── ServiceClosedError          you closed it (or it finished), then used it
+├── ServiceFailedError          the body raised: .request, __cause__ = original
+│   ├── ServiceStartError       it raised before its first yield (bad configuration)
+│   └── RestartLimitError       the supervisor gave up: .restarts, .last_error
+├── ServiceBusyError            two threads at once, a stream open, a lock timeout
+│   └── ReentryError            the service called itself
+├── InvalidRequestError         also a TypeError; refused before the service ran
+├── StreamReplyError            call() met a streamed reply: use stream()
+├── DeadlineExceeded            also a TimeoutError; the deadline passed
+├── ProtocolViolationError      the generator broke its protocol
+└── TransportError              the remote side is unreachable or broke
 
-    ServiceError                    .service (name) on every error we raise
-    ├── ServiceClosedError          you closed it (or it finished), then used it
-    ├── ServiceFailedError          the body raised: .request, __cause__ = original
-    │   ├── ServiceStartError       it raised before its first yield (bad configuration)
-    │   └── RestartLimitError       the supervisor gave up: .restarts, .last_error
-    ├── ServiceBusyError            two threads at once, a stream open, a lock timeout
-    │   └── ReentryError            the service called itself
-    ├── InvalidRequestError         also a TypeError; refused before the service ran
-    ├── StreamReplyError            call() met a streamed reply: use stream()
-    ├── DeadlineExceeded            also a TimeoutError; the caller's deadline passed
-    ├── ProtocolViolationError      the generator broke its protocol
-    └── TransportError              the remote side is unreachable or broke
-
-    RemoteCause                     stands in for the ``__cause__`` of an error that
-                                    crossed HTTP or Ray: the original's type name and text
+RemoteCause                     stands in for the ``__cause__`` of an error that
+                                crossed HTTP or Ray: the original's type name and text
+```
 
 Every constructor passes all of its arguments to ``Exception.__init__`` so that
 errors survive pickling (Ray pickles them); messages show requests through
@@ -110,7 +110,7 @@ class ServiceClosedError(ServiceError, RuntimeError):
     """The service was closed (or its generator returned) and then used.
 
     Not a failure: nothing went wrong inside the service. Compare
-    :class:`ServiceFailedError`, where the body raised.
+    [`ServiceFailedError`][], where the body raised.
     """
 
 
@@ -223,7 +223,7 @@ class DeadlineExceeded(ServiceError, TimeoutError):
     the deadlines guide): an async or remote service was cancelled (it survives
     a cancellation it handles); a sync service in the caller's thread cannot be
     interrupted, so this is raised before it is called or between stream items.
-    Not a failure of the service: compare :class:`ServiceFailedError`.
+    Not a failure of the service: compare [`ServiceFailedError`][].
     ``.timeout`` is the bound in seconds when the caller gave one (else None).
     """
 
@@ -278,9 +278,9 @@ class UnknownServiceError(ServiceError, LookupError):
 class RoutingError(ServiceError, LookupError):
     """A request named no known route (or was not a ``(key, payload)`` pair).
 
-    Hosted through :meth:`Router.service`, such requests are refused before the
-    router runs (``InvalidRequestError``); this error is raised only when the
-    router's generator is driven without that check.
+    Hosted through [`Router.service`][nanoservices.compose.Router.service], such
+    requests are refused before the router runs (``InvalidRequestError``); this
+    error is raised only when the router's generator is driven without that check.
     """
 
 

@@ -25,15 +25,25 @@ class EventKind(enum.Enum):
     """What happened to a service."""
 
     REQUEST = "request"
+    """A request arrived (``value`` is the request)."""
     REPLY = "reply"
+    """The service replied (``value`` is the reply; ``duration_ns`` the call's time)."""
     STREAM_OPEN = "stream_open"
+    """A streamed reply was opened."""
     ITEM = "item"
+    """A stream yielded an item (``value`` is the item)."""
     STREAM_END = "stream_end"
+    """A stream ended (exhausted, closed, or replaced)."""
     ERROR = "error"
+    """The body raised (``error`` is the exception, ``value`` the request)."""
     RESET = "reset"
+    """The service was reset to a fresh instance."""
     THROW = "throw"
+    """An exception was thrown into the service (``value`` is the exception)."""
     RESTART = "restart"
+    """The restart policy (or ``restart()``) replaced the instance."""
     CLOSE = "close"
+    """The service was closed."""
 
 
 class Event(NamedTuple):
@@ -46,11 +56,17 @@ class Event(NamedTuple):
     """
 
     kind: EventKind
+    """What happened."""
     service: str
+    """The name of the service it happened to."""
     value: object = None
+    """The request, reply or item, as the kind says; else ``None``."""
     error: BaseException | None = None
+    """The exception, on ERROR; else ``None``."""
     duration_ns: int | None = None
+    """The call's duration in nanoseconds, on REPLY; else ``None``."""
     time_ns: int = 0
+    """When it happened, as ``time.perf_counter_ns()`` (for order and intervals), or 0."""
 
 
 Hook = Callable[[Event], None]
@@ -75,7 +91,7 @@ class CallTimer:
     Statistics must be cheap enough to leave on, and building two events per
     call is not (a frozen dataclass costs about a microsecond to make). When
     every hook on a handle is a ``CallTimer``, the handle times its calls and
-    calls :meth:`record_call` once per call instead of building events; the
+    calls [`record_call`][] once per call instead of building events; the
     rarer events (ITEM, ERROR, RESTART, CLOSE...) still come through
     ``__call__``. When another hook needs events, a ``CallTimer`` gets them too,
     REQUEST and REPLY included, and must count from them.
@@ -93,7 +109,7 @@ class CallTimer:
 def call_timers(hooks: list[Hook]) -> tuple[Callable[[int], None], ...] | None:
     """Which send wrapper a handle with ``hooks`` needs, for every handle kind.
 
-    The ``record_call`` of each hook when every hook is a :class:`CallTimer`
+    The ``record_call`` of each hook when every hook is a [`CallTimer`][]
     (the handle only times its calls), or None when some hook needs events
     (the handle builds REQUEST/REPLY events). Handles call this when a hook is
     added or removed, never per call.

@@ -7,7 +7,7 @@ No I/O, no locks, no handle: only generator steps and their meaning.
 Two protocols:
 
 * **native** (the library's own): any object is a request or a reply, ``None``
-  included. A streamed reply is a :class:`Stream` marker the service yields in
+  included. A streamed reply is a [`Stream`][] marker the service yields in
   place of a plain reply; the stream's items are pulled from its iterable one
   step at a time and its end is the iterable's end. The service generator is
   already waiting for its next request while the stream runs, so ending a
@@ -110,7 +110,7 @@ def refuse(reason: str) -> Any:
 
 
 class Refused(Exception):
-    """Internal signal: the service yielded a :class:`Refusal`."""
+    """Internal signal: the service yielded a [`Refusal`][]."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -118,7 +118,7 @@ class Refused(Exception):
 
 
 class Protocol:
-    """The native protocol; :class:`RawProtocol` overrides what differs."""
+    """The native protocol; [`RawProtocol`][] overrides what differs."""
 
     name: str = "native"
     ends_on_falsy: bool = False

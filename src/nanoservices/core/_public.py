@@ -3,7 +3,7 @@
 ``nanoservices.core._errors.ServiceError`` shows in tracebacks and reprs as
 ``nanoservices.core.ServiceError`` (the top level then claims its own names:
 ``nanoservices.ServiceError``). Each subpackage's ``__init__`` calls
-:func:`publish` on its ``__all__``.
+[`publish`][] on its ``__all__``.
 """
 
 from __future__ import annotations

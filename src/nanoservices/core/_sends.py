@@ -122,7 +122,7 @@ def timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
 
 def observed(send: Send, hooks: list[Hook], name: str) -> Send:
     """The send of a handle with hooks: events when a hook needs them, and only
-    timing when every hook is a :class:`CallTimer` (cheap statistics)."""
+    timing when every hook is a [`CallTimer`][] (cheap statistics)."""
     records = call_timers(hooks)
     if records is not None:
         return timed(send, records)
@@ -130,7 +130,7 @@ def observed(send: Send, hooks: list[Hook], name: str) -> Send:
 
 
 def refusing(send: Send, name: str) -> Send:
-    """A send that turns a :class:`Refusal` reply into ``InvalidRequestError``
+    """A send that turns a [`Refusal`][] reply into ``InvalidRequestError``
     (for services that refuse; others do not pay for the check)."""
 
     def send_refusable(request: object) -> Any:

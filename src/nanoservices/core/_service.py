@@ -2,7 +2,7 @@
 
 ``@service`` makes a *factory*: calling it with the service's configuration (a
 DSN, a base URL...) starts a generator, primes it and returns a ready handle.
-The factory keeps the function and its options in a :class:`ServiceSpec`, which
+The factory keeps the function and its options in a [`ServiceSpec`][], which
 every transport and the supervisor reuse to start fresh instances.
 """
 
@@ -25,7 +25,24 @@ RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
 GenT = TypeVar("GenT", bound=Generator[Any, Any, Any])
 
-_UNSET: Any = object()
+
+class _Default:
+    """A default meaning "not given", whose repr says what happens instead (for signatures)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+FROM_ANNOTATION: Any = _Default("FROM_ANNOTATION")
+"""``request_type``'s default: read from the ``Generator[Reply, Request, Return]`` annotation."""
+UNCHANGED: Any = _Default("UNCHANGED")
+"""``with_options``' default: keep the option as this factory has it."""
+_UNSET: Any = FROM_ANNOTATION  # the older name, kept for code that still uses it
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +75,8 @@ class ServiceFactory(Generic[P, RequestT, ReplyT]):
         self,
         *,
         name: str | None = None,
-        restart: RestartPolicy | None = _UNSET,
-        request_type: Any = _UNSET,
+        restart: RestartPolicy | None = UNCHANGED,
+        request_type: Any = UNCHANGED,
         validate: bool = True,
     ) -> ServiceFactory[P, RequestT, ReplyT]:
         """The same service under other options (a new factory; this one is unchanged)."""
@@ -67,9 +84,9 @@ class ServiceFactory(Generic[P, RequestT, ReplyT]):
         changes: dict[str, Any] = {}
         if name is not None:
             changes["name"] = name
-        if restart is not _UNSET:
+        if restart is not UNCHANGED:
             changes["restart"] = restart
-        if request_type is not _UNSET:
+        if request_type is not UNCHANGED:
             changes["request_type"] = request_type
             changes["check"] = build_check(request_type) if validate else None
         elif not validate:
@@ -96,7 +113,7 @@ def _make_spec(
 ) -> ServiceSpec:
     if not callable(fn):
         raise TypeError(f"{fn!r} is not a generator function")
-    if request_type is _UNSET:
+    if request_type is FROM_ANNOTATION:
         request_type = request_type_of(fn)
     check = build_check(request_type) if validate else None
     if refuses is None:
@@ -139,7 +156,7 @@ def service(
     *,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-    request_type: Any = _UNSET,
+    request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
     refuses: bool | None = None,
 ) -> Callable[
@@ -153,7 +170,7 @@ def service(
     *,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-    request_type: Any = _UNSET,
+    request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
     refuses: bool | None = None,
 ) -> Any:
@@ -164,7 +181,9 @@ def service(
         restart: what to do when the body raises (default: nothing, it stays FAILED).
         request_type: the type requests must have; default: read from the
             ``Generator[Reply, Request, Return]`` annotation. Declared types are
-            checked before the service sees a request; ``validate=False`` skips that.
+            checked before the service sees a request.
+        validate: whether to check requests against ``request_type`` before the
+            service sees them (``False`` skips the check).
         refuses: whether the service may yield ``refuse(reason)`` as a plain
             reply (default: found from the function's code); streamed replies
             may always be refused.

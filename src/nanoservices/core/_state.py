@@ -4,7 +4,7 @@ A handle stores one of READY, STREAMING, FAILED or CLOSED. BUSY is never stored:
 it is read off the generator (``gi_running``) so the hot path writes nothing.
 The hot path inlines its one move (READY -> BUSY -> READY) by calling the
 generator directly; every other move of both engines (the sync handle and the
-async one) goes through :func:`advance`, so this table is the only writer of
+async one) goes through [`advance`][], so this table is the only writer of
 state. A step (a call, a throw) runs from BUSY: it ends in a reply, an open
 stream, a failure, a restart by the policy, or the generator's return.
 ``tests/test_state.py`` walks this table and checks that the handle agrees.
@@ -24,11 +24,16 @@ __all__ = ["MOVES", "Op", "State", "advance", "refusal"]
 class State(enum.Enum):
     """What a service can do right now."""
 
-    READY = "ready"  # waiting for a request
-    BUSY = "busy"  # running a request (read off the generator, never stored)
-    STREAMING = "streaming"  # a stream is open and holds the service
-    FAILED = "failed"  # the body raised and the restart policy did not restart it
-    CLOSED = "closed"  # closed by the caller, or the generator returned
+    READY = "ready"
+    """Waiting for a request."""
+    BUSY = "busy"
+    """Running a request (read off the generator, never stored)."""
+    STREAMING = "streaming"
+    """A stream is open and holds the service."""
+    FAILED = "failed"
+    """The body raised and the restart policy did not restart it."""
+    CLOSED = "closed"
+    """Closed by the caller, or the generator returned."""
 
 
 class Op(enum.Enum):

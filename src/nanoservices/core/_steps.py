@@ -4,9 +4,9 @@ Everything a handle does beyond the hot call (sorting out a failure, the
 restart policy, ending a stream, reset, throw, restart, close) is written here
 once, as a generator (a *flow*). A flow decides, moves state through the state
 table (the engine's ``_move``), and yields the I/O it needs done as an
-:data:`Effect`: start a fresh generator, close a stream's source, close the
+[`Effect`][]: start a fresh generator, close a stream's source, close the
 service generator or throw into it. The sync handle runs a flow with
-:func:`run`, the async engine with :func:`arun`; that is the only difference
+[`run`][], the async engine with [`arun`][]; that is the only difference
 between them (the way httpx drives one auth flow from a sync and an async
 client). A flow ends by returning a value or raising the caller's error.
 """

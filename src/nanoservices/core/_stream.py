@@ -1,9 +1,9 @@
 """Streamed replies: the cursors that step through one, and the stream a caller iterates.
 
 A *cursor* knows how one protocol steps through a streamed reply (the native
-protocol pulls a :class:`~nanoservices.core.Stream`'s source; the raw protocol
+protocol pulls a [`Stream`][nanoservices.core.Stream]'s source; the raw protocol
 steps the service generator itself until it yields ``None``) and how to end it
-early. A :class:`ReplyStream` is what ``LocalHandle.stream`` returns: it pulls
+early. A [`ReplyStream`][] is what ``LocalHandle.stream`` returns: it pulls
 its cursor one item per caller step and gives the service back when it ends,
 is cancelled or is dropped. The handle keeps only the cursor, never the stream.
 """
@@ -141,7 +141,7 @@ class ReplyStream(Generic[ItemT]):
         self.request = request
 
     def __iter__(self) -> Iterator[ItemT]:
-        """A ``for`` loop over a generator source runs through :func:`_run_through`
+        """A ``for`` loop over a generator source runs through [`_run_through`][]
         (no handle method per item) when no hook listens; otherwise item by item."""
         cursor = self._cursor
         if type(cursor) is _NativeCursor and type(cursor._items) is GeneratorType:
@@ -214,7 +214,7 @@ def _run_through(stream: ReplyStream[ItemT], items: Iterator[ItemT]) -> Iterator
     items closes the source, so the loop ends; leaving the loop early
     (``GeneratorExit`` here) leaves the source alone, so a stream the caller
     still holds goes on with ``next()`` where it was, and one nobody holds is
-    cancelled by :meth:`ReplyStream.__del__`. Hooks attached after the loop
+    cancelled by [`ReplyStream.__del__`][]. Hooks attached after the loop
     started do not see its items (the loop checked when it began).
     """
     try:

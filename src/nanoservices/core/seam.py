@@ -1,5 +1,5 @@
 """The core's one declared seam: what the rest of the package may use beyond
-the public names of :mod:`nanoservices.core`.
+the public names of [`nanoservices.core`][].
 
 The asyncio engines, the observers and the transports (HTTP, Ray) drive
 generators, move states and report events exactly as the local handle does;
@@ -27,6 +27,7 @@ from ._redact import Redact as Redact
 from ._redact import safe_repr as safe_repr
 from ._redact import show_locals as show_locals
 from ._sends import validating as validating
+from ._service import FROM_ANNOTATION as FROM_ANNOTATION
 from ._state import Op as Op
 from ._state import advance as advance
 from ._state import refusal as refusal
@@ -36,6 +37,7 @@ from ._validate import build_check as build_check
 
 __all__ = [
     "DEFAULT_SECRET_NAMES",
+    "FROM_ANNOTATION",
     "NATIVE",
     "Cursor",
     "Observable",

@@ -76,7 +76,7 @@ def row_crc(seq: int, kind: int, body: bytes, digest: int) -> int:
 def with_crc(
     rows: list[tuple[str, int, int, bytes, int]],
 ) -> list[tuple[str, int, int, bytes, int, int]]:
-    """``rows`` with their checksums (:func:`row_crc`, inlined: one pass per group)."""
+    """``rows`` with their checksums ([`row_crc`][], inlined: one pass per group)."""
     crc32 = zlib.crc32
     return [
         (

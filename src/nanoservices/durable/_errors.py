@@ -1,12 +1,12 @@
 """The errors of durable services: every one names the key it is about.
 
-::
-
-    ServiceError
-    └── JournalError               the journal of a key cannot be used as asked
-        ├── KeyLockedError         another handle (this process or another) holds the key
-        ├── ReplayMismatchError    replay gave another reply than the one journalled
-        └── JournalTypeError       an entry no longer decodes as the service's request type
+```text
+ServiceError
+└── JournalError               the journal of a key cannot be used as asked
+    ├── KeyLockedError         another handle (this process or another) holds the key
+    ├── ReplayMismatchError    replay gave another reply than the one journalled
+    └── JournalTypeError       an entry no longer decodes as the service's request type
+```
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The durable handle: a local handle whose every accepted request is journalled.
 
-It is a layer on a :class:`~nanoservices.LocalHandle` (public API only), like
+It is a layer on a [`LocalHandle`][nanoservices.LocalHandle] (public API only), like
 supervision: ``call`` runs the request, appends ``(request, digest of the
 outcome)`` to the key's journal, then returns the reply. Opening a key starts a
 fresh generator from the factory, restores the last snapshot (if any) and
@@ -110,15 +110,15 @@ def durable(
 ) -> DurableHandle[RequestT, ReplyT]:
     """Open the durable service ``factory(*args, **kwargs)`` under ``key``.
 
-    ``store`` is a :class:`JournalStore`, or a path to an SQLite file (then owned
+    ``store`` is a [`JournalStore`][], or a path to an SQLite file (then owned
     and closed by the handle; default ``nanoservices-journal.sqlite`` in sync
-    mode). Raises :class:`KeyLockedError` when another handle holds the key.
+    mode). Raises [`KeyLockedError`][] when another handle holds the key.
     """
     return DurableHandle(factory, args, kwargs, key=key, store=store, snapshots=snapshots)
 
 
 class DurableHandle(Generic[RequestT, ReplyT]):
-    """A service whose state survives its process: see :func:`durable`."""
+    """A service whose state survives its process: see [`durable`][]."""
 
     def __init__(
         self,

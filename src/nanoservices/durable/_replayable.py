@@ -1,7 +1,7 @@
 """``Replayable``: side effects whose recorded result is returned on replay.
 
 A service that reads the clock, a random source or the network cannot be
-replayed as is: replay would see other values. Pass it a :class:`Replayable`
+replayed as is: replay would see other values. Pass it a [`Replayable`][]
 and route such reads through it: live, ``rec(fn, *args)`` calls ``fn`` and the
 durable handle journals the result; on replay it returns the journalled result
 without calling ``fn``. A plain (non-durable) handle just calls ``fn``.

@@ -104,8 +104,8 @@ class JournalStore(abc.ABC):
 
     @abc.abstractmethod
     def lock(self, key: str) -> None:
-        """Take ``key`` for this store, or raise :class:`KeyLockedError`'s cause
-        (``BlockingIOError``) when another holder has it; released by :meth:`unlock`
+        """Take ``key`` for this store, or raise [`KeyLockedError`][]'s cause
+        (``BlockingIOError``) when another holder has it; released by [`unlock`][]
         or when the process dies."""
 
     @abc.abstractmethod

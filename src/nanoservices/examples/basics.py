@@ -207,7 +207,7 @@ def patient() -> Generator[Any, Any, None]:
     replies "stopped") or ``s`` seconds do ("done"); ``["ticks", n]`` streams
     0, 1, ... (``n`` items; ``None``: until 5 s are up), a short step each, noting
     "finally" when the stream's ``finally`` runs; ``["note", x]`` notes ``x``;
-    ``"remaining"`` replies with :func:`~nanoservices.remaining`; ``"notes"``
+    ``"remaining"`` replies with [`remaining`][nanoservices.remaining]; ``"notes"``
     replies with the notes so far and forgets them.
     """
     notes: list[str] = []

@@ -24,7 +24,7 @@ class LockedError(Exception):
 def crasher() -> Generator[Any, Any, None]:
     """Counts requests and replies ``(count, pid)``. The request ``"exit"`` ends its
     whole process at once (``os._exit``), as a segfault or an OOM kill would;
-    ``"locked"`` raises :class:`LockedError`."""
+    ``"locked"`` raises [`LockedError`][]."""
     count = 0
     reply: Any = None
     while True:
@@ -52,7 +52,7 @@ def failing_stream() -> Generator[Stream[int] | None, int, None]:
 
 @service
 def blocker() -> Generator[Any, Any, None]:
-    """Replies ``(count, pid)`` like :func:`crasher`; the request ``("block", path)``
+    """Replies ``(count, pid)`` like [`crasher`][]; the request ``("block", path)``
     creates the file ``path`` (the caller's sign that the request is running) and
     then waits for ever, as a service stuck on a dead peer would."""
     count = 0

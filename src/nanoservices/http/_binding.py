@@ -58,7 +58,7 @@ class RemoteBinding:
         )
 
     async def amake_handle(self, *args: Any, **kwargs: Any) -> AsyncRemoteHandle[Any, Any]:
-        """The async twin of :meth:`make_handle`."""
+        """The async twin of [`make_handle`][]."""
         return await aconnect(
             self.url,
             self.service,

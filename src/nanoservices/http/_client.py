@@ -4,7 +4,7 @@
 (httpx.AsyncClient) open a session that owns a service instance on the server
 and return a handle: ``call``, lazy ``stream``, ``reset``, ``throw``, ``close``,
 ``state``, context manager. What a request and a response mean is written once
-in :class:`_Wire`; the sync and async twins only do the I/O, a few lines each
+in [`_Wire`][]; the sync and async twins only do the I/O, a few lines each
 (the httpx ``Client``/``AsyncClient`` pattern).
 
 ``state`` is the state the server reported in its last answer (a property does
@@ -50,7 +50,7 @@ _decode = msgspec.json.Decoder().decode
 _STATES = {s.value: s for s in State}
 
 #: Every exception httpx raises (``HTTPError`` and the few outside it): each one
-#: becomes a :class:`TransportError` whose ``__cause__`` is the httpx error.
+#: becomes a [`TransportError`][] whose ``__cause__`` is the httpx error.
 HTTPX_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError)
 
 #: How long past its deadline a client waits for the server to say so (a 504, or a
@@ -111,12 +111,12 @@ class _Wire:
         )
 
     def late(self, request: object, timeout: float | None, at: float | None) -> None:
-        """Raise :class:`DeadlineExceeded` if the deadline ``at`` has passed."""
+        """Raise [`DeadlineExceeded`][] if the deadline ``at`` has passed."""
         if at is not None and deadlines.left(at) == 0.0:
             raise DeadlineExceeded(self.name, request, timeout)
 
     def failed_send(self, exc: Exception, request: object, timeout: float | None) -> ServiceError:
-        """The error for what httpx raised: past a deadline, :class:`DeadlineExceeded`."""
+        """The error for what httpx raised: past a deadline, [`DeadlineExceeded`][]."""
         if timeout is not None and isinstance(exc, httpx.TimeoutException):
             return DeadlineExceeded(
                 self.name,
@@ -193,7 +193,7 @@ class _Wire:
 
     def frame(self, line: str) -> tuple[bool, Any]:
         """(True, item) for an item; (False, None) at the end; raises a stream's error
-        (a :class:`TransportError` for ``""``: the stream broke off)."""
+        (a [`TransportError`][] for ``""``: the stream broke off)."""
         if not line:
             raise TransportError(self.name, "the stream broke off before its end frame")
         try:
@@ -232,7 +232,7 @@ class _Wire:
 
 
 class RemoteHandle(Generic[RequestT, ReplyT]):
-    """A service instance on a ``nanoservices serve`` server (see :func:`connect`)."""
+    """A service instance on a ``nanoservices serve`` server (see [`connect`][])."""
 
     def __init__(self, client: httpx.Client, wire: _Wire, owns_client: bool) -> None:
         self._client = client
@@ -284,9 +284,9 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
     def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
         """Send ``request`` and return the reply.
 
-        ``timeout`` (or :attr:`timeout`): a deadline in seconds; it travels in the
+        ``timeout`` (or [`timeout`][]): a deadline in seconds; it travels in the
         ``nanoservices-timeout`` header, the server cancels the service's work
-        when it passes, and the caller gets :class:`~nanoservices.DeadlineExceeded`
+        when it passes, and the caller gets [`DeadlineExceeded`][nanoservices.DeadlineExceeded]
         (from the server's 504, or on its own ``DEADLINE_GRACE`` later).
         """
         if timeout is None:
@@ -315,9 +315,9 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
     def stream(self, request: RequestT, /, *, timeout: float | None = None) -> RemoteStream[Any]:
         """Send ``request``; iterate its streamed reply lazily, item by item.
 
-        ``timeout`` (or :attr:`timeout`): a deadline for the whole stream; the
+        ``timeout`` (or [`timeout`][]): a deadline for the whole stream; the
         server ends the stream when it passes, and the caller gets
-        :class:`~nanoservices.DeadlineExceeded`.
+        [`DeadlineExceeded`][nanoservices.DeadlineExceeded].
         """
         wire = self._wire
         if timeout is None:
@@ -416,7 +416,7 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
     def state(self) -> State:
         """The state the server reported last (STREAMING while your stream is open).
 
-        No network I/O: call :meth:`fetch_state` for the server's state now.
+        No network I/O: call [`fetch_state`][] for the server's state now.
         """
         return State.STREAMING if self._stream is not None else self._wire.state
 
@@ -539,7 +539,7 @@ def connect(
 
 
 class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
-    """The async twin of :class:`RemoteHandle` (see :func:`aconnect`)."""
+    """The async twin of [`RemoteHandle`][] (see [`aconnect`][])."""
 
     def __init__(self, client: httpx.AsyncClient, wire: _Wire, owns_client: bool) -> None:
         self._client = client
@@ -549,7 +549,8 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         self._dropped = False  # a stream was dropped mid-way: cancel it on the next step
         self._closed = False
         self.greeting: Any = None
-        #: The handle-wide default deadline in seconds (as :attr:`RemoteHandle.timeout`).
+        #: The handle-wide default deadline in seconds
+        #: (as [`RemoteHandle.timeout`][RemoteHandle.timeout]).
         self.timeout: float | None = None
 
     async def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
@@ -587,7 +588,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
             raise refusal(State.STREAMING, op, self.name)
 
     async def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
-        """The async twin of :meth:`RemoteHandle.call`."""
+        """The async twin of [`RemoteHandle.call`][RemoteHandle.call]."""
         if timeout is None:
             timeout = self.timeout
         if timeout is not None:
@@ -651,14 +652,14 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
             await self._drop_stream()
 
     async def restart(self) -> None:
-        """The async twin of :meth:`RemoteHandle.restart`."""
+        """The async twin of [`RemoteHandle.restart`][]."""
         try:
             self.greeting = self._wire.restarted(await self._post("/restart", op=Op.RESTART))
         finally:
             await self._drop_stream()
 
     async def fetch_state(self) -> State:
-        """The async twin of :meth:`RemoteHandle.fetch_state`."""
+        """The async twin of [`RemoteHandle.fetch_state`][]."""
         if self._closed:
             return State.CLOSED
         if self._stream is not None:
@@ -691,7 +692,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
 
     @property
     def state(self) -> State:
-        """The state the server reported last (no I/O: see :meth:`fetch_state`)."""
+        """The state the server reported last (no I/O: see [`fetch_state`][])."""
         return State.STREAMING if self._stream is not None else self._wire.state
 
     def __repr__(self) -> str:
@@ -699,7 +700,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
 
 
 class AsyncRemoteStream(Generic[ReplyT]):
-    """The async twin of :class:`RemoteStream`; ``async with`` closes it right away."""
+    """The async twin of [`RemoteStream`][]; ``async with`` closes it right away."""
 
     def __init__(
         self,
@@ -821,7 +822,7 @@ async def aconnect(
     client: httpx.AsyncClient | None = None,
     client_id: str | None = None,
 ) -> AsyncRemoteHandle[Any, Any]:
-    """The async twin of :func:`connect`: ``h = await aconnect(url, "md5")``."""
+    """The async twin of [`connect`][]: ``h = await aconnect(url, "md5")``."""
     wire = _Wire(url, service, token, client_id)
     owns = client is None
     http = client or httpx.AsyncClient(timeout=timeout)

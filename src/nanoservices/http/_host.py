@@ -1,7 +1,7 @@
 """What the server hosts: services by name, how each is started, and what may be thrown.
 
 A served service is a sync ``@service`` factory or an async ``@aservice`` one.
-Either way each instance is reached through an :class:`~nanoservices.aio._handle.AsyncHandle`,
+Either way each instance is reached through an [`AsyncHandle`][nanoservices.aio.AsyncHandle],
 so the server drives every service through the one protocol core. Sync
 services run their steps in a thread by default (``offload``): a service that
 blocks must not stall the server's event loop.
@@ -75,7 +75,8 @@ class Served:
         name: the name clients use (default: the service's own).
         shared: one instance for every session, started with ``args``/``kwargs``;
             its calls take turns, waiting at most ``timeout`` seconds.
-        args, kwargs: the factory arguments, chosen by the operator.
+        args: the factory's positional arguments, chosen by the operator.
+        kwargs: the factory's keyword arguments, chosen by the operator.
         options: keyword arguments a client may choose per session, each with its
             type (``Annotated[int, msgspec.Meta(ge=0, le=100)]`` for bounds).
         locations: option names the operator allows although they name a place

@@ -1,7 +1,7 @@
 """Running a server: uvicorn bound to 127.0.0.1 unless told otherwise (or in a thread).
 
 uvicorn's defaults hold a slow client for ever (it has no timeout for a request's
-headers); :func:`config` sets safe limits, documented in docs/http.md:
+headers); [`config`][] sets safe limits, documented in docs/http.md:
 
 ========================  ========  ==================================================
 limit                     default   effect
@@ -153,7 +153,7 @@ def running(
     """Serve ``services`` on 127.0.0.1 in a background thread; yields the base URL.
 
     For tests, notebooks and examples. Leaving the block shuts the server down
-    gracefully (every service is closed). ``options`` go to :func:`create_app`.
+    gracefully (every service is closed). ``options`` go to [`create_app`][].
     """
     with serving_app(create_app(services, **options), port=port) as url:
         yield url

@@ -1,17 +1,19 @@
 """``nanoservices serve``: services over HTTP (Starlette on uvicorn).
 
-Routes (JSON bodies; errors are ``application/problem+json``)::
+Routes (JSON bodies; errors are ``application/problem+json``):
 
-    GET    /health  /ready  /stats  /openapi.json  /services
-    POST   /services/{name}/sessions                  {"args": [...], "kwargs": {...}}
-    GET    /services/{name}/sessions/{id}             -> {"state": ...}
-    DELETE /services/{name}/sessions/{id}             close (finally blocks run)
-    POST   /services/{name}/sessions/{id}/call        request -> reply
-    POST   /services/{name}/sessions/{id}/stream      request -> JSON lines, end/error frame
-    DELETE /services/{name}/sessions/{id}/stream      cancel the open stream
-    POST   /services/{name}/sessions/{id}/reset
-    POST   /services/{name}/sessions/{id}/throw       {"type": "KeyError", "args": [...]}
-    POST   /services/{name}/sessions/{id}/restart     -> {"state": ..., "greeting": ...}
+```text
+GET    /health  /ready  /stats  /openapi.json  /services
+POST   /services/{name}/sessions                  {"args": [...], "kwargs": {...}}
+GET    /services/{name}/sessions/{id}             -> {"state": ...}
+DELETE /services/{name}/sessions/{id}             close (finally blocks run)
+POST   /services/{name}/sessions/{id}/call        request -> reply
+POST   /services/{name}/sessions/{id}/stream      request -> JSON lines, end/error frame
+DELETE /services/{name}/sessions/{id}/stream      cancel the open stream
+POST   /services/{name}/sessions/{id}/reset
+POST   /services/{name}/sessions/{id}/throw       {"type": "KeyError", "args": [...]}
+POST   /services/{name}/sessions/{id}/restart     -> {"state": ..., "greeting": ...}
+```
 
 Every session's service is driven through an ``AsyncHandle``: the server adds
 JSON, sessions and auth, never its own protocol logic.
@@ -827,7 +829,7 @@ class _Server:
     def begin_shutdown(self) -> None:
         """The server stops: open streams end now with an error frame that says so.
 
-        Called by :class:`nanoservices.http._run.Server` in the server's loop before
+        Called by [`nanoservices.http._run.Server`][] in the server's loop before
         uvicorn waits for open responses (which would otherwise run until cut off).
         """
         self.ready = False
@@ -866,7 +868,7 @@ def create_app(
     max_sessions_per_client: int = 100,
     body_timeout: float = 30.0,
 ) -> Starlette:
-    """The ASGI app serving ``services`` (factories by name, or :class:`Served` entries).
+    """The ASGI app serving ``services`` (factories by name, or [`Served`][] entries).
 
     Args:
         tokens: bearer tokens accepted; none means no auth (bind to 127.0.0.1 then).

@@ -12,7 +12,7 @@ One verb per idea:
   ``.tree()`` for a ``rich`` tree).
 * ``explain(error)`` sorts out why a call failed (``str()`` it, or ``.rich()``).
 
-Everything here subscribes to the events of :mod:`nanoservices.core`; off,
+Everything here subscribes to the events of [`nanoservices.core`][]; off,
 a handle's call path is bare and observing costs nothing.
 """
 

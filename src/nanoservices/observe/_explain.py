@@ -2,7 +2,7 @@
 the restart policy did, in one screen.
 
 A raw traceback of a failed service is long and mostly the library's own
-frames. :func:`explain` keeps what matters: the service, the request (bounded,
+frames. [`explain`][] keeps what matters: the service, the request (bounded,
 secrets masked), the ``yield from`` chain down to the line that raised (read
 from the original traceback, which stays available as ``error.__cause__``), the
 locals where it raised, and the restart policy's decision.
@@ -62,7 +62,7 @@ def _is_core(filename: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """A failure, sorted out by :func:`explain`: ``str()`` it, or ``.rich()`` for a panel."""
+    """A failure, sorted out by [`explain`][]: ``str()`` it, or ``.rich()`` for a panel."""
 
     service: str | None
     request: str | None
@@ -256,9 +256,9 @@ _previous_hook: Callable[..., Any] | None = None
 
 
 def install_excepthook(*, traceback: bool = False, rich: bool = True) -> None:
-    """Opt in: uncaught service errors print :func:`explain` instead of a raw
+    """Opt in: uncaught service errors print [`explain`][] instead of a raw
     traceback (also the traceback when ``traceback``). Other errors are left
-    to the hook that was there. Undo with :func:`uninstall_excepthook`."""
+    to the hook that was there. Undo with [`uninstall_excepthook`][]."""
     global _previous_hook
     previous = _previous_hook or sys.excepthook
 
@@ -280,7 +280,7 @@ def install_excepthook(*, traceback: bool = False, rich: bool = True) -> None:
 
 
 def uninstall_excepthook() -> None:
-    """Put back the ``sys.excepthook`` that :func:`install_excepthook` replaced."""
+    """Put back the ``sys.excepthook`` that [`install_excepthook`][] replaced."""
     global _previous_hook
     if _previous_hook is not None:
         sys.excepthook = _previous_hook

@@ -1,6 +1,6 @@
 """Tracing to OpenTelemetry spans (needs ``opentelemetry-api``: the ``otel`` extra).
 
-``opentelemetry`` is imported when an :class:`OpenTelemetryTracer` is made, never
+``opentelemetry`` is imported when an [`OpenTelemetryTracer`][] is made, never
 when nanoservices is imported. Each request is a span ``"<service> call"`` from
 its REQUEST to its REPLY or ERROR; a streamed reply is a span
 ``"<service> stream"`` with one span event per item; throw, reset, restart and

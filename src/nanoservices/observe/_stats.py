@@ -1,11 +1,11 @@
 """Statistics per service: requests, errors, restarts, items, latency percentiles.
 
-Cheap enough to leave on: a :class:`StatsCollector` is a ``CallTimer`` hook, so
+Cheap enough to leave on: a [`StatsCollector`][] is a ``CallTimer`` hook, so
 a handle with only collectors subscribed times each call (two clock reads and
 one method call) instead of building events. Latency goes into log buckets
 (HDR-like: 8 buckets per power of two, so a percentile is within about 6% of
 the truth) of fixed size: memory does not grow with traffic and recording is a
-few integer operations. :func:`statistics` returns a frozen snapshot.
+few integer operations. [`statistics`][] returns a frozen snapshot.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ class Statistics:
 
 
 class StatsCollector(CallTimer):
-    """Counts one handle's events; :func:`measure` subscribes it, :meth:`stop` ends it."""
+    """Counts one handle's events; [`measure`][] subscribes it, [`stop`][] ends it."""
 
     __slots__ = (
         "_event_requests",
@@ -210,7 +210,7 @@ def measure(handle: AnyHandle) -> StatsCollector:
     """Collect statistics for ``handle`` from now on; ``.stop()`` the result to end.
 
     Measuring a handle already measured returns the same collector. Read the
-    numbers with :func:`statistics` (``with measure(h): ...`` measures a block).
+    numbers with [`statistics`][] (``with measure(h): ...`` measures a block).
     """
     target = observable(handle)
     collector = _collector(target)
@@ -224,7 +224,7 @@ def measure(handle: AnyHandle) -> StatsCollector:
 def statistics(handle: AnyHandle) -> Statistics:
     """A frozen snapshot of ``handle``'s statistics.
 
-    Works on any handle: without :func:`measure` the counts are
+    Works on any handle: without [`measure`][] the counts are
     zero and ``collecting`` is False, but state, failures and restarts made by
     the restart policy are always known.
     """

@@ -67,9 +67,9 @@ def _hook_for(sink: Sink, handle: Observable) -> Hook:
 
 
 class Tracing:
-    """Sinks subscribed to handles; :meth:`stop` (or leaving ``with``) ends it.
+    """Sinks subscribed to handles; [`stop`][] (or leaving ``with``) ends it.
 
-    Made by :func:`trace`. Stopping unsubscribes only what this object
+    Made by [`trace`][]. Stopping unsubscribes only what this object
     subscribed; a handle with no hook left is back on its bare, untraced path.
     """
 
@@ -95,7 +95,7 @@ class Tracing:
 
     @property
     def active(self) -> bool:
-        """True until :meth:`stop`."""
+        """True until [`stop`][]."""
         return bool(self._subscriptions)
 
     def __enter__(self) -> Tracing:
@@ -117,7 +117,7 @@ def trace(handle: AnyHandle, *sinks: Sink) -> Tracing:
     """Send every event of ``handle`` to ``sinks`` until the result is stopped.
 
     ``trace(h, Recorder())`` keeps tracing; ``with trace(h, rec): ...`` traces
-    inside the block only. With no sink, events go to a :class:`LoggingTracer`.
+    inside the block only. With no sink, events go to a [`LoggingTracer`][].
     """
     return Tracing().add(handle, *(sinks or (LoggingTracer(),)))
 
@@ -166,7 +166,7 @@ _NO_VALUE: Final = {EventKind.STREAM_END, EventKind.CLOSE, EventKind.RESTART}
 
 
 class LoggingTracer:
-    """Logs each event through the standard :mod:`logging` module.
+    """Logs each event through the standard ``logging`` module.
 
     One line per event: ``md5 reply 'a3f...' (1.2 µs)``, at ``level`` on the
     logger ``nanoservices.trace`` (or ``logger``). Each record also carries
@@ -221,14 +221,25 @@ def format_duration(ns: float) -> str:
     return f"{ns / 1_000_000_000:.1f} s"
 
 
-_ANY: Any = object()
+class _AnyValue:
+    """``Recorder.expect``'s default: any value matches (its repr reads as its name)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ANY_VALUE"
+
+
+ANY_VALUE: Any = _AnyValue()
+"""``Recorder.expect``'s default ``value``: an event of that kind with any value matches."""
+_ANY: Any = ANY_VALUE
 
 
 class Recorder:
     """Keeps every event in a list, for tests and notebooks.
 
-    ``rec.events`` is the list; :meth:`of` filters it, :meth:`kinds` and
-    :meth:`values` project it, :meth:`expect` asserts on it with a readable
+    ``rec.events`` is the list; [`of`][] filters it, [`kinds`][] and
+    [`values`][] project it, [`expect`][] asserts on it with a readable
     message. Appending is thread-safe (one ``list.append``).
     """
 
@@ -260,7 +271,9 @@ class Recorder:
         """The errors of ERROR events, in order."""
         return [e.error for e in self.of(EventKind.ERROR, service=service) if e.error is not None]
 
-    def expect(self, kind: EventKind, value: object = _ANY, *, service: str | None = None) -> Event:
+    def expect(
+        self, kind: EventKind, value: object = ANY_VALUE, *, service: str | None = None
+    ) -> Event:
         """The first event of ``kind`` (with ``value``, if given); AssertionError if none."""
         for event in self.of(kind, service=service):
             if value is _ANY or event.value == value:

@@ -1,19 +1,19 @@
 """Nanoservices on Ray: the same generator functions, in Ray actors, behind the same handle.
 
-A :class:`ServiceHostPool` starts a few ``ServiceHost`` actors; each hosts many
-service instances (sessions), each a :class:`~nanoservices.LocalHandle`, so a
+A [`ServiceHostPool`][] starts a few ``ServiceHost`` actors; each hosts many
+service instances (sessions), each a [`LocalHandle`][nanoservices.LocalHandle], so a
 service on Ray is driven by the very protocol code that drives it locally.
 ``pool.start(factory, *args)`` places a new session on one of the actors and
-returns a :class:`RayHandle`: call, stream, reset, throw, close, state, name,
+returns a [`RayHandle`][]: call, stream, reset, throw, close, state, name,
 context manager, like every handle. ``handle.aio()`` is its awaitable twin.
 
 Faults: Ray restarts a dead host actor (``max_restarts``); the handle then
 restarts its service on it under the service's restart policy, and the caller
-gets one :class:`~nanoservices.ServiceFailedError` naming the service (for the
+gets one [`ServiceFailedError`][nanoservices.ServiceFailedError] naming the service (for the
 request in flight, or the first request after the loss: the service's state is
 gone), then service again. Errors cross Ray as nanoservices errors, with their
 cause re-attached. ``timeout=`` (per operation, or the handle's default) bounds
-how long an operation waits for its host: past it, :class:`RayTimeoutError`.
+how long an operation waits for its host: past it, [`RayTimeoutError`][].
 
 Ray is imported only by this package (this face and the private modules it
 re-exports from); install it with the ``ray`` extra.

@@ -42,7 +42,7 @@ ReplyT = TypeVar("ReplyT")
 
 
 class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
-    """The awaitable twin of :class:`RayHandle`: the same verbs, awaited.
+    """The awaitable twin of [`RayHandle`][]: the same verbs, awaited.
 
     Made by ``RayHandle.aio()``; ``async for item in h.stream(x)``.
     """
@@ -51,7 +51,7 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
 
     async def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
         """Send ``request`` to the service and return its reply (``timeout``: as
-        for :meth:`RayHandle.call`)."""
+        for [`RayHandle.call`][])."""
         if self._open is not None:
             self._refuse_streaming("call")
         bound, deadline = self._deadline(timeout)
@@ -119,8 +119,11 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
         return result
 
     def stream(self, request: RequestT, /, *, timeout: float | None = None) -> AsyncRayStream[Any]:
-        """Send ``request``; ``async for`` over its streamed reply (opened on first step;
-        ``timeout``: a deadline from now for the whole stream, as for :meth:`RayHandle.stream`)."""
+        """Send ``request``; ``async for`` over its streamed reply (opened on first step).
+
+        ``timeout``: a deadline from now for the whole stream, as for
+        [`RayHandle.stream`][nanoservices.ray.RayHandle.stream].
+        """
         if self._open is not None:
             self._refuse_streaming("stream")
         bound, at = self._deadline(timeout)

@@ -40,7 +40,7 @@ class RayBinding:
         return self.session is None
 
     def connect(self, name: str) -> RayHandle[Any, Any]:
-        """The :class:`~nanoservices.Binding` method: a handle on the bound service."""
+        """The [`Binding`][nanoservices.compose.Binding] method: a handle on the bound service."""
         return self.make_handle()
 
     def describe(self) -> str:

@@ -36,8 +36,8 @@ ReplyT = TypeVar("ReplyT")
 class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
     """A service instance in a Ray actor, behind the handle interface.
 
-    Made by :meth:`ServiceHostPool.start`. One caller at a time, like a local
-    handle; :meth:`aio` gives an awaitable twin on the same session.
+    Made by [`ServiceHostPool.start`][]. One caller at a time, like a local
+    handle; [`aio`][] gives an awaitable twin on the same session.
     """
 
     __slots__ = ()
@@ -47,11 +47,11 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
     def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
         """Send ``request`` to the service and return its reply.
 
-        ``timeout``: the deadline in seconds (default: the handle's :attr:`timeout`).
+        ``timeout``: the deadline in seconds (default: the handle's [`timeout`][]).
         It travels to the host, which refuses a request that waited past it in
         the actor's queue and sets it for the service (``remaining()``); the
-        handle never waits past it: :class:`~nanoservices.ray.RayTimeoutError`
-        (a :class:`~nanoservices.DeadlineExceeded`). A sync service running on
+        handle never waits past it: [`RayTimeoutError`][nanoservices.ray.RayTimeoutError]
+        (a [`DeadlineExceeded`][nanoservices.DeadlineExceeded]). A sync service running on
         the host cannot be interrupted (``ray.cancel`` cannot stop a running sync
         actor method): it finishes there, and the session's next request waits.
         """
@@ -129,7 +129,7 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         Items travel in growing batches (up to ``batch`` per round trip); the
         stream holds the service until it ends or is cancelled, and leaving it
         early closes the service's source and puts the service back to READY.
-        ``timeout`` (default: the handle's :attr:`timeout`): a deadline for the
+        ``timeout`` (default: the handle's [`timeout`][]): a deadline for the
         whole stream; it travels to the host, which checks it before each item
         (and cancels the stream past it); the handle never waits past it.
         """

@@ -1,13 +1,13 @@
 """What a Ray ``ServiceHost`` actor runs: many local handles, keyed by session id.
 
-Plain Python, no Ray import: ``nanoservices.ray._pool`` wraps :class:`HostCore` with
+Plain Python, no Ray import: ``nanoservices.ray._pool`` wraps [`HostCore`][] with
 ``ray.remote``. The host does not drive generators itself: each session is a
-:class:`~nanoservices.LocalHandle`, so a service on Ray speaks exactly the
+[`LocalHandle`][nanoservices.LocalHandle], so a service on Ray speaks exactly the
 protocol it speaks locally (one protocol core, many transports).
 
 Replies cross Ray as plain return values. Errors do not travel as raised
 exceptions (Ray would wrap them in ``RayTaskError`` and print the traceback on
-the driver): the host returns a :class:`Failure` record holding the
+the driver): the host returns a [`Failure`][] record holding the
 nanoservices error and its cause, and the caller re-raises it with
 ``__cause__`` restored (pickling drops ``__cause__``).
 """
@@ -46,7 +46,7 @@ SessionId = int | str
 Opened = tuple[SessionId, str, str, Any]
 
 #: What a stream pull returns: the items, then ``None`` (more may follow),
-#: ``True`` (the stream ended) or a :class:`Failure` (it failed after the items).
+#: ``True`` (the stream ended) or a [`Failure`][] (it failed after the items).
 Batch = tuple[list[Any], "bool | Failure | None"]
 
 
@@ -86,7 +86,7 @@ class Failure:
 
 
 def _portable(exc: BaseException) -> BaseException:
-    """``exc`` if it survives pickling, else a :class:`RemoteCause` with its text;
+    """``exc`` if it survives pickling, else a [`RemoteCause`][] with its text;
     either way with the remote traceback as a note (tracebacks do not travel)."""
     note = "".join(traceback.format_exception(exc)).rstrip()
     try:
@@ -247,7 +247,7 @@ class HostCore:
         self, session: SessionId, request: Any, size: int, deadline: float | None = None
     ) -> Batch | Failure:
         """Open a stream and return its first ``size`` items (pulled lazily); with a
-        ``deadline`` (as for :meth:`call`), checked before each item."""
+        ``deadline`` (as for [`call`][]), checked before each item."""
         try:
             handle = self._sessions[session]
             if deadline is None:

@@ -12,7 +12,7 @@ hosts, and nothing leaves loopback; Linux routes all of 127.0.0.0/8 to ``lo``).
 Each node keeps its logs and sockets in its own temp folder under one private
 folder, which is also ``RAY_TMPDIR`` while the cluster runs: Ray's "current
 cluster" file, which a plain ``ray.init()`` anywhere on the machine would join,
-stays private to it. :meth:`LoopbackCluster.shutdown` ends every process it
+stays private to it. [`LoopbackCluster.shutdown`][] ends every process it
 started, and nothing else.
 
 Uses ``ray.cluster_utils.Cluster`` (Ray's own multi-node test helper).

@@ -1,7 +1,7 @@
 """The pool of ``ServiceHost`` actors, and how sessions are placed on it.
 
 A factory travels to a host by its import path; ``start`` opens a session
-there and returns the :class:`~nanoservices.ray.RayHandle` that drives it.
+there and returns the [`RayHandle`][nanoservices.ray.RayHandle] that drives it.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ _STRATEGIES = ("PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD")
 
 
 class _Host(HostCore):
-    """A :class:`HostCore` that can also say where Ray placed it."""
+    """A [`HostCore`][] that can also say where Ray placed it."""
 
     def node(self) -> str:
         """The Ray node id this host runs on."""
         return str(ray.get_runtime_context().get_node_id())
 
 
-#: The Ray actor class: a :class:`HostCore` in its own worker process.
+#: The Ray actor class: a [`HostCore`][] in its own worker process.
 ServiceHost: Any = ray.remote(_Host)
 
 #: Restarts allowed after a host actor is lost, for services with no policy of their own.
@@ -129,7 +129,7 @@ class ServiceHostPool:
             reserves one bundle per host (its CPUs, memory and resources) and
             host ``i`` runs in bundle ``i``; or a ready ``PlacementGroup`` of at
             least ``size`` bundles that you made (and remove) yourself. A group
-            the pool made is removed by :meth:`shutdown`.
+            the pool made is removed by [`shutdown`][].
         max_restarts: how often Ray restarts a dead host (-1: always); whether
             each service on it comes back is its handle's restart policy.
         placement: how sessions are spread over the hosts: ``"round_robin"``
@@ -243,7 +243,7 @@ class ServiceHostPool:
                 its whole life; default: the pool's ``placement``.
             timeout: the handle's default bound, in seconds, on how long each
                 of its operations waits for its host (``None``: no bound); see
-                :attr:`RayHandle.timeout`. Starting is not bounded by it (a new
+                ``RayHandle.timeout``. Starting is not bounded by it (a new
                 host actor takes a while to start its process).
             *args: the factory's positional arguments (they must pickle).
             **kwargs: the factory's keyword arguments (they must pickle).

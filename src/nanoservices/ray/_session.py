@@ -38,12 +38,13 @@ REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
 class RayTimeoutError(DeadlineExceeded, TransportError):
     """No answer from the service's Ray host within the caller's bound (``timeout=``).
 
-    A :class:`~nanoservices.DeadlineExceeded` (so a ``TimeoutError``) and a
-    :class:`~nanoservices.TransportError`. The host may be busy (its methods run
+    A [`DeadlineExceeded`][nanoservices.DeadlineExceeded] (so a ``TimeoutError``) and a
+    [`TransportError`][nanoservices.TransportError]. The host may be busy (its methods run
     one at a time) or its node lost (Ray takes about 15 s, by default, to declare
     a node dead). What was asked may still happen on the host (``ray.cancel``
     cannot stop a running sync actor method); if the host was lost, the next
-    request restarts the service there (one :class:`~nanoservices.ServiceFailedError`).
+    request restarts the service there (one
+    [`ServiceFailedError`][nanoservices.ServiceFailedError]).
     """
 
     def __init__(
@@ -146,7 +147,7 @@ class SessionBase:
         self._greeting = greeting
         #: The default bound, in seconds, on how long an operation waits for the
         #: host (``None``: no bound); an operation's own ``timeout=`` overrides it.
-        #: Past it: :class:`RayTimeoutError`.
+        #: Past it: [`RayTimeoutError`][].
         self.timeout = timeout
 
     @property
@@ -154,7 +155,7 @@ class SessionBase:
         """The service's state as this handle last saw it: READY, STREAMING, FAILED or
         CLOSED. No round trip: a property never does network I/O. What only the host
         knows (another handle on a named session closed it, its node is being lost)
-        shows after the next request, or now with :meth:`fetch_state`."""
+        shows after the next request, or now with [`fetch_state`][]."""
         known = self._known_state()
         return self._seen if known is None else known
 

@@ -1,16 +1,16 @@
-"""The talk's md5 service, for real: a hashing nanoservice for any hashlib algorithm.
+r"""The talk's md5 service, for real: a hashing nanoservice for any hashlib algorithm.
 
 Send ``str`` or ``bytes``, get the hex digest. The request type is declared, so
 anything else is refused with ``InvalidRequestError`` before the service sees
 it, and the service keeps serving. Unlike the talk's version, no request ends
 it (an empty string has a digest too); close the handle instead.
 
-::
-
-    h = md5()
-    h("hello")                       # '5d41402abc4b2a76b9719d911017c592'
-    sha = hasher("sha256")
-    sha(b"\x00\x01")
+```python
+h = md5()
+h("hello")                       # '5d41402abc4b2a76b9719d911017c592'
+sha = hasher("sha256")
+sha(b"\x00\x01")
+```
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from nanoservices import NO_REPLY, refuse, service
 
 __all__ = ["ALGORITHMS", "hasher", "md5"]
 
-#: The algorithms :func:`hasher` takes: hashlib's, less the variable-length
+#: The algorithms [`hasher`][] takes: hashlib's, less the variable-length
 #: ``shake_*`` ones (their ``hexdigest`` needs a length).
 ALGORITHMS: Final = frozenset(
     name for name in hashlib.algorithms_available if not name.startswith("shake_")
@@ -51,7 +51,7 @@ def hasher(algorithm: str = "md5", encoding: str = "utf-8") -> Generator[str, st
     """Reply to each ``str`` or ``bytes`` request with its hex digest.
 
     Args:
-        algorithm: any of :data:`ALGORITHMS` (``"md5"``, ``"sha256"``, ``"blake2b"``...),
+        algorithm: any of [`ALGORITHMS`][] (``"md5"``, ``"sha256"``, ``"blake2b"``...),
             case-insensitive.
         encoding: how ``str`` requests become bytes; ``bytes`` are hashed as they are.
 

@@ -3,11 +3,13 @@
 ``pip install nanoservices`` registers the plugin (a ``pytest11`` entry point):
 its fixtures ``start_service``, ``astart_service``, ``service_events``,
 ``start_on_transport``, ``fake_clock``, ``local_wmo`` and ``people_db`` are
-there in every test. The classes behind them work outside pytest too::
+there in every test. The classes behind them work outside pytest too:
 
-    with ServiceStarter() as start:          # checks and closes on the way out
-        h = start(counter, 100)
-        assert h(1) == 101
+```python
+with ServiceStarter() as start:          # checks and closes on the way out
+    h = start(counter, 100)
+    assert h(1) == 101
+```
 """
 
 from ._astarter import AsyncServiceStarter as AsyncServiceStarter

@@ -30,9 +30,9 @@ class AsyncServiceStarter:
     """Starts async services (``await astart(factory, *args)``) and keeps their handles.
 
     ``factory`` is an ``@aservice`` factory, or a ``@service`` one (its handle is
-    wrapped with ``to_async``). :meth:`check` is the sync starter's; close with
+    wrapped with ``to_async``). [`check`][] is the sync starter's; close with
     ``await astart.aclose()`` (or ``async with``) inside the loop, or
-    :meth:`close` from outside any loop.
+    [`close`][] from outside any loop.
     """
 
     __slots__ = ("_handles", "_tracing", "events")
@@ -73,7 +73,7 @@ class AsyncServiceStarter:
         return [problem for h in self._handles if (problem := leftover(h)) is not None]
 
     def check(self) -> None:
-        """Raise :class:`LeftoverError` if a service was left FAILED or with an open stream."""
+        """Raise [`LeftoverError`][] if a service was left FAILED or with an open stream."""
         problems = self.leftovers()
         if problems:
             raise LeftoverError("; ".join(problems))

@@ -20,7 +20,7 @@ _STEP_TIMEOUT = 60.0  # a step that long is a hung service: fail rather than han
 
 
 class LoopThread:
-    """An event loop running in a daemon thread; :meth:`run` waits for a coroutine."""
+    """An event loop running in a daemon thread; [`run`][] waits for a coroutine."""
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()

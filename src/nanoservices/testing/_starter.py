@@ -1,6 +1,6 @@
 """Start services for a test, and check and close them when it ends (the sync starter).
 
-The ``start_service`` fixture is one :class:`ServiceStarter`; outside pytest
+The ``start_service`` fixture is one [`ServiceStarter`][]; outside pytest
 (a script, a notebook) use it as a context manager.
 """
 
@@ -28,9 +28,9 @@ class LeftoverError(AssertionError):
 class ServiceStarter:
     """Starts services (``starter(factory, *args)``) and keeps their handles.
 
-    :meth:`check` raises :class:`LeftoverError` if one was left FAILED or with
-    an open stream; :meth:`close` closes every one. With ``events`` (a
-    :class:`~nanoservices.Recorder`), every handle's events are recorded there.
+    [`check`][] raises [`LeftoverError`][] if one was left FAILED or with
+    an open stream; [`close`][] closes every one. With ``events`` (a
+    [`Recorder`][nanoservices.observe.Recorder]), every handle's events are recorded there.
     """
 
     __slots__ = ("_handles", "_tracing", "events")
@@ -66,7 +66,7 @@ class ServiceStarter:
         return [problem for h in self._handles if (problem := leftover(h)) is not None]
 
     def check(self) -> None:
-        """Raise :class:`LeftoverError` if a service was left FAILED or with an open stream."""
+        """Raise [`LeftoverError`][] if a service was left FAILED or with an open stream."""
         problems = self.leftovers()
         if problems:
             raise LeftoverError("; ".join(problems))

@@ -35,10 +35,10 @@ _ray_started_here: list[bool] = []
 
 
 class TransportStarter(ServiceStarter):
-    """A :class:`ServiceStarter` that starts each service on ``transport``.
+    """A [`ServiceStarter`][] that starts each service on ``transport``.
 
     What a transport needs (an event loop thread, a server per service, a Ray
-    pool) is made on first use and stopped by :meth:`close`, after the handles.
+    pool) is made on first use and stopped by [`close`][], after the handles.
     """
 
     __slots__ = ("_loop", "_pool", "_resources", "transport")
@@ -135,7 +135,7 @@ def ensure_local_ray() -> None:
 
 
 def shutdown_ray_if_started() -> None:
-    """Shut down the local Ray if :func:`ensure_local_ray` started it."""
+    """Shut down the local Ray if [`ensure_local_ray`][] started it."""
     if _ray_started_here:
         import ray
 

@@ -8,11 +8,11 @@ Fixtures:
 - ``start_service``: ``h = start_service(factory, *args)``; closed after the
   test, and the test FAILS if it left the service FAILED or a stream open.
 - ``astart_service``: its async twin, ``h = await astart_service(factory)``.
-- ``service_events``: a :class:`~nanoservices.Recorder` of every event of the
+- ``service_events``: a [`Recorder`][nanoservices.observe.Recorder] of every event of the
   services the test started with the fixtures above.
 - ``start_on_transport``: like ``start_service``, once per transport (local,
   async, http; ray with ``--nanoservices-ray``).
-- ``fake_clock``: a :class:`FakeClock` for services that take ``clock=``.
+- ``fake_clock``: a [`FakeClock`][] for services that take ``clock=``.
 - ``local_wmo``: a ``LocalWMOServer`` answering in process through
   ``local_wmo.transport()`` (no socket).
 - ``people_db``: the path of a temporary SQLite people database (100 people).

@@ -1,10 +1,10 @@
 """World Weather Information Service (WMO WWIS) daily forecasts as a nanoservice.
 
-::
-
-    with forecasts() as weather:                 # or forecasts(base_url=local_url)
-        for day in weather.stream("Tel Aviv"):   # or weather.stream(44)
-            print(day.date, day.weather, day.max_temp_c)
+```python
+with forecasts() as weather:  # or forecasts(base_url=local_url)
+    for day in weather.stream("Tel Aviv"):  # or weather.stream(44)
+        print(day.date, day.weather, day.max_temp_c)
+```
 
 Data: WMO World Weather Information Service (worldweather.wmo.int).
 

@@ -1,12 +1,12 @@
 """Why a city's forecast could not be had: the forecast package's own errors.
 
-::
-
-    ForecastError            .city (a label such as "Tel Aviv, Israel (44)"), .reason
-    ├── ForecastFetchError   no usable HTTP answer: unreachable, timeout, 404, 500
-    └── ForecastFormatError  an answer, but not a WWIS city forecast: malformed or
-                             truncated JSON, no forecast block, no days
-    CityLookupError          a city name matches no city, or several (also a LookupError)
+```text
+ForecastError            .city (a label such as "Tel Aviv, Israel (44)"), .reason
+├── ForecastFetchError   no usable HTTP answer: unreachable, timeout, 404, 500
+└── ForecastFormatError  an answer, but not a WWIS city forecast: malformed or
+                         truncated JSON, no forecast block, no days
+CityLookupError          a city name matches no city, or several (also a LookupError)
+```
 
 Raised inside the service's streamed reply, so the nanoservice core wraps a
 ``ForecastError`` in ``nanoservices.ServiceFailedError`` (this error is its
@@ -34,7 +34,7 @@ class ForecastError(Exception):
 class ForecastFetchError(ForecastError, ConnectionError):
     """The WWIS server gave no usable answer: unreachable, too slow, or an HTTP error.
 
-    Not a data problem: asking again later may work. Compare :class:`ForecastFormatError`.
+    Not a data problem: asking again later may work. Compare [`ForecastFormatError`][].
     """
 
 

@@ -1,8 +1,8 @@
 """Fetch a city's forecast from WWIS over HTTP, once per city per cache period.
 
-One :class:`Forecaster` owns one ``httpx.Client`` (a connection pool, so
-repeated cities reuse the connection) and an :class:`ExpiringCache` of parsed
-forecasts. Every way the fetch can go wrong becomes a :class:`ForecastError`
+One [`Forecaster`][] owns one ``httpx.Client`` (a connection pool, so
+repeated cities reuse the connection) and an [`ExpiringCache`][] of parsed
+forecasts. Every way the fetch can go wrong becomes a [`ForecastError`][]
 naming the city, the URL and the cause; failures are not cached, so the next
 request for that city tries again.
 """
@@ -121,7 +121,7 @@ class Forecaster:
 
     @property
     def is_closed(self) -> bool:
-        """True once :meth:`close` has run."""
+        """True once [`close`][] has run."""
         return self._client.is_closed
 
     def __enter__(self) -> Forecaster:

@@ -7,19 +7,19 @@ path (to prove the service's cache works) and misbehaves on demand: an HTTP
 error status for a city, a slow answer (to trip a timeout), or any body you
 give it (truncated JSON, no forecast block...).
 
-::
+```python
+with serve_local_wmo() as url:               # the simple way: a base URL
+    weather = forecasts(base_url=url)
 
-    with serve_local_wmo() as url:               # the simple way: a base URL
-        weather = forecasts(base_url=url)
+with LocalWMOServer() as wmo:                # full control, for tests
+    wmo.fail(44, status=500)
+    wmo.requests_for(44)
 
-    with LocalWMOServer() as wmo:                # full control, for tests
-        wmo.fail(44, status=500)
-        wmo.requests_for(44)
+wmo = LocalWMOServer()                       # no socket at all: in process
+weather = forecasts(transport=wmo.transport())
+```
 
-    wmo = LocalWMOServer()                       # no socket at all: in process
-    weather = forecasts(transport=wmo.transport())
-
-:meth:`LocalWMOServer.transport` answers from the same bodies, faults and
+[`LocalWMOServer.transport`][] answers from the same bodies, faults and
 counts through an ``httpx.MockTransport``, for tests that need no socket and
 for sandboxes where loopback is down (``nanoservices demo`` falls back to it).
 """
@@ -53,7 +53,7 @@ _CITY_PATH = re.compile(r"/en/json/(?P<city_id>[0-9]+)_en\.json")
 
 
 class LocalWMOServer:
-    """A WWIS look-alike on ``127.0.0.1``: start with ``with`` (or :meth:`start`).
+    """A WWIS look-alike on ``127.0.0.1``: start with ``with`` (or [`start`][]).
 
     Args:
         bodies: city id -> JSON bytes to serve; default the bundled cities
@@ -92,7 +92,7 @@ class LocalWMOServer:
         return self.base_url + "/en/json/{city_id}_en.json"
 
     def path_for(self, city_id: int) -> str:
-        """The URL path of a city's forecast, as counted by :meth:`requests_for`."""
+        """The URL path of a city's forecast, as counted by [`requests_for`][]."""
         return f"/en/json/{city_id}_en.json"
 
     # -- behaviour, set from any thread -----------------------------------------
@@ -280,7 +280,7 @@ class LocalWMOServer:
 
 @contextlib.contextmanager
 def serve_local_wmo(bodies: Mapping[int, bytes] | None = None) -> Iterator[str]:
-    """Run a :class:`LocalWMOServer` for the ``with`` block; give its URL format.
+    """Run a [`LocalWMOServer`][] for the ``with`` block; give its URL format.
 
     The value is what ``forecasts(base_url=...)`` takes:
     ``http://127.0.0.1:<port>/en/json/{city_id}_en.json``.

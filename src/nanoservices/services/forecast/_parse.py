@@ -4,7 +4,7 @@ msgspec checks the structure in C (missing keys, wrong JSON types, broken or
 truncated JSON) and gives messages with the JSON path; this module then turns
 WWIS's strings into numbers. It accepts what the real service sends: numbers
 as strings, ``""`` for unknown values, no ``forecast`` or ``climate`` block.
-Every problem is a :class:`ForecastFormatError` naming the city.
+Every problem is a [`ForecastFormatError`][] naming the city.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The talk's weather service, made robust. A request is a WWIS city id (``44``,
 as in the talk) or a city name (``"Tel Aviv"``, ``"Hamilton, New Zealand"``);
-the reply is a stream of :class:`DailyForecast`, one per step. A city costs one
+the reply is a stream of [`DailyForecast`][], one per step. A city costs one
 HTTP request per cache period; the connection pool lives as long as the
 service and is closed with it.
 
@@ -51,7 +51,7 @@ def forecasts(
             own feed), or a site root with no path such as
             ``http://127.0.0.1:8000``, to which WWIS's path
             ``/en/json/{city_id}_en.json`` is added. Point it at
-            :func:`serve_local_wmo` to work offline.
+            ``serve_local_wmo`` to work offline.
         timeout: seconds to wait for WWIS (connect, and each read).
         cache_ttl: seconds a city's forecast is reused before it is fetched
             again (WWIS issues forecasts a few times a day); 0 disables caching.
@@ -64,7 +64,7 @@ def forecasts(
     Failures of one request (bad city, HTTP error, timeout, malformed JSON)
     fail only that request; the service keeps serving. A bad name is an
     ``InvalidRequestError``; a failed fetch is a ``ServiceFailedError`` whose
-    ``__cause__`` is a :class:`ForecastError`. Both surface on the stream's first step.
+    ``__cause__`` is a [`ForecastError`][]. Both surface on the stream's first step.
     """
     index = cities if cities is not None else bundled_cities()
     if "{city_id}" not in base_url and urlsplit(base_url).path in ("", "/"):

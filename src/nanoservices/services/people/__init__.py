@@ -1,44 +1,50 @@
 """The people query service, and the same service on any table: dict queries, streamed records.
 
-::
+```python
+from nanoservices.services.people import create_demo_database, people, table
 
-    from nanoservices.services.people import create_demo_database, people, table
-
-    create_demo_database("people.sqlite3", count=1000, seed=42)
-    with people("people.sqlite3") as h:           # or people("postgresql://...")
-        for person in h.stream({"last_name": "Lerner", "$order": "-birth_date"}):
-            print(person.first_name, person.birth_date)
-    with table("people.sqlite3", "people") as rows:   # any table or view, by name
-        print(next(iter(rows.stream({"city": "Haifa"}))))
+create_demo_database("people.sqlite3", count=1000, seed=42)
+with people("people.sqlite3") as h:           # or people("postgresql://...")
+    for person in h.stream({"last_name": "Lerner", "$order": "-birth_date"}):
+        print(person.first_name, person.birth_date)
+with table("people.sqlite3", "people") as rows:   # any table or view, by name
+    print(next(iter(rows.stream({"city": "Haifa"}))))
+```
 
 Backends: an SQLite file (``"path.sqlite3"``, a ``Path`` or ``"sqlite:///path"``,
 opened read-only) or PostgreSQL (``"postgresql://..."``, the ``postgres`` extra;
 a server-side cursor, read-only transactions). The connection lives as long as
 the service; a lost PostgreSQL connection fails the request that noticed with
-:class:`DatabaseUnavailableError`, and the next request reconnects.
+[`DatabaseUnavailableError`][], and the next request reconnects.
 
 The columns come from the database's catalog when the service starts (SQLite's
 ``pragma_table_info``, PostgreSQL's ``pg_attribute``): names, types, NOT NULL
 and the primary key. ``people`` serves the ``people`` table: on the demo table
-the records are :class:`Person`; on the talk's own table (first name, last
+the records are [`Person`][]; on the talk's own table (first name, last
 name, birth date) they are records called ``Person`` with those fields.
 ``table(dsn, name)`` serves any table or view; its records are called ``Row``.
 Records are frozen ``msgspec.Struct`` types; a column name that is not an
 identifier gets one for an attribute (``"born on"`` -> ``born_on``). A table
 that does not exist, or has no column a query can use, fails at start
-(:class:`TableError`, the cause of the handle's ``ServiceStartError``).
+([`TableError`][], the cause of the handle's ``ServiceStartError``).
 
 A query is a plain dict. Keys are column names (AND-ed together) or one of the
-options ``$order``, ``$limit`` and ``$offset``::
+options ``$order``, ``$limit`` and ``$offset``:
 
-    {"last_name": "Lerner"}                                  # equality
-    {"last_name": "Lerner", "city": "Haifa"}                 # several fields: AND
-    {"birth_date": {">=": "1990-01-01", "<": "2000-01-01"}}  # operators: AND-ed too
-    {"last_name": {"in": ["Lerner", "Cohen"]}}
-    {"email": {"like": "%@example.org"}, "first_name": {"startswith": "Re"}}
-    {"nickname": None}                                       # IS NULL (nullable columns)
-    {"$order": ["last_name", "-birth_date"], "$limit": 10, "$offset": 20}
-    {}                                                       # everybody, by primary key
+```python
+# equality; several fields are AND-ed
+{"last_name": "Lerner"}
+{"last_name": "Lerner", "city": "Haifa"}
+# operators (AND-ed too)
+{"birth_date": {">=": "1990-01-01", "<": "2000-01-01"}}
+{"last_name": {"in": ["Lerner", "Cohen"]}}
+{"email": {"like": "%@example.org"}, "first_name": {"startswith": "Re"}}
+# IS NULL (nullable columns)
+{"nickname": None}
+{"$order": ["last_name", "-birth_date"], "$limit": 10, "$offset": 20}
+# everybody, by primary key
+{}
+```
 
 Column types and the values they take:
 
@@ -69,7 +75,7 @@ Why so strict: SQL text is built only from the catalog's table and column
 names (quoted at start by the driver's tools: psycopg's ``sql.Identifier``;
 SQLite's standard double quotes) and a fixed operator table; every value the
 caller sends is a bound parameter. Anything else is refused with
-:class:`nanoservices.InvalidRequestError` naming the service, what was wrong
+[`nanoservices.InvalidRequestError`][] naming the service, what was wrong
 and what the table has. The check runs inside the reply stream, on its first
 step: a bad query fails only its own stream; the service keeps serving.
 """

@@ -28,7 +28,7 @@ class DatabaseUnavailableError(ServiceError, ConnectionError):
 
     The request that saw it failed; the service dropped the connection and the
     next request connects again. Not a bad query: compare
-    :class:`nanoservices.InvalidRequestError`.
+    [`nanoservices.InvalidRequestError`][].
     """
 
     def __init__(self, service: str, message: str) -> None:
@@ -86,7 +86,7 @@ class Backend(Protocol):
         ...
 
     def answer(self, request: object, service: str) -> Iterator[Any]:
-        """:meth:`rows` for a query dict, checked by ``parse_query`` on the first
+        """[`rows`][] for a query dict, checked by ``parse_query`` on the first
         ``next`` (a bad query fails its own stream, naming ``service``)."""
         ...
 

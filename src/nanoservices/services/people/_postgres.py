@@ -2,12 +2,12 @@
 
 The table's columns, types and primary key come from PostgreSQL's catalog
 (``pg_class``, ``pg_attribute``, ``pg_index``), queried with bound parameters;
-names go into SQL quoted by psycopg's :class:`psycopg.sql.Identifier`. Rows
+names go into SQL quoted by psycopg's [`psycopg.sql.Identifier`][]. Rows
 come through a named (server-side) cursor fetched ``itersize`` at a time, so a
 million-row answer costs one batch of memory, not a million rows. The
 connection is kept between requests; if it breaks (the server restarted, the
 network dropped), the request that noticed fails with
-:class:`DatabaseUnavailableError` and the next one connects again.
+[`DatabaseUnavailableError`][] and the next one connects again.
 """
 
 from __future__ import annotations

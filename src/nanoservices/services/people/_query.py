@@ -2,12 +2,12 @@
 
 The language itself (columns, value types, operators, ``$order``, ``$limit``,
 ``$offset``) is described in the package docstring
-(:mod:`nanoservices.services.people`) and in ``docs/services/people.md``;
+([`nanoservices.services.people`][]) and in ``docs/services/people.md``;
 ``parse_query`` is its executable definition.
 
-Why two steps: :func:`parse_query` checks everything the caller sent against
-the :class:`~._table.Table` read from the database's catalog, and normalizes it
-into a :class:`Query` of catalog column names and typed values; :func:`build_sql`
+Why two steps: [`parse_query`][] checks everything the caller sent against
+the [`Table`][._table.Table] read from the database's catalog, and normalizes it
+into a [`Query`][] of catalog column names and typed values; [`build_sql`][]
 then writes SQL text only from the table's quoted names (quoted by the backend
 when the service started) and the fixed operator table below, with a
 placeholder for every value. No caller string is ever formatted into SQL text.

@@ -2,9 +2,9 @@
 
 The service reads every table's columns from the database when it starts
 (``_table.py``); this module is what the ``people`` service expects of *our*
-table, the one :func:`create_demo_database` makes: when the catalog shows
-exactly these columns, records are :class:`Person`. :data:`PEOPLE` is the same
-table described without a database, the default of :func:`parse_query`.
+table, the one [`create_demo_database`][] makes: when the catalog shows
+exactly these columns, records are [`Person`][]. [`PEOPLE`][] is the same
+table described without a database, the default of [`parse_query`][].
 """
 
 # No ``from __future__ import annotations``: Person's field types must be real
@@ -22,7 +22,7 @@ __all__ = ["COLUMNS", "PEOPLE", "TABLE", "Person"]
 class Person(msgspec.Struct, frozen=True, gc=False):
     """One row of the ``people`` table, as the service streams it.
 
-    A frozen :class:`msgspec.Struct`: built from a row in one C call, which
+    A frozen ``msgspec.Struct``: built from a row in one C call, which
     is most of what streaming a million rows costs (see
     ``benchmarks/people_stream.py``).
     """

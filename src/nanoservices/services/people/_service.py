@@ -27,16 +27,16 @@ TABLE_SERVICE = "table"
 def people(dsn_or_path: str | os.PathLike[str]) -> Generator[Stream[Person], Request, None]:
     """Answer queries on the ``people`` table of SQLite (a path) or PostgreSQL (``postgresql://...``).
 
-    On the demo table (:func:`create_demo_database`) the records are
-    :class:`Person`; on another ``people`` table (the talk's: first name, last
+    On the demo table ([`create_demo_database`][]) the records are
+    [`Person`][]; on another ``people`` table (the talk's: first name, last
     name, birth date) they are records called ``Person`` with that table's
     columns. The connection is opened when the service starts, kept between
     requests and closed when the handle is closed. Each request is a query dict
-    (see :mod:`nanoservices.services.people`); the reply streams the matching
+    (see [`nanoservices.services.people`][]); the reply streams the matching
     records one per step, in constant memory.
 
-    Raises (at start): :class:`nanoservices.ServiceStartError` whose cause is
-    :class:`DatabaseUnavailableError` (no database) or :class:`TableError` (no
+    Raises (at start): [`nanoservices.ServiceStartError`][] whose cause is
+    [`DatabaseUnavailableError`][] (no database) or [`TableError`][] (no
     ``people`` table or view, or nothing in it a query can use).
 
     Raises (inside the reply stream, the service lives on):
@@ -52,14 +52,14 @@ def table(
 ) -> Generator[Stream[Any], Request, None]:
     """Answer queries on any table or view ``name`` (its exact catalog name).
 
-    The same query language as :func:`people`, on the columns the catalog
+    The same query language as [`people`][], on the columns the catalog
     shows when the service starts: text, integer, real, date and boolean
     columns can be queried and ordered by; other types (blobs, JSON,
     timestamps...) come back in the records but cannot be queried. Records are
     frozen ``msgspec.Struct`` types called ``Row``, one field per column.
     ``schema`` names the PostgreSQL schema (default: the search path).
 
-    Raises: as :func:`people`, naming the ``table`` service.
+    Raises: as [`people`][], naming the ``table`` service.
     """
     spec = TableSpec(name, TABLE_SERVICE, schema=schema)
     yield from _serve(open_backend(dsn_or_path, spec), TABLE_SERVICE)

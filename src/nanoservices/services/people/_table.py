@@ -1,12 +1,12 @@
 """What a query service knows of its table: columns, their kinds, and the record type.
 
-A :class:`Table` is read from the database's own catalog when the service
+A [`Table`][] is read from the database's own catalog when the service
 starts (see ``_sqlite.py`` and ``_postgres.py``), never from request text. It
 is the whitelist: the query builder writes into SQL only the quoted names it
 holds, quoted once, at start, by the backend (psycopg's ``sql.Identifier`` on
 PostgreSQL).
 
-Records are frozen :class:`msgspec.Struct` types with one field per column, in
+Records are frozen ``msgspec.Struct`` types with one field per column, in
 the SELECT order, so a row becomes a record in one C call (``Record(*row)``).
 A column whose name is not a Python identifier gets an attribute made into one
 (``"first name"`` -> ``first_name``), and keeps its own name when encoded
@@ -37,7 +37,7 @@ __all__ = ["Column", "Kind", "Table", "TableError", "make_table", "record_type"]
 class TableError(ServiceError, LookupError):
     """The table or view cannot be served: it does not exist, or it has no
     column a query can use. Raised when the service starts (the handle's
-    :class:`nanoservices.ServiceStartError` has it as ``__cause__``).
+    [`nanoservices.ServiceStartError`][] has it as ``__cause__``).
     """
 
     def __init__(self, service: str, message: str) -> None:
@@ -123,7 +123,7 @@ def make_table(
     record_name: str = "Row",
     select: Callable[[Column], str] = lambda column: column.sql,
 ) -> Table:
-    """A :class:`Table` from catalog facts; ``record`` is used when it fits exactly.
+    """A [`Table`][] from catalog facts; ``record`` is used when it fits exactly.
 
     ``record`` (a Struct such as ``Person``) is taken when its fields are
     exactly the table's columns with the same kinds, none nullable: then the
