@@ -428,6 +428,7 @@ class AsyncReplyStream(Generic[ItemT]):
             await self._handle._locked("cancel", self._handle._engine.cancel_stream, self._token)
 
     cancel = aclose
+    """The same as `aclose`, under the name sync streams use."""
 
     async def __aenter__(self) -> AsyncReplyStream[ItemT]:
         return await self.open()

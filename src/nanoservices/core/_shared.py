@@ -288,6 +288,7 @@ class SharedStream(Generic[ItemT]):
             self._give_back()
 
     close = cancel
+    """The same as `cancel`, under the name generators use."""
 
     @property
     def is_open(self) -> bool:

@@ -189,6 +189,7 @@ class ReplyStream(Generic[ItemT]):
         self._handle._stream_cancelled(self._cursor, self.request)
 
     close = cancel
+    """The same as `cancel`, under the name generators use."""
 
     def __enter__(self) -> ReplyStream[ItemT]:
         return self

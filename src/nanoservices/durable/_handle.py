@@ -643,6 +643,7 @@ class DurableStream(Generic[ItemT]):
             handle._append(Kind.CANCEL, b"", 0)
 
     close = cancel
+    """The same as `cancel`, under the name generators use."""
 
     def __enter__(self) -> DurableStream[ItemT]:
         return self

@@ -490,6 +490,7 @@ class RemoteStream(Generic[ReplyT]):
             handle._cancel_stream(self)
 
     close = cancel
+    """The same as `cancel`, under the name generators use."""
 
     def __enter__(self) -> RemoteStream[ReplyT]:
         return self
@@ -798,6 +799,7 @@ class AsyncRemoteStream(Generic[ReplyT]):
                 await handle._cancel_stream(self)
 
     cancel = aclose
+    """The same as `aclose`, under the name sync streams use."""
 
     async def __aenter__(self) -> AsyncRemoteStream[ReplyT]:
         return await self.open()

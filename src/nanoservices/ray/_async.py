@@ -272,6 +272,7 @@ class AsyncRayStream(StreamBase, Generic[ReplyT]):
                 await handle._failed(self.request, failure)
 
     aclose = cancel
+    """The same as `cancel`, under the name async generators use."""
 
     async def __aenter__(self) -> AsyncRayStream[ReplyT]:
         return self

@@ -314,6 +314,7 @@ class RayStream(StreamBase, Generic[ReplyT]):
         self._cancel(wait=True)
 
     close = cancel
+    """The same as `cancel`, under the name generators use."""
 
     def _cancel(self, wait: bool) -> None:
         open_remotely = self._end_mark is None

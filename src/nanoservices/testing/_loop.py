@@ -71,6 +71,7 @@ class SyncStream:
         self._runner.run(self._inner.aclose())
 
     close = cancel
+    """The same as `cancel`, under the name generators use."""
 
     def __enter__(self) -> SyncStream:
         return self
