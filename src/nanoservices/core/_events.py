@@ -49,8 +49,8 @@ class EventKind(enum.Enum):
 class Event(NamedTuple):
     """One thing that happened to a service, with its timing.
 
-    ``value`` is the request (REQUEST, THROW, ERROR), reply (REPLY), item (ITEM)
-    or ``None``; ``duration_ns`` is set on REPLY (the call's duration).
+    ``value`` is the request (REQUEST, ERROR), the exception thrown in (THROW),
+    the reply (REPLY), the item (ITEM) or ``None``; ``duration_ns`` is set on REPLY (the call's duration).
     A named tuple, not a frozen dataclass: events are made on the traced path,
     and a tuple is three times cheaper to build.
     """
@@ -60,7 +60,7 @@ class Event(NamedTuple):
     service: str
     """The name of the service it happened to."""
     value: object = None
-    """The request, reply or item, as the kind says; else ``None``."""
+    """The request, exception thrown in, reply or item, as the kind says; else ``None``."""
     error: BaseException | None = None
     """The exception, on ERROR; else ``None``."""
     duration_ns: int | None = None
