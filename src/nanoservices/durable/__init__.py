@@ -17,6 +17,7 @@ from ._handle import DurableStats as DurableStats
 from ._handle import DurableStream as DurableStream
 from ._handle import Snapshots as Snapshots
 from ._handle import durable as durable
+from ._open import open_store as open_store
 from ._replayable import Replayable as Replayable
 from ._sqlite import SQLiteStore as SQLiteStore
 from ._store import JournalStore as JournalStore
@@ -39,4 +40,5 @@ __all__ = [
     "SQLiteStore",
     "Snapshots",
     "durable",
+    "open_store",
 ]

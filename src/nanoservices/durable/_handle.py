@@ -526,6 +526,12 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         return self._inner
 
     @property
+    def local(self) -> LocalHandle[RequestT, ReplyT]:
+        """The local handle underneath, for observers: hooks subscribed to a durable
+        handle see its service's events (``nanoservices.observe`` finds it here)."""
+        return self._inner
+
+    @property
     def stats(self) -> DurableStats:
         taken = self._snapshot_time
         return DurableStats(

@@ -36,7 +36,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from nanoservices.core import InvalidRequestError, ServiceError, Stream, StreamReplyError
+from nanoservices.durable import JournalError, JournalStore
 
+from ._durable import check_key, close_stores, journal_problem, open_stores, start_durable
 from ._host import Served, start_for_client, start_instance
 from ._openapi import openapi
 from ._sessions import Session, SessionTable
@@ -246,6 +248,7 @@ class _Server:
         self.body_timeout = body_timeout
         self.stopping: asyncio.Event | None = None  # made in the server's loop
         self.shared: dict[str, Any] = {}
+        self.stores: dict[str, tuple[JournalStore, bool]] = {}  # durable services' stores
         self.stats = {name: _Stats() for name in self.services}
         self.ready = False
         self.started = time.time()
@@ -400,7 +403,10 @@ class _Server:
 
     def failed(self, session: Session, exc: ServiceError) -> _Refused:
         self.stats[session.service].errors += 1
-        return _Refused(problem_for(exc, session.handle.state.value))
+        state = session.handle.state.value
+        if isinstance(exc, JournalError):  # the store failed under a durable session
+            return _Refused(journal_problem(exc, exc.key.partition("/")[2], state))
+        return _Refused(problem_for(exc, state))
 
     def reply(self, session: Session, value: Any, status: int = 200) -> Response:
         try:
@@ -436,6 +442,7 @@ class _Server:
             "services": {
                 name: {
                     "shared": self.services[name].shared,
+                    "durable": self.services[name].durable is not None,
                     "sessions_open": open_by.get(name, 0),
                     "sessions_opened": st.opened,
                     "calls": st.calls,
@@ -451,7 +458,12 @@ class _Server:
     async def listing(self, request: Request) -> Response:
         self.owner(request)
         doc = [
-            {"name": name, "shared": s.shared, "throwable": [c.__name__ for c in s.throwable]}
+            {
+                "name": name,
+                "shared": s.shared,
+                "durable": s.durable is not None,
+                "throwable": [c.__name__ for c in s.throwable],
+            }
             for name, s in self.services.items()
         ]
         return Response(_encode(doc), media_type=_JSON)
@@ -493,7 +505,9 @@ class _Server:
                 "close one first",
                 error="ServiceBusyError", service=name,
             )  # fmt: skip
-        if served.shared:
+        if served.durable is not None or opening.key is not None:
+            handle = await self._open_durable(served, opening)
+        elif served.shared:
             if opening.args or opening.kwargs:
                 raise _refuse(
                     422, "shared-args", "Shared service",
@@ -515,7 +529,25 @@ class _Server:
             "state": handle.state.value,
             "greeting": jsonable(handle.greeting),
         }
+        if opening.key is not None:
+            doc["key"] = opening.key
         return Response(_encode(doc), 201, media_type=_JSON)
+
+    async def _open_durable(self, served: Served, opening: SessionOpen) -> Any:
+        """Open the client's key of a durable service (its journal replayed), or refuse:
+        a bad key (422), a key another session holds (409 key-locked)."""
+        try:
+            key = check_key(served, opening.key)
+        except InvalidRequestError as exc:
+            raise _Refused(problem_for(exc)) from None
+        try:
+            return await start_durable(
+                served, self.stores[served.name][0], key, opening.args, opening.kwargs
+            )
+        except JournalError as exc:
+            raise _Refused(journal_problem(exc, key)) from None
+        except ServiceError as exc:
+            raise _Refused(problem_for(exc)) from None
 
     async def session_state(self, request: Request) -> Response:
         session = self.session(request)
@@ -751,6 +783,7 @@ class _Server:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self.stopping = asyncio.Event()
+        self.stores = await asyncio.to_thread(open_stores, self.services)
         for name, served in self.services.items():
             if served.shared:
                 self.shared[name] = await start_instance(
@@ -765,7 +798,10 @@ class _Server:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            await self.close_all()
+            try:
+                await self.close_all()
+            finally:
+                await asyncio.to_thread(close_stores, self.stores)
 
     def begin_shutdown(self) -> None:
         """The server stops: open streams end now with an error frame that says so.
