@@ -117,3 +117,17 @@ def test_a_durable_service_is_declared_unshared_and_sync(journal: str) -> None:
         Served(counter, shared=True, durable=journal)
     with pytest.raises(TypeError, match="durable="):
         Served(counter, durable=42)
+
+
+def test_statistics_sum_the_open_journals_without_naming_keys(url: str) -> None:
+    with connect(url, "counter", key="stat-1") as handle:
+        for n in range(3):
+            handle.call({"type": "Add", "n": n})
+        with connect(url, "counter", key="stat-2") as other:
+            other.call({"type": "Add", "n": 1})
+            doc = httpx.get(f"{url}/stats").json()
+    journal = doc["services"]["counter"]["journal"]
+    assert journal["entries"] == 4
+    assert journal["replayed"] == 0
+    assert "stat-1" not in str(doc)
+    assert "journal" not in doc["services"]["plain"]

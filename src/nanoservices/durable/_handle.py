@@ -545,6 +545,21 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             dropped=self._dropped,
         )
 
+    def observe_extra(self) -> dict[str, object]:
+        """What ``nanoservices.observe`` shows beside a durable service's statistics and
+        inspection (``Statistics.extra``): the figures of :attr:`stats`."""
+        stats = self.stats
+        return {
+            "key": stats.key,
+            "journal_length": stats.journal_length,
+            "last_seq": stats.last_seq,
+            "snapshot_seq": stats.snapshot_seq,
+            "snapshot_age": stats.snapshot_age,
+            "replayed": stats.replayed,
+            "replay_seconds": stats.replay_seconds,
+            "dropped": stats.dropped,
+        }
+
     def __repr__(self) -> str:
         return f"<DurableHandle {self.name!r} key={self.key!r} {self.state.value} {self.store!r}>"
 

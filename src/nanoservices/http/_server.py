@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from nanoservices.core import InvalidRequestError, ServiceError, Stream, StreamReplyError
 from nanoservices.durable import JournalError, JournalStore
+from nanoservices.observe import statistics
 
 from ._durable import check_key, close_stores, journal_problem, open_stores, start_durable
 from ._host import Served, start_for_client, start_instance
@@ -449,11 +450,29 @@ class _Server:
                     "streams": st.streams,
                     "items": st.items,
                     "errors": st.errors,
+                    **self._journals(name),
                 }
                 for name, st in self.stats.items()
             },
         }
         return Response(_encode(doc), media_type=_JSON)
+
+    def _journals(self, name: str) -> dict[str, Any]:
+        """A durable service's journals, summed over its open sessions (never their keys:
+        those are other clients' names): entries a reopen would replay, entries replayed
+        when they were opened, and the longest replay."""
+        if self.services[name].durable is None:
+            return {}
+        extras = [statistics(s.handle).extra for s in self.sessions.all() if s.service == name]
+        return {
+            "journal": {
+                "entries": sum(int(e.get("journal_length", 0)) for e in extras),
+                "replayed": sum(int(e.get("replayed", 0)) for e in extras),
+                "replay_seconds_max": round(
+                    max((float(e.get("replay_seconds", 0.0)) for e in extras), default=0.0), 6
+                ),
+            }
+        }
 
     async def listing(self, request: Request) -> Response:
         self.owner(request)
