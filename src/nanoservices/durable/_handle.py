@@ -76,12 +76,27 @@ class Snapshots:
     back into a fresh instance. Every ``every`` entries the state is stored and
     the journal compacted to it, so replay never reads more than ``every``
     entries.
+
+    ``every_seconds`` adds a time trigger: the first entry journalled ``T``
+    seconds or more after the last snapshot (or the open) takes one, so a quiet
+    key is compacted too. It is checked as entries are journalled (no thread
+    touches the service behind its caller's back), on ``clock`` (a monotonic
+    ``Callable[[], float]``; a test passes a fake one), which also dates
+    ``snapshot_age``.
     """
 
-    take: Callable[[LocalHandle[Any, Any]], Any]
-    restore: Callable[[LocalHandle[Any, Any], Any], object]
+    take: Callable[[Any], Any]
+    restore: Callable[[Any, Any], object]
     every: int = 1000
     state_type: Any = Any
+    every_seconds: float | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"every must be >= 1, got {self.every!r}")
+        if self.every_seconds is not None and not self.every_seconds > 0:
+            raise ValueError(f"every_seconds must be > 0, got {self.every_seconds!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +153,10 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         )
         self._snapshots = snapshots
         self._every: float = snapshots.every if snapshots is not None else float("inf")
-        self._snap_at: float = self._every  # the entry at which to take the next snapshot
+        self._snap_at: float = self._every  # the entry at which to think of a snapshot
+        self._clock = snapshots.clock if snapshots is not None else time.monotonic
+        self._period = snapshots.every_seconds if snapshots is not None else None
+        self._snap_due = 0.0  # with every_seconds: the clock's time of the next snapshot
         self._put = self.store.append
         self._ready = False  # True while a call may take the hot path
         self._decode = decoder_for(self._spec.request_type).decode
@@ -187,7 +205,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
                 )
             state = msgspec.msgpack.decode(loaded.snapshot, type=self._snapshots.state_type)
             self._snapshots.restore(inner, state)
-            self._snapshot_time = time.time()
+            self._snapshot_time = self._clock()
         for rep in self._replayables:
             rep._replay(True)
         try:
@@ -197,7 +215,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
                 rep._replay(False)
         self._replayed = len(loaded.entries)
         self._seq = loaded.snapshot_seq + len(loaded.entries)
-        self._snap_at = loaded.snapshot_seq + self._every
+        self._plan_snapshot(loaded.snapshot_seq)
         if rstream is not None and rstream.is_open:
             # The journal ends inside a stream: its reader died with the process.
             with contextlib.suppress(ServiceError):
@@ -319,7 +337,22 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         if self._broken is not None:
             raise JournalError(self.name, self.key, f"this durable handle stopped: {self._broken}")
 
+    def _plan_snapshot(self, at: int) -> None:
+        """After a snapshot at entry ``at`` (or the open): when to think of the next.
+        With a time trigger every entry checks the clock; else only the Nth does."""
+        self._snap_at = at + self._every
+        if self._period is not None:
+            self._snap_due = self._clock() + self._period
+            self._snap_at = self._seq + 1
+
     def _maybe_snapshot(self) -> None:
+        if (
+            self._period is not None
+            and self._seq < self._snapshot_seq + self._every
+            and self._clock() < self._snap_due
+        ):
+            self._snap_at = self._seq + 1  # not yet: look again at the next entry
+            return
         if self._stream is None:
             self.snapshot()
 
@@ -355,8 +388,8 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         body = encode(snaps.take(self._inner))
         self.store.save_snapshot(self.key, self._seq, body)
         self._snapshot_seq = self._seq
-        self._snapshot_time = time.time()
-        self._snap_at = self._seq + self._every
+        self._snapshot_time = self._clock()
+        self._plan_snapshot(self._seq)
         return True
 
     # -- the handle's operations ---------------------------------------------------
@@ -539,7 +572,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             last_seq=self._seq,
             journal_length=self._seq - self._snapshot_seq,
             snapshot_seq=self._snapshot_seq,
-            snapshot_age=None if taken is None else time.time() - taken,
+            snapshot_age=None if taken is None else self._clock() - taken,
             replayed=self._replayed,
             replay_seconds=self._replay_seconds,
             dropped=self._dropped,
