@@ -131,3 +131,14 @@ def test_statistics_sum_the_open_journals_without_naming_keys(url: str) -> None:
     assert journal["replayed"] == 0
     assert "stat-1" not in str(doc)
     assert "journal" not in doc["services"]["plain"]
+
+
+def test_an_async_service_serves_durable_sessions_too(journal: str) -> None:
+    from tests.durable.aservices import acounter
+
+    served = [Served(acounter, durable=journal)]
+    with running(served) as url, connect(url, "acounter", key="a") as handle:
+        handle.call({"type": "Add", "n": 4})
+        assert list(handle.stream({"type": "Count", "upto": 2})) == [1, 2]
+    with running(served) as url, connect(url, "acounter", key="a") as handle:
+        assert handle.call({"type": "Get"}) == [1, 7]

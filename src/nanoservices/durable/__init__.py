@@ -7,6 +7,8 @@ journal into a fresh generator. See ``docs/durable.md``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._entries import Kind as Kind
 from ._errors import JournalError as JournalError
 from ._errors import JournalTypeError as JournalTypeError
@@ -24,7 +26,12 @@ from ._store import JournalStore as JournalStore
 from ._store import KeyInfo as KeyInfo
 from ._store import Mode as Mode
 
+if TYPE_CHECKING:
+    from ._async import AsyncDurableHandle as AsyncDurableHandle
+    from ._async import adurable as adurable
+
 __all__ = [
+    "AsyncDurableHandle",
     "DurableHandle",
     "DurableStats",
     "DurableStream",
@@ -39,6 +46,16 @@ __all__ = [
     "Replayable",
     "SQLiteStore",
     "Snapshots",
+    "adurable",
     "durable",
     "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The async twin loads asyncio and the aio package: only when asked for.
+    if name in ("AsyncDurableHandle", "adurable"):
+        from . import _async
+
+        return getattr(_async, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

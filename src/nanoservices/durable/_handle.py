@@ -14,7 +14,6 @@ validation, calls refused by the state (closed, streaming, busy).
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,17 +24,16 @@ from zlib import crc32
 import msgspec
 
 from nanoservices import (
-    InvalidRequestError,
     LocalHandle,
-    ServiceBusyError,
-    ServiceClosedError,
     ServiceError,
     State,
 )
 from nanoservices.core import ReplyStream
 
+from ._common import REFUSALS, JournalReader
 from ._entries import (
     END_OK,
+    UNCHECKED,
     Entry,
     Kind,
     decoder_for,
@@ -45,9 +43,7 @@ from ._entries import (
 )
 from ._errors import (
     JournalError,
-    JournalTypeError,
     KeyLockedError,
-    ReplayMismatchError,
     short_repr,
 )
 from ._replayable import Replayable
@@ -64,7 +60,6 @@ ReplyT = TypeVar("ReplyT")
 
 DEFAULT_PATH = "nanoservices-journal.sqlite"
 _RESULT = 9  # a Replayable's recorded result (precedes the entry of its request)
-_REFUSALS = (ServiceClosedError, ServiceBusyError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +125,7 @@ def durable(
     return DurableHandle(factory, args, kwargs, key=key, store=store, snapshots=snapshots)
 
 
-class DurableHandle(Generic[RequestT, ReplyT]):
+class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
     """A service whose state survives its process: see :func:`durable`."""
 
     def __init__(
@@ -273,43 +268,11 @@ class DurableHandle(Generic[RequestT, ReplyT]):
                 raise JournalError(
                     self.name, self.key, f"entry {entry.seq} has an unknown kind {kind}"
                 )
-            if outcome is not None and outcome != entry.digest:
+            if outcome is not None and outcome != entry.digest and entry.digest != UNCHECKED:
                 raise self._mismatch(
                     entry, request, f"journalled digest {entry.digest:#x}, replay gave {outcome:#x}"
                 )
         return rstream
-
-    def _mismatch(self, entry: Entry, request: object, detail: str) -> ReplayMismatchError:
-        return ReplayMismatchError(self.name, self.key, entry.seq, request, detail)
-
-    def _decode_request(self, entry: Entry) -> object:
-        try:
-            request = self._decode(entry.body)
-        except msgspec.DecodeError as exc:
-            raw: object = entry.body
-            if isinstance(exc, msgspec.ValidationError):
-                raw = msgspec.msgpack.decode(entry.body)
-            raise JournalTypeError(self.name, self.key, entry.seq, raw, str(exc)) from None
-        check = self._spec.check
-        if check is not None:
-            reason = check(request)
-            if reason is not None:
-                raise JournalTypeError(self.name, self.key, entry.seq, request, reason)
-        return request
-
-    def _decode_exception(self, entry: Entry) -> BaseException:
-        module, qualname, args = msgspec.msgpack.decode(entry.body)
-        cls: Any = sys.modules.get(module)
-        for part in qualname.split("."):
-            cls = getattr(cls, part, None)
-        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-            raise JournalError(
-                self.name,
-                self.key,
-                f"entry {entry.seq} throws {module}.{qualname}, which is not a loaded "
-                "exception class",
-            )
-        return cls(*args)
 
     # -- journalling ---------------------------------------------------------------
 
@@ -365,17 +328,6 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             return encode(request)
         except (TypeError, msgspec.EncodeError) as exc:
             raise self._unencodable(request, exc) from None
-
-    def _refused(self, request: object, exc: BaseException) -> bool:
-        """Whether ``exc`` means the service never saw ``request`` (not journalled)."""
-        if isinstance(exc, _REFUSALS):
-            return True
-        check = self._spec.check
-        return (
-            isinstance(exc, InvalidRequestError)
-            and check is not None
-            and check(request) is not None
-        )
 
     def snapshot(self) -> bool:
         """Store the service's state now and compact the journal to it.
@@ -433,11 +385,6 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         self._ready = self._inner.state is State.READY
         if not self._refused(request, exc):
             self._append(Kind.CALL, body, digest_error(exc))
-
-    def _unencodable(self, request: object, exc: BaseException) -> InvalidRequestError:
-        return InvalidRequestError(
-            self.name, request, f"a durable service journals requests as msgspec data: {exc}"
-        )
 
     __call__ = call
 
@@ -497,7 +444,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             op()
         except Exception as exc:
             self._ready = self._inner.state is State.READY
-            if not isinstance(exc, _REFUSALS):
+            if not isinstance(exc, REFUSALS):
                 self._append(kind, b"", 0)
             raise
         self._ready = self._inner.state is State.READY

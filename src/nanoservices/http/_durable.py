@@ -20,11 +20,19 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from dataclasses import replace
 from typing import Any, Final
 
-from nanoservices.aio import AsyncHandle, SyncEngine
+from nanoservices.aio import AsyncHandle, AsyncServiceFactory, SyncEngine
 from nanoservices.core import InvalidRequestError, ServiceFactory
-from nanoservices.durable import JournalError, JournalStore, KeyLockedError, durable, open_store
+from nanoservices.durable import (
+    JournalError,
+    JournalStore,
+    KeyLockedError,
+    adurable,
+    durable,
+    open_store,
+)
 
 from ._host import Served, factory_arguments
 from ._wire import problem
@@ -115,6 +123,19 @@ async def start_durable(
 ) -> AsyncHandle[Any, Any]:
     """Open ``key`` of ``served`` (its journal replayed) behind an async handle."""
     call_args, call_kwargs = factory_arguments(served, args, kwargs)
+    if isinstance(served.factory, AsyncServiceFactory):
+        afactory: AsyncServiceFactory[Any, Any, Any] = served.factory
+        if served.name != served.spec.name:
+            afactory = AsyncServiceFactory(replace(served.spec, name=served.name))
+        return await adurable(
+            afactory,
+            *call_args,
+            key=journal_key(served, key),
+            store=store,
+            snapshots=served.snapshots,
+            timeout=served.timeout,
+            **call_kwargs,
+        )
     factory: ServiceFactory[Any, Any, Any] = served.factory
 
     def opened() -> Any:

@@ -149,8 +149,6 @@ class Served:
                 f"{self.name!r} cannot be both shared and durable: a durable session's state "
                 "is named by its client's key (serve it unshared)"
             )
-        if isinstance(self.factory, AsyncServiceFactory):
-            raise ValueError(f"{self.name!r} is an async service: durable= takes a sync @service")
 
     @property
     def spec(self) -> ServiceSpec:
