@@ -16,6 +16,7 @@ Standalone: ``python benchmarks/durable.py`` (``--quick`` for a smoke run;
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -59,6 +60,7 @@ def _rates(n: int, runs: list[Callable[[int], None]], repeats: int) -> list[floa
     best = [float("inf")] * len(runs)
     for _ in range(repeats):
         for i, run in enumerate(runs):
+            os.sync()  # the last run's files written back now, not during this run
             start = time.perf_counter()
             run(n)
             best[i] = min(best[i], time.perf_counter() - start)
