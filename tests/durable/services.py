@@ -3,6 +3,7 @@ kind of step replay must reproduce (calls, streams, throws, failures)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator
 from typing import Any
 
@@ -31,11 +32,15 @@ class SetState(msgspec.Struct, tag=True):
     total: int
 
 
+class Exit(msgspec.Struct, tag=True):
+    """End the whole process at once, mid-request (as a segfault or an OOM kill would)."""
+
+
 class Boom(Exception):
     pass
 
 
-Request = Add | Count | Get | SetState
+Request = Add | Count | Get | SetState | Exit
 
 
 @service
@@ -67,6 +72,8 @@ def counter() -> Generator[Any, Request, None]:
             reply = Stream(items(request.upto))
         elif isinstance(request, Get):
             reply = [count, total]
+        elif isinstance(request, Exit):
+            os._exit(1)
         else:
             count, total = request.count, request.total
             reply = None

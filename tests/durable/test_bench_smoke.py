@@ -18,12 +18,13 @@ def test_durable_benchmark_quick_run(capsys: pytest.CaptureFixture[str]) -> None
     spec.loader.exec_module(module)
     rows = module.main(["--quick"])
     names = [name for name, _ in rows]
-    assert names[:5] == [
+    assert names[:6] == [
         "plain call",
         "bare committed insert",
         "durable call, sync",
-        "bare batched insert",
+        "bare batched insert (1-byte rows)",
+        "bare batched insert (the journal's rows)",
         "durable call, batched",
     ]
     assert all(value > 0 for _, value in rows)
-    assert "x the bare store's cost" in capsys.readouterr().out
+    assert "x batched insert (the journal's rows)" in capsys.readouterr().out

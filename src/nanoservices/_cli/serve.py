@@ -83,6 +83,24 @@ def serve(
         300.0
     ),
     max_body: Annotated[int, typer.Option(help="Largest request body, in bytes.")] = 1 << 20,
+    durable: Annotated[
+        str | None,
+        typer.Option(
+            "--durable",
+            metavar="PATH_OR_DSN",
+            help="Make the sessions durable, journalled in this SQLite file or postgresql:// "
+            "DSN: a client opens a session with a key and gets its state back, across "
+            "server restarts.",
+        ),
+    ] = None,
+    durable_mode: Annotated[
+        str,
+        typer.Option(
+            "--durable-mode",
+            help="sync: each request on disk before its reply (default); batched: group "
+            "commit, a crash may lose the last group.",
+        ),
+    ] = "sync",
 ) -> None:
     """Serve services over HTTP: sessions, JSON, streams, problem details."""
     from nanoservices.http import Served
@@ -108,6 +126,14 @@ def serve(
         except (ValueError, msgspec.DecodeError) as exc:
             typer.echo(f"error: --set {item!r}: {exc}", err=True)
             raise typer.Exit(2) from None
+    store: object = durable
+    if durable is not None and durable_mode != "sync":
+        if durable_mode != "batched":
+            typer.echo(f"error: --durable-mode is sync or batched, not {durable_mode!r}", err=True)
+            raise typer.Exit(2)
+        from nanoservices.durable import open_store
+
+        store = open_store(durable, "batched")
     try:
         services = [
             Served(
@@ -118,23 +144,35 @@ def serve(
                 kwargs=kwargs,
                 client_args=client_args,
                 shared_operations=frozenset(allow_shared or ("reset",)),
+                durable=store,
             )
             for f in factories.values()
         ]
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
+        _close(store)
         raise typer.Exit(2) from None
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         typer.echo(f"warning: serving on {host} without --token: anyone can reach it", err=True)
     served_names = ", ".join(name or s.factory.spec.name for s in services)
     typer.echo(f"serving {served_names} (sessions at /services/{{name}}/sessions)", err=True)
-    run_server(
-        services,
-        host=host,
-        port=port,
-        tokens=token or (),
-        max_sessions=max_sessions,
-        max_sessions_per_client=max_sessions_per_client,
-        idle_timeout=idle_timeout,
-        max_body=max_body,
-    )
+    try:
+        run_server(
+            services,
+            host=host,
+            port=port,
+            tokens=token or (),
+            max_sessions=max_sessions,
+            max_sessions_per_client=max_sessions_per_client,
+            idle_timeout=idle_timeout,
+            max_body=max_body,
+        )
+    finally:
+        _close(store)
+
+
+def _close(store: object) -> None:
+    """Close a store this command opened (a batched one); a location the server owns."""
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()

@@ -50,7 +50,8 @@ class Event(NamedTuple):
     """One thing that happened to a service, with its timing.
 
     ``value`` is the request (REQUEST, ERROR), the exception thrown in (THROW),
-    the reply (REPLY), the item (ITEM) or ``None``; ``duration_ns`` is set on REPLY (the call's duration).
+    the reply (REPLY), the item (ITEM) or ``None``; ``duration_ns`` is set on
+    REPLY (the call's duration).
     A named tuple, not a frozen dataclass: events are made on the traced path,
     and a tuple is three times cheaper to build.
     """

@@ -7,6 +7,8 @@ journal into a fresh generator. See ``docs/durable.md``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._entries import Kind as Kind
 from ._errors import JournalError as JournalError
 from ._errors import JournalTypeError as JournalTypeError
@@ -17,13 +19,19 @@ from ._handle import DurableStats as DurableStats
 from ._handle import DurableStream as DurableStream
 from ._handle import Snapshots as Snapshots
 from ._handle import durable as durable
+from ._open import open_store as open_store
 from ._replayable import Replayable as Replayable
 from ._sqlite import SQLiteStore as SQLiteStore
 from ._store import JournalStore as JournalStore
 from ._store import KeyInfo as KeyInfo
 from ._store import Mode as Mode
 
+if TYPE_CHECKING:
+    from ._async import AsyncDurableHandle as AsyncDurableHandle
+    from ._async import adurable as adurable
+
 __all__ = [
+    "AsyncDurableHandle",
     "DurableHandle",
     "DurableStats",
     "DurableStream",
@@ -38,5 +46,16 @@ __all__ = [
     "Replayable",
     "SQLiteStore",
     "Snapshots",
+    "adurable",
     "durable",
+    "open_store",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The async twin loads asyncio and the aio package: only when asked for.
+    if name in ("AsyncDurableHandle", "adurable"):
+        from . import _async
+
+        return getattr(_async, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

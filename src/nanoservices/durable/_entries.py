@@ -17,6 +17,7 @@ import msgspec
 
 __all__ = [
     "END_OK",
+    "UNCHECKED",
     "Entry",
     "Kind",
     "digest_error",
@@ -52,6 +53,9 @@ class Entry(NamedTuple):
 _encoder = msgspec.msgpack.Encoder()
 encode = _encoder.encode
 END_OK = 0x454E44  # "END": the digest of a stream that ended normally
+#: The digest of an outcome nobody saw (an async call cancelled mid-request): replay
+#: runs the entry and does not compare (a CRC-32 is never negative).
+UNCHECKED = -1
 
 
 def digest_reply(reply: object) -> int:

@@ -14,7 +14,6 @@ validation, calls refused by the state (closed, streaming, busy).
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,18 +25,17 @@ import msgspec
 
 from nanoservices import (
     DeadlineExceeded,
-    InvalidRequestError,
     LocalHandle,
-    ServiceBusyError,
-    ServiceClosedError,
     ServiceError,
     State,
     remaining,
 )
 from nanoservices.core import ReplyStream
 
+from ._common import REFUSALS, JournalReader
 from ._entries import (
     END_OK,
+    UNCHECKED,
     Entry,
     Kind,
     decoder_for,
@@ -47,9 +45,7 @@ from ._entries import (
 )
 from ._errors import (
     JournalError,
-    JournalTypeError,
     KeyLockedError,
-    ReplayMismatchError,
     short_repr,
 )
 from ._replayable import Replayable
@@ -66,7 +62,6 @@ ReplyT = TypeVar("ReplyT")
 
 DEFAULT_PATH = "nanoservices-journal.sqlite"
 _RESULT = 9  # a Replayable's recorded result (precedes the entry of its request)
-_REFUSALS = (ServiceClosedError, ServiceBusyError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +73,27 @@ class Snapshots:
     back into a fresh instance. Every ``every`` entries the state is stored and
     the journal compacted to it, so replay never reads more than ``every``
     entries.
+
+    ``every_seconds`` adds a time trigger: the first entry journalled ``T``
+    seconds or more after the last snapshot (or the open) takes one, so a quiet
+    key is compacted too. It is checked as entries are journalled (no thread
+    touches the service behind its caller's back), on ``clock`` (a monotonic
+    ``Callable[[], float]``; a test passes a fake one), which also dates
+    ``snapshot_age``.
     """
 
-    take: Callable[[LocalHandle[Any, Any]], Any]
-    restore: Callable[[LocalHandle[Any, Any], Any], object]
+    take: Callable[[Any], Any]
+    restore: Callable[[Any, Any], object]
     every: int = 1000
     state_type: Any = Any
+    every_seconds: float | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"every must be >= 1, got {self.every!r}")
+        if self.every_seconds is not None and not self.every_seconds > 0:
+            raise ValueError(f"every_seconds must be > 0, got {self.every_seconds!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +127,7 @@ def durable(
     return DurableHandle(factory, args, kwargs, key=key, store=store, snapshots=snapshots)
 
 
-class DurableHandle(Generic[RequestT, ReplyT]):
+class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
     """A service whose state survives its process: see [`durable`][]."""
 
     def __init__(
@@ -140,7 +150,10 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         )
         self._snapshots = snapshots
         self._every: float = snapshots.every if snapshots is not None else float("inf")
-        self._snap_at: float = self._every  # the entry at which to take the next snapshot
+        self._snap_at: float = self._every  # the entry at which to think of a snapshot
+        self._clock = snapshots.clock if snapshots is not None else time.monotonic
+        self._period = snapshots.every_seconds if snapshots is not None else None
+        self._snap_due = 0.0  # with every_seconds: the clock's time of the next snapshot
         self._put = self.store.append
         self._ready = False  # True while a call may take the hot path
         #: The handle-wide default deadline in seconds for ``call`` and ``stream``
@@ -173,6 +186,60 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         for rep in self._replayables:
             rep._bind(self._record_result)
         self._ready = self._inner.state is State.READY and self._stream is None
+        if self.store.mode == "batched":
+            self.call = self._batched_call()  # type: ignore[method-assign]
+
+    def _batched_call(self) -> Callable[..., ReplyT]:
+        """[`call`][] in ``batched`` mode with the store's append inlined: encode, run,
+        digest, push the row onto the group, flush it when full. This is the hot path of
+        a durable service; anything off it (not ready, a closed store) takes ``call``."""
+        store = self.store
+        pending, batch = store.group()
+        push = pending.append
+        flush = store.flush
+        send = self._send
+        key = self.key
+        slow = DurableHandle.call
+
+        def call(request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
+            if not self._ready or store._closed or timeout is not None or self.timeout is not None:
+                return slow(self, request, timeout=timeout)
+            try:
+                body = encode(request)
+            except (TypeError, msgspec.EncodeError) as exc:
+                raise self._unencodable(request, exc) from None
+            try:
+                reply = send(request)
+            except Exception as exc:
+                self._call_failed(request, body, exc)
+                raise
+            try:
+                digest = crc32(encode(reply))
+            except (TypeError, msgspec.EncodeError):
+                digest = digest_reply(reply)
+            seq = self._seq + 1
+            # row_crc of a Kind.CALL entry (kind 1), inlined
+            push(
+                (
+                    key,
+                    seq,
+                    1,
+                    body,
+                    digest,
+                    crc32(body, (seq * 2654435761 + 97 + digest) & 0xFFFFFFFF),
+                )
+            )
+            self._seq = seq
+            if len(pending) >= batch:
+                try:
+                    flush()
+                except Exception as exc:
+                    raise self._journal_failed(seq, exc) from exc
+            if seq >= self._snap_at:
+                self._maybe_snapshot()
+            return reply
+
+        return call
 
     # -- opening: snapshot, then replay --------------------------------------------
 
@@ -192,7 +259,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
                 )
             state = msgspec.msgpack.decode(loaded.snapshot, type=self._snapshots.state_type)
             self._snapshots.restore(inner, state)
-            self._snapshot_time = time.time()
+            self._snapshot_time = self._clock()
         for rep in self._replayables:
             rep._replay(True)
         try:
@@ -202,7 +269,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
                 rep._replay(False)
         self._replayed = len(loaded.entries)
         self._seq = loaded.snapshot_seq + len(loaded.entries)
-        self._snap_at = loaded.snapshot_seq + self._every
+        self._plan_snapshot(loaded.snapshot_seq)
         if rstream is not None and rstream.is_open:
             # The journal ends inside a stream: its reader died with the process.
             with contextlib.suppress(ServiceError):
@@ -260,43 +327,11 @@ class DurableHandle(Generic[RequestT, ReplyT]):
                 raise JournalError(
                     self.name, self.key, f"entry {entry.seq} has an unknown kind {kind}"
                 )
-            if outcome is not None and outcome != entry.digest:
+            if outcome is not None and outcome != entry.digest and entry.digest != UNCHECKED:
                 raise self._mismatch(
                     entry, request, f"journalled digest {entry.digest:#x}, replay gave {outcome:#x}"
                 )
         return rstream
-
-    def _mismatch(self, entry: Entry, request: object, detail: str) -> ReplayMismatchError:
-        return ReplayMismatchError(self.name, self.key, entry.seq, request, detail)
-
-    def _decode_request(self, entry: Entry) -> object:
-        try:
-            request = self._decode(entry.body)
-        except msgspec.DecodeError as exc:
-            raw: object = entry.body
-            if isinstance(exc, msgspec.ValidationError):
-                raw = msgspec.msgpack.decode(entry.body)
-            raise JournalTypeError(self.name, self.key, entry.seq, raw, str(exc)) from None
-        check = self._spec.check
-        if check is not None:
-            reason = check(request)
-            if reason is not None:
-                raise JournalTypeError(self.name, self.key, entry.seq, request, reason)
-        return request
-
-    def _decode_exception(self, entry: Entry) -> BaseException:
-        module, qualname, args = msgspec.msgpack.decode(entry.body)
-        cls: Any = sys.modules.get(module)
-        for part in qualname.split("."):
-            cls = getattr(cls, part, None)
-        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-            raise JournalError(
-                self.name,
-                self.key,
-                f"entry {entry.seq} throws {module}.{qualname}, which is not a loaded "
-                "exception class",
-            )
-        return cls(*args)
 
     # -- journalling ---------------------------------------------------------------
 
@@ -324,7 +359,22 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         if self._broken is not None:
             raise JournalError(self.name, self.key, f"this durable handle stopped: {self._broken}")
 
+    def _plan_snapshot(self, at: int) -> None:
+        """After a snapshot at entry ``at`` (or the open): when to think of the next.
+        With a time trigger every entry checks the clock; else only the Nth does."""
+        self._snap_at = at + self._every
+        if self._period is not None:
+            self._snap_due = self._clock() + self._period
+            self._snap_at = self._seq + 1
+
     def _maybe_snapshot(self) -> None:
+        if (
+            self._period is not None
+            and self._seq < self._snapshot_seq + self._every
+            and self._clock() < self._snap_due
+        ):
+            self._snap_at = self._seq + 1  # not yet: look again at the next entry
+            return
         if self._stream is None:
             self.snapshot()
 
@@ -338,17 +388,6 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         except (TypeError, msgspec.EncodeError) as exc:
             raise self._unencodable(request, exc) from None
 
-    def _refused(self, request: object, exc: BaseException) -> bool:
-        """Whether ``exc`` means the service never saw ``request`` (not journalled)."""
-        if isinstance(exc, _REFUSALS):
-            return True
-        check = self._spec.check
-        return (
-            isinstance(exc, InvalidRequestError)
-            and check is not None
-            and check(request) is not None
-        )
-
     def snapshot(self) -> bool:
         """Store the service's state now and compact the journal to it.
 
@@ -360,8 +399,8 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         body = encode(snaps.take(self._inner))
         self.store.save_snapshot(self.key, self._seq, body)
         self._snapshot_seq = self._seq
-        self._snapshot_time = time.time()
-        self._snap_at = self._seq + self._every
+        self._snapshot_time = self._clock()
+        self._plan_snapshot(self._seq)
         return True
 
     # -- the handle's operations ---------------------------------------------------
@@ -413,11 +452,6 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         self._ready = self._inner.state is State.READY
         if not self._refused(request, exc):
             self._append(Kind.CALL, body, digest_error(exc))
-
-    def _unencodable(self, request: object, exc: BaseException) -> InvalidRequestError:
-        return InvalidRequestError(
-            self.name, request, f"a durable service journals requests as msgspec data: {exc}"
-        )
 
     __call__ = call
 
@@ -505,7 +539,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             op()
         except Exception as exc:
             self._ready = self._inner.state is State.READY
-            if not isinstance(exc, _REFUSALS):
+            if not isinstance(exc, REFUSALS):
                 self._append(kind, b"", 0)
             raise
         self._ready = self._inner.state is State.READY
@@ -567,6 +601,12 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         return self._inner
 
     @property
+    def local(self) -> LocalHandle[RequestT, ReplyT]:
+        """The local handle underneath, for observers: hooks subscribed to a durable
+        handle see its service's events (``nanoservices.observe`` finds it here)."""
+        return self._inner
+
+    @property
     def stats(self) -> DurableStats:
         taken = self._snapshot_time
         return DurableStats(
@@ -574,11 +614,26 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             last_seq=self._seq,
             journal_length=self._seq - self._snapshot_seq,
             snapshot_seq=self._snapshot_seq,
-            snapshot_age=None if taken is None else time.time() - taken,
+            snapshot_age=None if taken is None else self._clock() - taken,
             replayed=self._replayed,
             replay_seconds=self._replay_seconds,
             dropped=self._dropped,
         )
+
+    def observe_extra(self) -> dict[str, object]:
+        """What ``nanoservices.observe`` shows beside a durable service's statistics and
+        inspection (``Statistics.extra``): the figures of [`stats`][]."""
+        stats = self.stats
+        return {
+            "key": stats.key,
+            "journal_length": stats.journal_length,
+            "last_seq": stats.last_seq,
+            "snapshot_seq": stats.snapshot_seq,
+            "snapshot_age": stats.snapshot_age,
+            "replayed": stats.replayed,
+            "replay_seconds": stats.replay_seconds,
+            "dropped": stats.dropped,
+        }
 
     def __repr__(self) -> str:
         return f"<DurableHandle {self.name!r} key={self.key!r} {self.state.value} {self.store!r}>"

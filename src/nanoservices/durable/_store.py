@@ -75,6 +75,7 @@ class JournalStore(abc.ABC):
         self._lock = threading.Lock()  # around the connection
         self._pending: deque[Row] = deque()  # batched: appended without a lock
         self._closed = False
+        self._commits = 0  # groups committed so far (the flusher watches it)
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
         if mode == "batched":
@@ -154,6 +155,12 @@ class JournalStore(abc.ABC):
 
         return append
 
+    def group(self) -> tuple[deque[Row], int]:
+        """``batched`` mode's group being collected, and its size: for an appender that
+        inlines [`append`][] on its own hot path (a durable handle's ``call``): push a
+        row with its checksum ([`row_crc`][]), then [`flush`][] when it is full."""
+        return self._pending, self.batch
+
     def flush(self) -> None:
         """Commit every collected entry now (``batched`` mode; a no-op in ``sync``)."""
         with self._lock:
@@ -169,19 +176,25 @@ class JournalStore(abc.ABC):
             except BaseException:
                 pending.extendleft(reversed(rows))  # kept, in order, for the next try
                 raise
+            self._commits += 1
 
     def _flush_loop(self) -> None:
-        # Waking every interval/2 and committing all that waits bounds how long
-        # an entry waits by about ``interval``. A failed commit keeps its rows and
-        # is retried; the next appender to fill a group gets the error.
+        # Waking every interval/2, the flusher commits what waits only when no
+        # group was committed since its last look: an entry then waits about
+        # ``interval`` at most, and while appenders fill whole groups (a busy
+        # store) it never cuts a group short (more, smaller commits) nor takes
+        # the lock from them. A failed commit keeps its rows and is retried; the
+        # next appender to fill a group gets the error.
+        seen = -1
         while not self._stop.wait(self.interval / 2):
-            if self._pending:
+            if self._pending and self._commits == seen:
                 with self._lock:
                     if not self._closed:
                         try:
                             self._flush_locked()
                         except Exception:
                             log.exception("committing journal entries failed; will retry")
+            seen = self._commits
 
     def _refuse(self, key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
         raise RuntimeError("the journal store is closed")

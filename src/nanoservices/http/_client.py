@@ -132,9 +132,14 @@ class _Wire:
         client: httpx.Client | httpx.AsyncClient,
         args: tuple[Any, ...],
         kwargs: dict[str, Any] | None,
+        key: str | None = None,
     ) -> httpx.Request:
-        """The request that opens a session (a new service instance) on the server."""
-        body = self.encode({"args": list(args), "kwargs": kwargs or {}}, "factory arguments")
+        """The request that opens a session (a new service instance) on the server;
+        ``key`` names the state of a durable service's session."""
+        doc: dict[str, Any] = {"args": list(args), "kwargs": kwargs or {}}
+        if key is not None:
+            doc["key"] = key
+        body = self.encode(doc, "factory arguments")
         return client.build_request(
             "POST", f"{self.base}/services/{self.name}/sessions", content=body, headers=self.headers
         )
@@ -512,6 +517,7 @@ def connect(
     timeout: float = 30.0,
     client: httpx.Client | None = None,
     client_id: str | None = None,
+    key: str | None = None,
 ) -> RemoteHandle[Any, Any]:
     """Open a session on ``service`` at ``url`` and return its handle.
 
@@ -520,6 +526,8 @@ def connect(
         kwargs: the service factory's keyword arguments (sent as JSON).
         token: bearer token, when the server asks for one.
         client: an ``httpx.Client`` to share a connection pool (not closed by us).
+        key: for a durable service, the name of the state to open (the same key
+            finds the same state after the session closed or the server restarted).
 
     Raises:
         TransportError: the server cannot be reached, or does not know ``service``.
@@ -529,7 +537,7 @@ def connect(
     http = client or httpx.Client(timeout=timeout)
     handle: RemoteHandle[Any, Any] = RemoteHandle(http, wire, owns)
     try:
-        handle.greeting = wire.opened(http.send(wire.open_request(http, args, kwargs)))
+        handle.greeting = wire.opened(http.send(wire.open_request(http, args, kwargs, key)))
     except BaseException as exc:
         if owns:
             http.close()
@@ -823,6 +831,7 @@ async def aconnect(
     timeout: float = 30.0,
     client: httpx.AsyncClient | None = None,
     client_id: str | None = None,
+    key: str | None = None,
 ) -> AsyncRemoteHandle[Any, Any]:
     """The async twin of [`connect`][]: ``h = await aconnect(url, "md5")``."""
     wire = _Wire(url, service, token, client_id)
@@ -830,7 +839,7 @@ async def aconnect(
     http = client or httpx.AsyncClient(timeout=timeout)
     handle: AsyncRemoteHandle[Any, Any] = AsyncRemoteHandle(http, wire, owns)
     try:
-        handle.greeting = wire.opened(await http.send(wire.open_request(http, args, kwargs)))
+        handle.greeting = wire.opened(await http.send(wire.open_request(http, args, kwargs, key)))
     except BaseException as exc:
         if owns:
             await http.aclose()

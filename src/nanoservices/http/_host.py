@@ -13,6 +13,7 @@ import asyncio
 import builtins
 import importlib
 import inspect
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -88,6 +89,12 @@ class Served:
         throwable: exception classes clients may ``throw()`` in, by class name.
         offload: run a sync service's steps in a thread (keep True for any
             service that blocks; False is faster for pure, quick services).
+        durable: make the sessions durable, journalled in this store (a
+            ``nanoservices.durable.JournalStore``, an SQLite file path, or a
+            ``postgresql://`` DSN): a client opens a session with a key and gets
+            that key's state back, across closes and server restarts. The
+            operator chooses the store; a client's key only names a journal in it.
+        snapshots: the ``nanoservices.durable.Snapshots`` of a durable service.
     """
 
     factory: Any
@@ -102,12 +109,16 @@ class Served:
     throwable: tuple[type[BaseException], ...] = DEFAULT_THROWABLE
     offload: bool = True
     timeout: float = 10.0
+    durable: Any = None
+    snapshots: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.factory, ServiceFactory | AsyncServiceFactory):
             raise TypeError(f"{self.factory!r} is not a service factory (@service or @aservice)")
         if not self.name:
             object.__setattr__(self, "name", self.factory.spec.name)
+        if self.durable is not None:
+            self._check_durable()
         unknown = set(self.shared_operations) - SHARED_OPERATIONS
         if unknown:
             raise ValueError(
@@ -125,6 +136,20 @@ class Served:
             except TypeError as exc:
                 bad = f"options of {self.name!r} are not its parameters: {exc}"
                 raise ValueError(bad) from None
+
+    def _check_durable(self) -> None:
+        from nanoservices.durable import JournalStore
+
+        if not isinstance(self.durable, JournalStore | str | os.PathLike):
+            raise TypeError(
+                f"durable= of {self.name!r} is a JournalStore, an SQLite path or a "
+                f"postgresql:// DSN, not {self.durable!r}"
+            )
+        if self.shared:
+            raise ValueError(
+                f"{self.name!r} cannot be both shared and durable: a durable session's state "
+                "is named by its client's key (serve it unshared)"
+            )
 
     @property
     def spec(self) -> ServiceSpec:

@@ -187,7 +187,20 @@ def _throw_body(served: Served) -> dict[str, Any]:
 
 
 def _open_body(served: Served, components: dict[str, Any]) -> dict[str, Any]:
-    """What a client may send to open a session: the options the operator declared."""
+    """What a client may send to open a session: the options the operator declared
+    (and, for a durable service, the key that names the session's state)."""
+    body = _open_options(served, components)
+    if served.durable is not None:
+        body["properties"] = {**body["properties"], "key": _KEY}
+        body["required"] = ["key"]
+    return body
+
+
+#: A durable session's key (see ``nanoservices.http._durable.KEY_PATTERN``).
+_KEY: Final = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"}
+
+
+def _open_options(served: Served, components: dict[str, Any]) -> dict[str, Any]:
     if served.client_args:
         return dict(_OPEN_BODY)
     names = [] if served.shared else list(served.options)

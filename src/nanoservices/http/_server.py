@@ -40,7 +40,10 @@ from starlette.routing import Route
 
 from nanoservices.core import InvalidRequestError, ServiceError, Stream, StreamReplyError
 from nanoservices.core.seam import deadlines
+from nanoservices.durable import JournalError, JournalStore
+from nanoservices.observe import statistics
 
+from ._durable import check_key, close_stores, journal_problem, open_stores, start_durable
 from ._host import Served, start_for_client, start_instance
 from ._openapi import openapi
 from ._sessions import Session, SessionTable
@@ -260,6 +263,7 @@ class _Server:
         self.body_timeout = body_timeout
         self.stopping: asyncio.Event | None = None  # made in the server's loop
         self.shared: dict[str, Any] = {}
+        self.stores: dict[str, tuple[JournalStore, bool]] = {}  # durable services' stores
         self.stats = {name: _Stats() for name in self.services}
         self.ready = False
         self.started = time.time()
@@ -414,7 +418,10 @@ class _Server:
 
     def failed(self, session: Session, exc: ServiceError) -> _Refused:
         self.stats[session.service].errors += 1
-        return _Refused(problem_for(exc, session.handle.state.value))
+        state = session.handle.state.value
+        if isinstance(exc, JournalError):  # the store failed under a durable session
+            return _Refused(journal_problem(exc, exc.key.partition("/")[2], state))
+        return _Refused(problem_for(exc, state))
 
     def reply(self, session: Session, value: Any, status: int = 200) -> Response:
         try:
@@ -450,22 +457,46 @@ class _Server:
             "services": {
                 name: {
                     "shared": self.services[name].shared,
+                    "durable": self.services[name].durable is not None,
                     "sessions_open": open_by.get(name, 0),
                     "sessions_opened": st.opened,
                     "calls": st.calls,
                     "streams": st.streams,
                     "items": st.items,
                     "errors": st.errors,
+                    **self._journals(name),
                 }
                 for name, st in self.stats.items()
             },
         }
         return Response(_encode(doc), media_type=_JSON)
 
+    def _journals(self, name: str) -> dict[str, Any]:
+        """A durable service's journals, summed over its open sessions (never their keys:
+        those are other clients' names): entries a reopen would replay, entries replayed
+        when they were opened, and the longest replay."""
+        if self.services[name].durable is None:
+            return {}
+        extras = [statistics(s.handle).extra for s in self.sessions.all() if s.service == name]
+        return {
+            "journal": {
+                "entries": sum(int(e.get("journal_length", 0)) for e in extras),
+                "replayed": sum(int(e.get("replayed", 0)) for e in extras),
+                "replay_seconds_max": round(
+                    max((float(e.get("replay_seconds", 0.0)) for e in extras), default=0.0), 6
+                ),
+            }
+        }
+
     async def listing(self, request: Request) -> Response:
         self.owner(request)
         doc = [
-            {"name": name, "shared": s.shared, "throwable": [c.__name__ for c in s.throwable]}
+            {
+                "name": name,
+                "shared": s.shared,
+                "durable": s.durable is not None,
+                "throwable": [c.__name__ for c in s.throwable],
+            }
             for name, s in self.services.items()
         ]
         return Response(_encode(doc), media_type=_JSON)
@@ -507,7 +538,9 @@ class _Server:
                 "close one first",
                 error="ServiceBusyError", service=name,
             )  # fmt: skip
-        if served.shared:
+        if served.durable is not None or opening.key is not None:
+            handle = await self._open_durable(served, opening)
+        elif served.shared:
             if opening.args or opening.kwargs:
                 raise _refuse(
                     422, "shared-args", "Shared service",
@@ -529,7 +562,25 @@ class _Server:
             "state": handle.state.value,
             "greeting": jsonable(handle.greeting),
         }
+        if opening.key is not None:
+            doc["key"] = opening.key
         return Response(_encode(doc), 201, media_type=_JSON)
+
+    async def _open_durable(self, served: Served, opening: SessionOpen) -> Any:
+        """Open the client's key of a durable service (its journal replayed), or refuse:
+        a bad key (422), a key another session holds (409 key-locked)."""
+        try:
+            key = check_key(served, opening.key)
+        except InvalidRequestError as exc:
+            raise _Refused(problem_for(exc)) from None
+        try:
+            return await start_durable(
+                served, self.stores[served.name][0], key, opening.args, opening.kwargs
+            )
+        except JournalError as exc:
+            raise _Refused(journal_problem(exc, key)) from None
+        except ServiceError as exc:
+            raise _Refused(problem_for(exc)) from None
 
     async def session_state(self, request: Request) -> Response:
         session = self.session(request)
@@ -810,6 +861,7 @@ class _Server:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self.stopping = asyncio.Event()
+        self.stores = await asyncio.to_thread(open_stores, self.services)
         for name, served in self.services.items():
             if served.shared:
                 self.shared[name] = await start_instance(
@@ -824,7 +876,10 @@ class _Server:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            await self.close_all()
+            try:
+                await self.close_all()
+            finally:
+                await asyncio.to_thread(close_stores, self.stores)
 
     def begin_shutdown(self) -> None:
         """The server stops: open streams end now with an error frame that says so.

@@ -61,6 +61,7 @@ class SessionOpen(msgspec.Struct, forbid_unknown_fields=True):
 
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
+    key: str | None = None  # a durable service's sessions: the name of the state to open
 
 
 class ThrowRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -174,7 +174,7 @@ def inspect_service(
         protocol=local.spec.protocol.name,
         chain=() if closed else _frames(local.generator, redact, locals),
         stream=_frames(source, redact, locals) if source is not None else (),
-        statistics=statistics(local),
+        statistics=statistics(handle),  # the handle asked about: it may tell more (extra)
     )
 
 
@@ -200,11 +200,19 @@ def _render_text(inspection: Inspection) -> str:
         head += f", {stats.requests} request(s), {stats.errors} error(s)"
     if stats.restarts:
         head += f", {stats.restarts} restart(s)"
-    lines = [head, *_lines(inspection.chain, "")]
+    lines = [head]
+    if stats.extra:
+        lines.append("   " + ", ".join(f"{k}={_shown(v)}" for k, v in stats.extra.items()))
+    lines.extend(_lines(inspection.chain, ""))
     if inspection.stream:
         lines.append("   streaming from:")
         lines.extend(_lines(inspection.stream, "   "))
     return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    """A figure of ``Statistics.extra`` as text (seconds to 3 places)."""
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def _render_tree(inspection: Inspection) -> Tree:
@@ -233,6 +241,9 @@ def _render_tree(inspection: Inspection) -> Tree:
                 label += f"\n  [magenta]{escape(name)}[/] = {escape(value)}"
             parent = parent.add(label)
 
+    extra = inspection.statistics.extra
+    if extra:
+        tree.add("[dim]" + escape(", ".join(f"{k}={_shown(v)}" for k, v in extra.items())) + "[/]")
     grow(tree, inspection.chain)
     if inspection.stream:
         grow(tree.add("[cyan]streaming from[/]"), inspection.stream)

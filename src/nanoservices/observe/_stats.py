@@ -10,9 +10,9 @@ few integer operations. [`statistics`][] returns a frozen snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
 
 from nanoservices.core import CallTimer, Event, EventKind, State
 from nanoservices.core.seam import Observable, observable
@@ -112,6 +112,9 @@ class Statistics:
     p90_ns: int | None
     p99_ns: int | None
     max_ns: int | None
+    #: What a handle kind tells beyond these (see [`extra_of`][]): a durable handle's
+    #: journal length, replay time and snapshot age. Empty for plain handles.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 class StatsCollector(CallTimer):
@@ -199,6 +202,21 @@ class StatsCollector(CallTimer):
         return f"<StatsCollector {self.requests} request(s), {self.errors} error(s)>"
 
 
+def extra_of(handle: object) -> dict[str, Any]:
+    """What ``handle`` tells about itself beyond the events, read generically.
+
+    A handle kind that knows more (a durable handle: its journal) implements
+    ``observe_extra() -> Mapping[str, object]``; it is looked for on the handle,
+    then on the sync handle an async one drives (``to_async``, the HTTP server),
+    so this layer needs to know no handle kind.
+    """
+    for obj in (handle, getattr(getattr(handle, "_engine", None), "handle", None)):
+        read = getattr(obj, "observe_extra", None)
+        if callable(read):
+            return dict(read())
+    return {}
+
+
 def _collector(target: Observable) -> StatsCollector | None:
     for hook in target.hooks:
         if isinstance(hook, StatsCollector):
@@ -234,9 +252,10 @@ def statistics(handle: AnyHandle) -> Statistics:
     failures = sup.failures if sup is not None else 0
     policy_restarts = sup.restarts if sup is not None else 0
     state = handle.state
+    extra = extra_of(handle)
     if collector is None:
         return Statistics(
-            target.name, state, False, 0, 0, failures, policy_restarts, 0, 0, *(None,) * 5
+            target.name, state, False, 0, 0, failures, policy_restarts, 0, 0, *(None,) * 5, extra
         )
     lat = collector.latency
     return Statistics(
@@ -254,6 +273,7 @@ def statistics(handle: AnyHandle) -> Statistics:
         p90_ns=lat.percentile(90),
         p99_ns=lat.percentile(99),
         max_ns=lat.max_ns if lat.count else None,
+        extra=extra,
     )
 
 

@@ -18,6 +18,7 @@ from ._session import (
     FIRST_BATCH,
     Lost,
     RayTimeoutError,
+    Resumed,
     SessionBase,
     StreamBase,
     state_of,
@@ -65,19 +66,26 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
         except RayError as exc:
             return await self._lost(request, exc, bound, deadline)
         if type(reply) is Failure:
-            return await self._failed(request, reply, deadline)
+            try:
+                return await self._failed(request, reply, deadline, resume=True)
+            except Resumed:  # a durable session, back from its journal: the request never ran
+                return await self.call(request, timeout=timeout)
         self._seen = State.READY
         return reply  # type: ignore[no-any-return]
 
     __call__ = call
 
     async def _failed(
-        self, request: object, failure: Failure, deadline: float | None = None
+        self,
+        request: object,
+        failure: Failure,
+        deadline: float | None = None,
+        resume: bool = False,
     ) -> NoReturn:
         try:
             self._sort(failure, request)
         except Lost as lost:
-            await self._lost(request, lost, None, deadline)
+            await self._lost(request, lost, None, deadline, resume)
 
     async def _lost(
         self,
@@ -85,6 +93,7 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
         cause: BaseException,
         bound: float | None = None,
         deadline: float | None = None,
+        resume: bool = False,
     ) -> NoReturn:
         if isinstance(cause, GetTimeoutError):
             self._timed_out("request", request, bound, cause)
@@ -96,6 +105,7 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
                 self._retry_reopen(request, cause, error, reopen_by, deadline)
                 await asyncio.sleep(0.05)
                 continue
+            self._resume(cause, resume)
             self._restarted(request, cause, None)
 
     async def _invoke(
@@ -115,7 +125,10 @@ class AsyncRayHandle(SessionBase, Generic[RequestT, ReplyT]):
         except RayError as exc:
             return await self._lost(request, exc, bound, deadline)
         if type(result) is Failure:
-            return await self._failed(request, result, deadline)
+            try:
+                return await self._failed(request, result, deadline, resume=method != "stream_next")
+            except Resumed:  # a durable session, back from its journal: it never ran
+                return await self._invoke(what, method, *args, request=request, timeout=timeout)
         return result
 
     def stream(self, request: RequestT, /, *, timeout: float | None = None) -> AsyncRayStream[Any]:

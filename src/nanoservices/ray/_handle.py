@@ -18,6 +18,7 @@ from ._session import (
     FIRST_BATCH,
     Lost,
     RayTimeoutError,
+    Resumed,
     SessionBase,
     StreamBase,
     get_checked,
@@ -68,17 +69,26 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         except RayError as exc:
             return self._lost(request, exc, bound, deadline)
         if type(reply) is Failure:
-            return self._failed(request, reply, deadline)
+            try:
+                return self._failed(request, reply, deadline, resume=True)
+            except Resumed:  # a durable session, back from its journal: the request never ran
+                return self.call(request, timeout=timeout)
         self._seen = READY
         return reply  # type: ignore[no-any-return]
 
     __call__ = call
 
-    def _failed(self, request: object, failure: Failure, deadline: float | None = None) -> NoReturn:
+    def _failed(
+        self,
+        request: object,
+        failure: Failure,
+        deadline: float | None = None,
+        resume: bool = False,
+    ) -> NoReturn:
         try:
             self._sort(failure, request)
         except Lost as lost:
-            self._lost(request, lost, None, deadline)
+            self._lost(request, lost, None, deadline, resume)
 
     def _lost(
         self,
@@ -86,6 +96,7 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         cause: BaseException,
         bound: float | None = None,
         deadline: float | None = None,
+        resume: bool = False,
     ) -> NoReturn:
         """No answer in time, or the host died under this session: then restart the
         service on it (policy allowing), within the caller's deadline."""
@@ -99,6 +110,7 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
                 self._retry_reopen(request, cause, error, reopen_by, deadline)
                 time.sleep(0.05)
                 continue
+            self._resume(cause, resume)
             self._restarted(request, cause, None)
 
     def _invoke(
@@ -118,7 +130,10 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         except RayError as exc:
             return self._lost(request, exc, bound, deadline)
         if type(result) is Failure:
-            return self._failed(request, result, deadline)
+            try:
+                return self._failed(request, result, deadline, resume=method != "stream_next")
+            except Resumed:  # a durable session, back from its journal: it never ran
+                return self._invoke(what, method, *args, request=request, timeout=timeout)
         return result
 
     # -- streams ------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from nanoservices import (
     StreamReplyError,
 )
 from nanoservices.core import RemoteCause, ReplyStream, ServiceFactory
+from nanoservices.durable import JournalStore, durable, open_store
 
 __all__ = ["Batch", "Failure", "HostCore", "Opened", "RemoteCause", "load_factory"]
 
@@ -122,6 +123,7 @@ class HostCore:
         self._sessions: dict[SessionId, LocalHandle[Any, Any]] = {}
         self._streams: dict[SessionId, ReplyStream[Any]] = {}
         self._ids = itertools.count(1)
+        self._stores: dict[str, JournalStore] = {}  # durable sessions' stores, by location
         # A fresh id per process: a caller that finds its session gone can tell
         # "the actor was restarted" (another incarnation) from "someone closed it".
         self.incarnation = uuid.uuid4().hex
@@ -136,18 +138,31 @@ class HostCore:
         kwargs: dict[str, Any],
         options: dict[str, Any] | None,
         attach: bool,
+        durable_key: tuple[str, str, Any] | None = None,
     ) -> Opened | Failure:
         """Start a service instance; return (session id, service name, incarnation, greeting).
 
         With ``attach``, an existing session of that id is reused (named services).
+        With ``durable_key`` (store location, key, snapshots), the instance is the
+        durable service of that key: its journal is replayed (after this host was
+        restarted, too), and a key another handle holds is refused (KeyLockedError).
         """
         if session is None:
             session = f"{self.incarnation[:8]}-{next(self._ids)}"
         elif attach and session in self._sessions:
             existing = self._sessions[session]
             return session, existing.name, self.incarnation, existing.greeting
+        handle: Any
         try:
-            handle = load_factory(path, options)(*args, **kwargs)
+            factory = load_factory(path, options)
+            if durable_key is None:
+                handle = factory(*args, **kwargs)
+            else:
+                location, key, snapshots = durable_key
+                store = self._store(location)
+                handle = durable(
+                    factory, *args, key=key, store=store, snapshots=snapshots, **kwargs
+                )
         except ServiceError as exc:
             return Failure(exc, _portable(exc.__cause__) if exc.__cause__ else None)
         except Exception as exc:
@@ -158,6 +173,14 @@ class HostCore:
         if old is not None:
             self._close_quietly(session, old)
         return session, handle.name, self.incarnation, handle.greeting
+
+    def _store(self, location: str) -> JournalStore:
+        """The journal store at ``location``, opened once per host process (in sync mode:
+        a reply the caller got is on disk, whatever happens to this process)."""
+        store = self._stores.get(location)
+        if store is None:
+            store = self._stores[location] = open_store(location)
+        return store
 
     def open_many(
         self, path: str, count: int, args: tuple[Any, ...], kwargs: dict[str, Any]

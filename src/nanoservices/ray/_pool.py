@@ -7,6 +7,7 @@ there and returns the [`RayHandle`][nanoservices.ray.RayHandle] that drives it.
 from __future__ import annotations
 
 import itertools
+import os
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -74,6 +75,32 @@ def _path_of(
     if spec.request_type != base.request_type:
         options["request_type"] = spec.request_type
     return path, options
+
+
+def _durable_target(
+    key: str | None, store: str | os.PathLike[str] | None, snapshots: Any
+) -> tuple[str, str, Any] | None:
+    """What a host needs to open a durable session: (store location, key, snapshots)."""
+    if key is None:
+        if store is not None or snapshots is not None:
+            raise ValueError("store= and snapshots= make a durable session: give its key= too")
+        return None
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"a durable key is a non-empty str, not {key!r}")
+    if store is None:
+        raise ValueError(
+            "a durable session on Ray needs store=: an SQLite path or a postgresql:// DSN "
+            "its hosts can reach"
+        )
+    if not isinstance(store, str | os.PathLike):
+        raise TypeError(
+            f"store= is a location every host reaches (an SQLite path or a postgresql:// "
+            f"DSN), not {type(store).__name__}: a store object cannot travel to a Ray host"
+        )
+    location = os.fspath(store)
+    if not location.startswith(("postgresql://", "postgres://")):
+        location = os.path.abspath(location)  # the hosts' working folder is not ours
+    return location, key, snapshots
 
 
 def _per_host(what: str, value: Any, size: int) -> list[Mapping[str, Any]]:
@@ -228,6 +255,9 @@ class ServiceHostPool:
         batch: int = 256,
         host: int | None = None,
         timeout: float | None = None,
+        key: str | None = None,
+        store: str | os.PathLike[str] | None = None,
+        snapshots: Any = None,
         **kwargs: Any,
     ) -> RayHandle[Any, Any]:
         """Start an instance of ``service`` (a factory, or ``"module:factory"``) on a host.
@@ -245,21 +275,46 @@ class ServiceHostPool:
                 of its operations waits for its host (``None``: no bound); see
                 ``RayHandle.timeout``. Starting is not bounded by it (a new
                 host actor takes a while to start its process).
+            key: make the instance the durable service of ``key`` (see
+                ``nanoservices.durable``): its journal in ``store`` is replayed
+                when it opens, and again when its host is restarted after a
+                crash, so the state comes back instead of a fresh one.
+            store: where durable journals live, as every host reaches it: an
+                SQLite file path (hosts on this machine) or a ``postgresql://``
+                DSN (sync mode: a reply the caller got is never lost).
+            snapshots: the durable service's ``Snapshots`` (they must pickle).
             *args: the factory's positional arguments (they must pickle).
             **kwargs: the factory's keyword arguments (they must pickle).
         """
         path, options = _path_of(service)
+        journal = _durable_target(key, store, snapshots)
         index = self._place(session, host)
+        return self._open(index, session, path, args, kwargs, options, journal, restart, batch,
+                          timeout)  # fmt: skip
+
+    def _open(
+        self,
+        index: int,
+        session: str | None,
+        path: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: dict[str, Any] | None,
+        journal: tuple[str, str, Any] | None,
+        restart: RestartPolicy | None,
+        batch: int,
+        timeout: float | None,
+    ) -> RayHandle[Any, Any]:
         actor = self.actors[index]
         opened = get_checked(
-            actor.open.remote(session, path, args, kwargs, options, session is not None),
+            actor.open.remote(session, path, args, kwargs, options, session is not None, journal),
             path,
         )
         session_id, name, incarnation, greeting = opened
         self._loads[index] += 1
         spec_restart = load_factory(path, options).spec.restart
         return RayHandle(
-            Target(actor, path, args, kwargs, options, self, index),
+            Target(actor, path, args, kwargs, options, self, index, journal),
             session_id,
             name,
             incarnation,
@@ -268,6 +323,28 @@ class ServiceHostPool:
             greeting,
             timeout,
         )
+
+    def move(self, handle: RayHandle[Any, Any], host: int) -> RayHandle[Any, Any]:
+        """Move a durable session to ``host``: close it on its host (its journal is
+        committed and its key released), then open its key on ``host`` (the journal
+        replayed there). ``handle`` is closed; use the handle returned.
+
+        Raises:
+            ValueError: the session is not durable (its state would not move).
+        """
+        target = handle._target
+        if target.durable is None:
+            raise ValueError(
+                f"only a durable session moves between hosts (start it with key= and "
+                f"store=): {handle.name!r} would start fresh on the other host"
+            )
+        if not 0 <= host < len(self.actors):
+            raise ValueError(f"host must be 0 to {len(self.actors) - 1}, got {host}")
+        handle.close()
+        return self._open(
+            host, None, target.path, target.args, target.kwargs, target.options,
+            target.durable, handle._policy, handle._batch, handle.timeout,
+        )  # fmt: skip
 
     def start_many(
         self, service: str | ServiceFactory[Any, Any, Any], count: int, /, *args: Any, **kwargs: Any

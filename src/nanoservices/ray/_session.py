@@ -87,10 +87,17 @@ class Target:
     options: dict[str, Any] | None
     pool: ServiceHostPool | None = None
     index: int = 0
+    #: A durable session: (store location, key, snapshots); reopened from its journal.
+    durable: tuple[str, str, Any] | None = None
 
 
 class Lost(Exception):
     """Internal: the host lost this session (its actor died or was restarted)."""
+
+
+class Resumed(Exception):
+    """Internal: a durable session was reopened from its journal on its restarted host
+    before its request ran there (the host did not know the session): send it again."""
 
 
 class SessionBase:
@@ -337,6 +344,16 @@ class SessionBase:
         self._restarts += 1
         self._recent.append(time.monotonic())
         self._seen = State.READY
+        if self._target.durable is not None:
+            raise ServiceFailedError(
+                self._name,
+                request,
+                f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
+                f"request {request!r:.60}; reopened from its journal: the state is back, with "
+                "every request whose reply was returned, and with this one only if the host "
+                "journalled it before it was lost",
+                restarted=True,
+            ) from cause
         raise ServiceFailedError(
             self._name,
             request,
@@ -345,9 +362,21 @@ class SessionBase:
             restarted=True,
         ) from cause
 
+    def _resume(self, cause: BaseException, resume: bool) -> None:
+        """After reopening: raise [`Resumed`][] when the request never ran (the
+        restarted host did not know the session) and the reopened session is durable,
+        so its state is back and the request can simply be sent again."""
+        if resume and isinstance(cause, Lost) and self._target.durable is not None:
+            self._restarts += 1
+            self._recent.append(time.monotonic())
+            self._seen = State.READY
+            raise Resumed from cause
+
     def _reopen_ref(self) -> Any:
         t = self._target
-        return t.actor.open.remote(self._session, t.path, t.args, t.kwargs, t.options, True)
+        return t.actor.open.remote(
+            self._session, t.path, t.args, t.kwargs, t.options, True, t.durable
+        )
 
     def _reopened(self, result: Any) -> None:
         if type(result) is Failure:
