@@ -24,6 +24,7 @@ from types import CodeType, FrameType, GeneratorType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 from . import _protocol, _steps
+from ._accel import accelerate
 from ._errors import (
     ProtocolViolationError,
     ReentryError,
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from ._service import ServiceSpec
     from ._shared import SharedHandle
 
-__all__ = ["Handle", "LocalHandle"]
+__all__ = ["ACCELERATED", "Handle", "LocalHandle", "PureLocalHandle"]
 
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
@@ -132,9 +133,10 @@ class Handle(Protocol[RequestT_contra, ReplyT_co]):
 class _Extra:
     """What few handles need, made on first use so an idle handle stays small."""
 
-    __slots__ = ("greeting", "hooks", "name", "result", "supervision")
+    __slots__ = ("greeting", "hooks", "name", "result", "stream", "supervision")
 
     def __init__(self) -> None:
+        self.stream: Cursor | None = None  # the open stream's cursor
         self.name: str | None = None
         self.greeting: Any = None
         self.result: Any = None
@@ -172,7 +174,9 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     ``ServiceBusyError`` / ``ReentryError``; use :meth:`shared` to share it.
     """
 
-    __slots__ = ("__weakref__", "_config", "_extra", "_gen", "_sink", "_spec", "_state", "_stream")
+    # The open stream's cursor lives in ``_extra`` (see ``_stream``): few handles
+    # stream, and the C accelerator's type spends that word on its vectorcall.
+    __slots__ = ("__weakref__", "_config", "_extra", "_gen", "_sink", "_spec", "_state")
 
     _sink: _Sink | AnyGenerator  # what the hot path sends to: the generator itself when bare
 
@@ -185,7 +189,6 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         self._spec = spec
         self._config = (args, kwargs or {}) if (args or kwargs) else _NO_CONFIG
         self._extra: _Extra | None = None
-        self._stream: Cursor | None = None  # the open stream's cursor
         self._state = _READY
         self._start_generator()
         self._rewire()
@@ -393,6 +396,19 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             stream_send = observed(stream_send, hooks, name)
         self._sink = _Sink(send, stream_send)
 
+    @property
+    def _stream(self) -> Cursor | None:
+        """The open stream's cursor, or None (kept in ``_extra``: few handles stream)."""
+        extra = self._extra
+        return None if extra is None else extra.stream
+
+    @_stream.setter
+    def _stream(self, cursor: Cursor | None) -> None:
+        if cursor is not None:
+            self._extras().stream = cursor
+        elif self._extra is not None:
+            self._extra.stream = None
+
     def _extras(self) -> _Extra:
         extra = self._extra
         if extra is None:
@@ -556,3 +572,12 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         return (
             f"<{type(self).__name__} {self.name!r} {self.state.value} ({self._spec.protocol.name})>"
         )
+
+
+#: The pure-Python handle: the reference implementation, and the fallback.
+PureLocalHandle = LocalHandle
+
+#: Whether ``LocalHandle`` is the C accelerator's type (see ``_accel``).
+ACCELERATED: bool
+if not TYPE_CHECKING:
+    LocalHandle, ACCELERATED = accelerate(PureLocalHandle)
