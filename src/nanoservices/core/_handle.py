@@ -35,7 +35,9 @@ from ._errors import (
 from ._events import Event, EventKind, Hook, emit, now_ns
 from ._protocol import Stream
 from ._sends import (
+    CheckedSink,
     Send,
+    checked_sink,
     no_streams,
     observed,
     refuser,
@@ -178,7 +180,9 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     # stream, and the C accelerator's type spends that word on its vectorcall.
     __slots__ = ("__weakref__", "_config", "_extra", "_gen", "_sink", "_spec", "_state")
 
-    _sink: _Sink | AnyGenerator  # what the hot path sends to: the generator itself when bare
+    # what the hot path sends to: the bare generator, a typed service's checked sink,
+    # or a chain of wrappers
+    _sink: _Sink | CheckedSink | AnyGenerator
 
     def __init__(
         self,
@@ -378,8 +382,11 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         check = spec.check
         extra = self._extra
         hooks = extra.hooks if extra is not None else None
-        if check is None and not hooks and not spec.refuses and not spec.streams:
-            self._sink = self._gen  # the bare generator: nothing between caller and service
+        if not hooks and not spec.refuses and not spec.streams:
+            if check is None:
+                self._sink = self._gen  # the bare generator: nothing between caller and service
+            else:  # a typed service: one small object around the service's own check
+                self._sink = checked_sink(self._gen, check, self.name)
             return
         name = self.name
         send: Send = self._gen.send
