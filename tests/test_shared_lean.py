@@ -89,3 +89,22 @@ def test_a_zero_timeout_is_busy_under_contention() -> None:
         release.set()
         holder.join(10)
     assert shared.call("after") == "after"
+
+
+def test_an_operation_from_inside_this_threads_call_is_reentry_not_a_deadlock() -> None:
+    h = echo()
+    shared = h.shared(timeout=None)
+    seen: list[str] = []
+
+    def hook(event: ns.observe.Event) -> None:
+        if event.kind is ns.observe.EventKind.REPLY and not seen:
+            try:
+                shared.reset()
+            except ns.ReentryError:
+                seen.append("ReentryError")
+
+    h.subscribe(hook)
+    assert shared.call("x") == "x"
+    assert seen == ["ReentryError"]
+    shared.reset()  # from outside any call: takes its turn
+    assert shared.call("y") == "y"

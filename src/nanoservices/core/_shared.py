@@ -68,21 +68,29 @@ class SharedHandle(Generic[RequestT, ReplyT]):
                     self.name, f"cannot {what}: a stream this thread opened still holds the service"
                 )
             raise ReentryError(self.name, f"cannot {what}: the service called itself")
-        if self._held_here():
+        if self._held_here(what):
             raise ReentryError(self.name, f"cannot {what}: the service called itself")
         if not self._lock.acquire(timeout=self._timeout):
             raise ServiceBusyError(
                 self.name, f"cannot {what}: still busy after waiting {self._timeout:g}s for a turn"
             )
 
-    def _held_here(self) -> bool:
-        """Whether this thread's own ``call`` on this handle holds the lock (found on
-        its stack: only asked when the acquire failed). The walk starts above the
-        asking ``call`` (or operation): ``_held_here`` < ``_wait`` < it."""
-        frame: FrameType | None = sys._getframe(3)
+    def _held_here(self, what: str) -> bool:
+        """Whether this thread's own ``call`` on this handle holds the lock: one of
+        its frames is on this thread's stack (only asked when the acquire failed).
+
+        A ``call`` that asks ("call") has its own frame on the stack, so it takes a
+        second one; an operation (stream, reset...) is never run from inside this
+        handle's ``call`` except by re-entry, so one is enough. Counting, not frame
+        depths, keeps this right whatever path asked (``call``, its deadline path).
+        """
+        needed = 2 if what == "call" else 1
+        frame: FrameType | None = sys._getframe(1)
         while frame is not None:
             if frame.f_code is _CALL_CODE and frame.f_locals.get("self") is self:
-                return True
+                needed -= 1
+                if needed == 0:
+                    return True
             frame = frame.f_back
         return False
 
