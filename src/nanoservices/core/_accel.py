@@ -41,6 +41,9 @@ def accelerate(pure: type[Any]) -> tuple[type[Any], bool]:
 
         fast: type[Any] = _speedups.LocalHandle
         own_fields = set(pure.__slots__)
+        lacking = sorted(own_fields - set(vars(fast)) - {"__weakref__"})
+        if lacking:  # the C type must hold every field of the pure class
+            raise TypeError(f"the C LocalHandle has no field(s) {', '.join(lacking)}")
         for name, value in vars(pure).items():
             if name in _OWN or name in own_fields:
                 continue  # the C type's own member descriptors, call and __call__
