@@ -144,7 +144,7 @@ def test_what_the_service_returns_ends_it_as_in_pure_python(kind: type[Any]) -> 
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize(
-    ("args", "kwargs"), [((), {}), ((1, 2), {}), ((1,), {"bogus": 1}), ((), {"request": 1})]
+    ("args", "kwargs"), [((), {}), ((1, 2, 3), {}), ((1,), {"bogus": 1}), ((), {"request": 1})]
 )
 def test_other_arguments_go_to_the_pure_python_call(
     kind: type[Any], args: tuple[Any, ...], kwargs: dict[str, Any]
