@@ -34,7 +34,14 @@ TINY = BenchConfig(
     min_batch=10,
     slow_max_batch=5,
     slow_min_batch=2,
-    memory_counts={"generator": 300, "service": 300, "asyncio_task": 50, "thread": 4},
+    memory_counts={
+        "generator": 300,
+        "service": 300,
+        "md5": 300,
+        "md5_untyped": 300,
+        "asyncio_task": 50,
+        "thread": 4,
+    },
     million=2_000,
 )
 

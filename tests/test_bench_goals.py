@@ -3,8 +3,11 @@
 
 The goals are issue 2's: the default call path within 2x of a bare send, the
 hot-loop path within 1.3x, at least 100x cheaper than a thread round trip, an idle
-service within 2x of a bare generator, a million services under 1 GiB. ``h(x)`` is
-not one of them (it is documented as slower), so it is not graded.
+service within 2x of a bare generator, a million services under 1 GiB. Then issue
+15's: a typed idle service within 2x of the same body untyped, the shared handle
+within 5x, and, with the C accelerator active, ``h.call`` within 1.2x, ``h(x)``
+within 1.4x and the pure-Python ``h.call`` beside them no slower than before. The
+pure-Python ``h(x)`` is not graded (it is documented as slower).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import pytest
 from nanoservices._bench import BenchResult, run_suite
 from nanoservices._bench.output import write_outputs
 from nanoservices._bench.report import render_text
+from nanoservices.core import ACCELERATED
 from tests.test_bench import TINY
 
 
@@ -28,16 +32,21 @@ def result() -> BenchResult:
 
 def test_the_goals_are_the_projects_own(result: BenchResult) -> None:
     names = [target.name for target in result.targets]
-    assert len(names) == 5, names
-    for part in ("h.call(x) <= 2x", "hot() send <= 1.3x", ">= 100x", "idle service", "1 GiB"):
+    issue_2 = ("h.call(x) <= 2x", "hot() send <= 1.3x", ">= 100x", "idle service <= 2x a", "1 GiB")
+    issue_15 = ("typed idle service <= 2x untyped", "shared().call(x) <= 5x")
+    accelerated = ("h.call(x) <= 1.2x", "h(x) <= 1.4x", "h.call(x), pure Python <= 2.09x")
+    expected = issue_2 + issue_15 + (accelerated if ACCELERATED else ())
+    assert len(names) == len(expected), names
+    for part in expected:
         assert sum(part in name for name in names) == 1, (part, names)
-    assert not any(name.startswith("h(x)") for name in names), names
+    graded_dunder = [name for name in names if name.startswith("h(x)")]
+    assert graded_dunder == (["h(x) <= 1.4x bare send (C)"] if ACCELERATED else []), names
 
 
 def test_the_report_shows_goals_and_the_python_version(result: BenchResult) -> None:
     text = render_text(result)
     assert "Goals" in text
-    assert "h(x) <=" not in text
+    assert ("h(x) <=" in text) is ACCELERATED  # graded only on the C accelerator
     version = platform.python_version()
     title = next(line for line in text.splitlines() if "Per-request cost" in line)
     assert f"Python {version}" in title

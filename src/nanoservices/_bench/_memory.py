@@ -30,7 +30,9 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ._services import echo_body, echo_service
+from nanoservices.examples.basics import md5
+
+from ._services import echo_body, echo_service, md5_untyped_service
 
 __all__ = ["MEMORY_KINDS", "MemoryKind", "rss_bytes", "rss_child", "rss_delta", "traced_delta"]
 
@@ -54,6 +56,22 @@ class MemoryKind:
 @contextmanager
 def _services(holder: list[Any]) -> Iterator[None]:
     factory = echo_service
+    for i in range(len(holder)):
+        holder[i] = factory()
+    yield
+
+
+@contextmanager
+def _md5_services(holder: list[Any]) -> Iterator[None]:
+    factory = md5  # the bundled typed service: its handles check ``str`` requests
+    for i in range(len(holder)):
+        holder[i] = factory()
+    yield
+
+
+@contextmanager
+def _md5_untyped(holder: list[Any]) -> Iterator[None]:
+    factory = md5_untyped_service  # the same body, no request check
     for i in range(len(holder)):
         holder[i] = factory()
     yield
@@ -126,6 +144,8 @@ def _threads(holder: list[Any]) -> Iterator[None]:
 MEMORY_KINDS: tuple[MemoryKind, ...] = (
     MemoryKind("generator", "bare primed generator", _generators),
     MemoryKind("service", "nanoservice (factory handle)", _services),
+    MemoryKind("md5", "typed service (bundled md5)", _md5_services),
+    MemoryKind("md5_untyped", "the md5 body, untyped", _md5_untyped),
     MemoryKind("asyncio_task", "asyncio task blocked on Queue", _tasks),
     MemoryKind("thread", "thread blocked on queue.Queue", _threads),
 )

@@ -6,6 +6,7 @@ same generator, so the rows differ only in what it costs to reach it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Generator
 from itertools import repeat
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = [
     "echo_fn",
     "echo_service",
     "echo_str_service",
+    "md5_untyped_service",
     "primed_send",
     "streamer_service",
 ]
@@ -56,3 +58,15 @@ echo_service: ServiceFactory[[], Any, Any] = service(echo_body)
 #: The same body with a declared ``str`` request type: the handle validates each request.
 echo_str_service: ServiceFactory[[], Any, Any] = service(request_type=str)(echo_body)
 streamer_service: ServiceFactory[[], int, Stream[str] | None] = service(_streamer_body)
+
+
+def _md5_body(encoding: str = "utf-8") -> Generator[str | None, str, None]:
+    """The bundled md5 service's body (``nanoservices.examples.basics.md5``)."""
+    reply = None
+    while True:
+        request = yield reply
+        reply = hashlib.md5(request.encode(encoding)).hexdigest()
+
+
+#: The md5 body with its request type unchecked: the typed memory row's baseline.
+md5_untyped_service: ServiceFactory[[], Any, Any] = service(validate=False)(_md5_body)

@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from itertools import repeat
 from typing import Any
 
+from nanoservices.core import ACCELERATED
+from nanoservices.core.seam import PureLocalHandle
+
 from ._services import (
     REQUEST,
     echo_fn,
@@ -22,7 +25,7 @@ from ._services import (
 )
 from ._timing import Batch, Candidate
 
-__all__ = ["SPEED_ROWS"]
+__all__ = ["PURE_ROWS", "SPEED_ROWS"]
 
 
 def _sending(fn: Callable[[Any], Any]) -> Batch:
@@ -106,6 +109,31 @@ def _shared() -> Iterator[Batch]:
 
 
 @contextmanager
+def _pure_handle() -> Iterator[PureLocalHandle[Any, Any]]:
+    """The echo service on the pure-Python handle (the accelerator's reference)."""
+    with PureLocalHandle[Any, Any](echo_service.spec) as h:
+        yield h
+
+
+@contextmanager
+def _pure_call() -> Iterator[Batch]:
+    with _pure_handle() as h:
+        yield _calling(h)
+
+
+@contextmanager
+def _pure_dunder_call() -> Iterator[Batch]:
+    with _pure_handle() as h:
+        yield _sending(h)
+
+
+@contextmanager
+def _pure_shared() -> Iterator[Batch]:
+    with _pure_handle() as h:
+        yield _calling(h.shared())
+
+
+@contextmanager
 def _stream_item() -> Iterator[Batch]:
     with streamer_service() as h:
 
@@ -127,3 +155,14 @@ SPEED_ROWS: tuple[Candidate, ...] = (
     Candidate("shared", "h.shared().call(x)", "nanoservices", _shared),
     Candidate("stream_item", "one item of h.stream(n)", "nanoservices", _stream_item),
 )
+
+#: With the C accelerator active, the rows above time its handle; these time the
+#: pure-Python handle in the same run, interleaved with them (the reference path).
+PURE_ROWS: tuple[Candidate, ...] = (
+    Candidate("call_pure", "h.call(x), pure", "nanoservices", _pure_call),
+    Candidate("dunder_call_pure", "h(x), pure", "nanoservices", _pure_dunder_call),
+    Candidate("shared_pure", "shared call, pure", "nanoservices", _pure_shared),
+)
+
+if ACCELERATED:
+    SPEED_ROWS = SPEED_ROWS + PURE_ROWS

@@ -55,6 +55,7 @@ class BenchConfig:
     slow_min_batch: int
     memory_counts: dict[str, int] = field(default_factory=dict)
     million: int = 0  # live services for the total-memory target; 0: skip
+    million_md5: int = 0  # live bundled md5 services (typed) for their target; 0: skip
     rss: bool = True  # also measure RSS deltas in fresh child processes
 
 
@@ -66,7 +67,14 @@ QUICK = BenchConfig(
     min_batch=100,
     slow_max_batch=200,
     slow_min_batch=10,
-    memory_counts={"generator": 20_000, "service": 20_000, "asyncio_task": 10_000, "thread": 200},
+    memory_counts={
+        "generator": 20_000,
+        "service": 20_000,
+        "md5": 20_000,
+        "md5_untyped": 20_000,
+        "asyncio_task": 10_000,
+        "thread": 200,
+    },
 )
 
 FULL = BenchConfig(
@@ -80,10 +88,13 @@ FULL = BenchConfig(
     memory_counts={
         "generator": 100_000,
         "service": 100_000,
+        "md5": 100_000,
+        "md5_untyped": 100_000,
         "asyncio_task": 100_000,
         "thread": 1_000,
     },
     million=1_000_000,
+    million_md5=1_000_000,
 )
 
 
@@ -135,6 +146,7 @@ class BenchResult:
     targets: list[Target]
     environment: dict[str, Any]
     skipped: dict[str, str]  # row key -> why it could not run
+    million_md5: MillionRow | None = None  # the typed services' total-memory target
 
     def row(self, key: str) -> SpeedRow:
         """The speed row called ``key``."""
@@ -250,10 +262,20 @@ def measure_million(config: BenchConfig, step: Callable[[str], None]) -> Million
     return MillionRow(config.million, delta, total)
 
 
+def measure_million_md5(config: BenchConfig, step: Callable[[str], None]) -> MillionRow | None:
+    """Total RSS of a fresh process holding ``config.million_md5`` bundled md5 services."""
+    if config.million_md5 <= 0:
+        return None
+    step(f"memory: {config.million_md5:,} live md5 services")
+    delta, total = rss_delta("md5", config.million_md5)
+    return MillionRow(config.million_md5, delta, total)
+
+
 def total_steps(config: BenchConfig) -> int:
     """How many progress steps ``run_suite`` reports."""
     memory = sum(1 for kind in MEMORY_KINDS if config.memory_counts.get(kind.key, 0) > 0)
-    return 2 + config.rounds + memory + (1 if config.million > 0 else 0)
+    millions = (config.million > 0) + (config.million_md5 > 0)
+    return 2 + config.rounds + memory + millions
 
 
 def run_suite(config: BenchConfig = QUICK, progress: Progress | None = None) -> BenchResult:
@@ -271,8 +293,9 @@ def run_suite(config: BenchConfig = QUICK, progress: Progress | None = None) -> 
     speed = measure_speed(config, step, skipped)
     memory = measure_memory(config, step)
     million = measure_million(config, step)
+    million_md5 = measure_million_md5(config, step)
     if progress is not None:
         progress("done", total, total)
-    result = BenchResult(config, speed, memory, million, [], environment(), skipped)
+    result = BenchResult(config, speed, memory, million, [], environment(), skipped, million_md5)
     result.targets = check_targets(result)
     return result

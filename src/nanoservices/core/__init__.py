@@ -6,6 +6,10 @@ protocol markers a service yields (``streamed``, ``refuse``, ``NO_REPLY``), the
 (``LocalHandle``, ``SharedHandle``), the one state table (``State``), the
 restart policies, the error tree and the events a handle reports.
 
+``ACCELERATED`` says whether ``LocalHandle`` is the optional C accelerator's type
+(compiled at install time when a C compiler is present) or the pure-Python class
+(the reference implementation; ``NANOSERVICES_PURE_PYTHON=1`` forces it).
+
 The core imports no other part of the package. The other subpackages use these
 public names; what a transport needs beyond them is listed in
 [`nanoservices.core.seam`][].
@@ -32,6 +36,7 @@ from ._events import CallTimer as CallTimer
 from ._events import Event as Event
 from ._events import EventKind as EventKind
 from ._events import Hook as Hook
+from ._handle import ACCELERATED as ACCELERATED
 from ._handle import Handle as Handle
 from ._handle import LocalHandle as LocalHandle
 from ._protocol import NO_REPLY as NO_REPLY
@@ -55,6 +60,7 @@ from ._supervise import RestartPolicy as RestartPolicy
 from ._supervise import SupervisionStats as SupervisionStats
 
 __all__ = [
+    "ACCELERATED",
     "NO_REPLY",
     "CallTimer",
     "DeadlineExceeded",

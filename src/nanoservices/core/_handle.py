@@ -24,6 +24,7 @@ from types import CodeType, FrameType, GeneratorType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload, runtime_checkable
 
 from . import _deadline, _protocol, _steps
+from ._accel import accelerate
 from ._errors import (
     DeadlineExceeded,
     ProtocolViolationError,
@@ -35,7 +36,9 @@ from ._errors import (
 from ._events import Event, EventKind, Hook, emit, now_ns
 from ._protocol import Stream
 from ._sends import (
+    CheckedSink,
     Send,
+    checked_sink,
     no_streams,
     observed,
     refuser,
@@ -50,7 +53,7 @@ if TYPE_CHECKING:
     from ._service import ServiceSpec
     from ._shared import SharedHandle
 
-__all__ = ["Handle", "LocalHandle"]
+__all__ = ["ACCELERATED", "Handle", "LocalHandle", "PureLocalHandle"]
 
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
@@ -102,13 +105,15 @@ class Handle(Protocol[RequestT_contra, ReplyT_co]):
         ...
 
     def __call__(self, request: RequestT_contra, /, *, timeout: float | None = None) -> ReplyT_co:
-        """Same as [`call`][], at about 1.8 times its cost (3.9x a bare send against
-        ``call``'s 2.1x in the README's run).
+        """Same as [`call`][]. On the pure-Python local handle, at about 1.8 times
+        its cost (3.9x a bare send against ``call``'s 2.1x in the README's run);
+        with the C accelerator (``nanoservices.core.ACCELERATED``) close to it.
 
         Why: CPython's specializing interpreter turns ``h.call(x)`` into a direct
         frame push, but has no specialization for calling an instance, so ``h(x)``
         goes through the type's ``__call__`` slot in C, which looks the method up
-        and enters the interpreter again from C on every call. Use ``h.call`` (or
+        and enters the interpreter again from C on every call (the accelerator's
+        type is called through its own vectorcall instead). Use ``h.call`` (or
         ``hot()``) in hot loops.
         """
         ...
@@ -138,10 +143,11 @@ class Handle(Protocol[RequestT_contra, ReplyT_co]):
 class _Extra:
     """What few handles need, made on first use so an idle handle stays small."""
 
-    __slots__ = ("greeting", "hooks", "name", "result", "supervision", "timeout")
+    __slots__ = ("greeting", "hooks", "name", "result", "stream", "supervision", "timeout")
 
     def __init__(self) -> None:
         self.timeout: float | None = None  # the handle-wide default deadline (seconds)
+        self.stream: Cursor | None = None  # the open stream's cursor
         self.name: str | None = None
         self.greeting: Any = None
         self.result: Any = None
@@ -179,9 +185,13 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     ``ServiceBusyError`` / ``ReentryError``; use [`shared`][] to share it.
     """
 
-    __slots__ = ("__weakref__", "_config", "_extra", "_gen", "_sink", "_spec", "_state", "_stream")
+    # The open stream's cursor lives in ``_extra`` (see ``_stream``): few handles
+    # stream, and the C accelerator's type spends that word on its vectorcall.
+    __slots__ = ("__weakref__", "_config", "_extra", "_gen", "_sink", "_spec", "_state")
 
-    _sink: _Sink | AnyGenerator  # what the hot path sends to: the generator itself when bare
+    # what the hot path sends to: the bare generator, a typed service's checked sink,
+    # or a chain of wrappers
+    _sink: _Sink | CheckedSink | AnyGenerator
 
     def __init__(
         self,
@@ -192,7 +202,6 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         self._spec = spec
         self._config = (args, kwargs or {}) if (args or kwargs) else _NO_CONFIG
         self._extra: _Extra | None = None
-        self._stream: Cursor | None = None  # the open stream's cursor
         self._state = _READY
         self._start_generator()
         self._rewire()
@@ -449,9 +458,11 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         extra = self._extra
         hooks = extra.hooks if extra is not None else None
         default = extra.timeout if extra is not None else None
-        bare = check is None and not hooks and not spec.refuses and not spec.streams
-        if bare and default is None:
-            self._sink = self._gen  # the bare generator: nothing between caller and service
+        if not hooks and not spec.refuses and not spec.streams and default is None:
+            if check is None:
+                self._sink = self._gen  # the bare generator: nothing between caller and service
+            else:  # a typed service: one small object around the service's own check
+                self._sink = checked_sink(self._gen, check, self.name)
             return
         name = self.name
         send: Send = self._gen.send
@@ -469,6 +480,19 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         if default is not None:
             send = _deadline.Bounded(send, default, name)
         self._sink = _Sink(send, stream_send)
+
+    @property
+    def _stream(self) -> Cursor | None:
+        """The open stream's cursor, or None (kept in ``_extra``: few handles stream)."""
+        extra = self._extra
+        return None if extra is None else extra.stream
+
+    @_stream.setter
+    def _stream(self, cursor: Cursor | None) -> None:
+        if cursor is not None:
+            self._extras().stream = cursor
+        elif self._extra is not None:
+            self._extra.stream = None
 
     def _extras(self) -> _Extra:
         extra = self._extra
@@ -644,3 +668,12 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         return (
             f"<{type(self).__name__} {self.name!r} {self.state.value} ({self._spec.protocol.name})>"
         )
+
+
+#: The pure-Python handle: the reference implementation, and the fallback.
+PureLocalHandle = LocalHandle
+
+#: Whether ``LocalHandle`` is the C accelerator's type (see ``_accel``).
+ACCELERATED: bool
+if not TYPE_CHECKING:
+    LocalHandle, ACCELERATED = accelerate(PureLocalHandle)

@@ -9,9 +9,11 @@ middle of someone else's stream.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any, Generic, TypeVar, overload
 
 from . import _deadline
@@ -37,6 +39,13 @@ class SharedHandle(Generic[RequestT, ReplyT]):
     ``timeout`` (seconds) bounds the wait for a turn; past it the call raises
     ``ServiceBusyError``. A thread calling the service from inside it (re-entry)
     gets ``ReentryError`` at once instead of a deadlock.
+
+    A call records nothing: its whole cost is the lock's acquire and release
+    around the local handle's call. Who holds the turn is worked out only when
+    the acquire fails (re-entry: this thread's own call or operation is on its
+    stack; or a stream this thread opened still holds the service). The slower
+    operations (stream, reset, throw, restart, close) note their thread, which a
+    stream needs long after its opening frame has returned.
     """
 
     __slots__ = ("_default", "_handle", "_lock", "_open_stream", "_owner", "_timeout")
@@ -46,29 +55,51 @@ class SharedHandle(Generic[RequestT, ReplyT]):
             raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
         self._handle = handle
         self._lock = threading.Lock()
-        self._owner: int | None = None
+        self._owner: int | None = None  # the thread of a stream or an operation (not a call)
         # weak: the stream holds this handle, and a dropped stream must be freed
         # at once (a ``break``) to give the lock back
         self._open_stream: weakref.ref[SharedStream[Any]] | None = None
         self._timeout = -1.0 if timeout is None else timeout
         self._default: float | None = None  # the handle-wide default deadline (seconds)
 
-    def _acquire(self, what: str) -> None:
-        me = _get_ident()
-        if self._lock.acquire(False):  # uncontended: the common case, no wait
-            self._owner = me
-            return
-        if self._owner == me:
+    def _wait(self, what: str) -> None:
+        """The acquire failed: refuse re-entry at once, otherwise wait for a turn."""
+        if self._owner == _get_ident():
             if self._handle._state is State.STREAMING:
                 raise ServiceBusyError(
                     self.name, f"cannot {what}: a stream this thread opened still holds the service"
                 )
             raise ReentryError(self.name, f"cannot {what}: the service called itself")
+        if self._held_here(what):
+            raise ReentryError(self.name, f"cannot {what}: the service called itself")
         if not self._lock.acquire(timeout=self._timeout):
             raise ServiceBusyError(
                 self.name, f"cannot {what}: still busy after waiting {self._timeout:g}s for a turn"
             )
-        self._owner = me
+
+    def _held_here(self, what: str) -> bool:
+        """Whether this thread's own ``call`` on this handle holds the lock: one of
+        its frames is on this thread's stack (only asked when the acquire failed).
+
+        A ``call`` that asks ("call") has its own frame on the stack, so it takes a
+        second one; an operation (stream, reset...) is never run from inside this
+        handle's ``call`` except by re-entry, so one is enough. Counting, not frame
+        depths, keeps this right whatever path asked (``call``, its deadline path).
+        """
+        needed = 2 if what == "call" else 1
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code is _CALL_CODE and frame.f_locals.get("self") is self:
+                needed -= 1
+                if needed == 0:
+                    return True
+            frame = frame.f_back
+        return False
+
+    def _acquire(self, what: str) -> None:
+        if not self._lock.acquire(False):
+            self._wait(what)
+        self._owner = _get_ident()
 
     def _release(self) -> None:
         self._owner = None
@@ -85,14 +116,11 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         if timeout is not None or self._default is not None:
             return self._call_within(request, timeout)
         lock = self._lock
-        if lock.acquire(False):  # uncontended: the common case, inlined
-            self._owner = _get_ident()
-        else:
-            self._acquire("call")
+        if not lock.acquire(False):  # uncontended: the common case, nothing recorded
+            self._wait("call")
         try:
             return self._handle.call(request)
         finally:
-            self._owner = self._open_stream = None
             lock.release()
 
     __call__ = call
@@ -145,7 +173,7 @@ class SharedHandle(Generic[RequestT, ReplyT]):
             self._owner = _get_ident()
         else:
             wait = _deadline.left(at) or 0.0
-            if self._owner == _get_ident() or 0 <= self._timeout < wait:
+            if self._owner == _get_ident() or self._held_here(what) or 0 <= self._timeout < wait:
                 self._acquire(what)  # re-entry, or the lock's own bound is the tighter one
             elif self._lock.acquire(timeout=wait):
                 self._owner = _get_ident()
@@ -183,14 +211,14 @@ class SharedHandle(Generic[RequestT, ReplyT]):
     def _end_own_stream(self) -> None:
         """A stream this thread opened gives way to this thread's reset or close."""
         opened = self._open_stream() if self._open_stream is not None else None
-        if opened is not None and self._owner == threading.get_ident():
+        if opened is not None and self._owner == _get_ident():
             opened.cancel()
 
     def _release_own_stream(self) -> None:
         """A stream this thread opened gives the lock back to this thread's throw or
         restart, which end it themselves (the handle closes its source)."""
         opened = self._open_stream() if self._open_stream is not None else None
-        if opened is not None and self._owner == threading.get_ident():
+        if opened is not None and self._owner == _get_ident():
             opened._give_back()
 
     def _locked(self, op: str, fn: Any, *args: Any) -> Any:
@@ -254,6 +282,9 @@ class SharedHandle(Generic[RequestT, ReplyT]):
 
     def __repr__(self) -> str:
         return f"<SharedHandle {self.name!r} {self.state.value}>"
+
+
+_CALL_CODE = SharedHandle.call.__code__
 
 
 class SharedStream(Generic[ItemT]):

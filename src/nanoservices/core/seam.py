@@ -17,6 +17,7 @@ from ._events import emit as emit
 from ._events import now_ns as now_ns
 from ._extras import install_hint as install_hint
 from ._extras import missing_extra as missing_extra
+from ._handle import PureLocalHandle as PureLocalHandle
 from ._observable import Observable as Observable
 from ._observable import observable as observable
 from ._protocol import NATIVE as NATIVE
@@ -42,6 +43,7 @@ __all__ = [
     "Cursor",
     "Observable",
     "Op",
+    "PureLocalHandle",
     "RawProtocol",
     "Redact",
     "Supervision",
