@@ -2,9 +2,12 @@
 
 The same tables as the SQLite store (``nanoservices_journal``,
 ``nanoservices_snapshots``), created if missing. A key is locked with a
-session-level advisory lock (``pg_try_advisory_lock``) on the store's
-connection: PostgreSQL drops it when the connection goes, so a killed process
-never leaves a key locked. Commits follow the server's ``synchronous_commit``.
+session-level advisory lock on the store's connection: PostgreSQL drops it
+when the connection goes, so a killed process never leaves a key locked. It
+drops it when the server notices the closed socket, a moment after the kill,
+so a key that is held is waited for, up to ``lock_wait`` seconds (the server
+wakes the waiter as the lock is freed), before it is refused: a process
+restarted after a crash gets its keys back instead of a ``KeyLockedError``. Commits follow the server's ``synchronous_commit``.
 
 Needs the ``postgres`` extra: ``pip install 'nanoservices[postgres]'``.
 """
@@ -46,11 +49,25 @@ def _lock_id(key: str) -> int:
 
 
 class PostgresStore(JournalStore):
-    """Journals in the PostgreSQL database at ``dsn`` (a psycopg conninfo string)."""
+    """Journals in the PostgreSQL database at ``dsn`` (a psycopg conninfo string).
+
+    ``lock_wait``: how long opening a key another session holds waits for it
+    before [`KeyLockedError`][nanoservices.durable.KeyLockedError] (default 5 s;
+    0 refuses at once): a crashed holder's lock is freed a moment after it dies.
+    """
 
     def __init__(
-        self, dsn: str, mode: Mode = "sync", *, batch: int = 1000, interval: float = 0.05
+        self,
+        dsn: str,
+        mode: Mode = "sync",
+        *,
+        batch: int = 1000,
+        interval: float = 0.05,
+        lock_wait: float = 5.0,
     ) -> None:
+        if not lock_wait >= 0:
+            raise ValueError(f"lock_wait must be a number of seconds >= 0, got {lock_wait!r}")
+        self._lock_wait_ms = max(1, round(lock_wait * 1000)) if lock_wait else 0
         self._db: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=True)
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(7301)")  # one schema creator
@@ -97,10 +114,29 @@ class PostgresStore(JournalStore):
         with self._lock:
             if key in self._locked:  # advisory locks are re-entrant within a session
                 raise BlockingIOError(f"key {key!r} is held by this store")
-            row = self._db.execute("SELECT pg_try_advisory_lock(%s)", (_lock_id(key),)).fetchone()
-            if row is None or not row[0]:
+            lock_id = _lock_id(key)
+            row = self._db.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,)).fetchone()
+            if (row is None or not row[0]) and not self._wait_for_lock(lock_id):
                 raise BlockingIOError(f"key {key!r} is held by another session")
             self._locked.add(key)
+
+    def _wait_for_lock(self, lock_id: int) -> bool:
+        """Wait up to ``lock_wait`` for the advisory lock ``lock_id``; whether it was taken.
+
+        ``lock_timeout`` bounds the blocking ``pg_advisory_lock`` (the lock stays
+        the session's after its transaction ends; only the timeout is local to it).
+        """
+        if not self._lock_wait_ms:
+            return False
+        try:
+            with self._db.transaction():
+                self._db.execute(
+                    "SELECT set_config('lock_timeout', %s, true)", (f"{self._lock_wait_ms}ms",)
+                )
+                self._db.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+        except psycopg.errors.LockNotAvailable:
+            return False
+        return True
 
     def unlock(self, key: str) -> None:
         with self._lock:
