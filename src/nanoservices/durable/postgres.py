@@ -7,7 +7,8 @@ when the connection goes, so a killed process never leaves a key locked. It
 drops it when the server notices the closed socket, a moment after the kill,
 so a key that is held is waited for, up to ``lock_wait`` seconds (the server
 wakes the waiter as the lock is freed), before it is refused: a process
-restarted after a crash gets its keys back instead of a ``KeyLockedError``. Commits follow the server's ``synchronous_commit``.
+restarted after a crash gets its keys back instead of a ``KeyLockedError``.
+Commits follow the server's ``synchronous_commit``.
 
 Needs the ``postgres`` extra: ``pip install 'nanoservices[postgres]'``.
 """
