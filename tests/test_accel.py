@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -484,3 +485,38 @@ def test_the_accelerated_shared_type_has_every_method_of_the_pure_class() -> Non
         if not name.startswith("__") and not hasattr(SharedHandle, name)
     ]
     assert missing == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_a_signal_handler_runs_while_waiting_for_the_shared_lock() -> None:
+    """A wait for a turn (GIL released) still runs signal handlers: an exception
+    from one (Ctrl-C's KeyboardInterrupt, say) ends the wait."""
+    if not ACCELERATED:
+        pytest.skip("the C accelerator is not active")
+
+    class Interrupted(Exception):
+        pass
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    lock = echo().shared()._lock
+    assert lock.acquire(False)
+    main, done = threading.get_ident(), threading.Event()
+
+    def poke() -> None:
+        while not done.wait(0.01):  # until the waiter has been interrupted
+            signal.pthread_kill(main, signal.SIGUSR1)
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    poker = threading.Thread(target=poke)
+    try:
+        poker.start()
+        with pytest.raises(Interrupted):
+            lock.acquire(timeout=60)
+    finally:
+        done.set()
+        poker.join(10)
+        signal.signal(signal.SIGUSR1, previous)
+    assert lock.locked()  # still the first holder's
+    lock.release()
