@@ -520,3 +520,41 @@ def test_a_signal_handler_runs_while_waiting_for_the_shared_lock() -> None:
         signal.signal(signal.SIGUSR1, previous)
     assert lock.locked()  # still the first holder's
     lock.release()
+
+
+@pytest.mark.parametrize("kinds", SHARED_KINDS)
+def test_eight_threads_through_one_shared_handle_lose_no_update(
+    kinds: tuple[type[Any], type[Any]],
+) -> None:
+    """The C fast path and the pure-Python wait share one lock: mixed turns
+    (uncontended in C, contended in Python, keyword calls in Python) lose nothing."""
+    sh = _shared(kinds, counter)
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        start.wait(10)
+        try:
+            for i in range(2000):
+                if (i + n) % 7 == 0:
+                    sh.call(1, timeout=30)
+                elif i % 2:
+                    sh(1)
+                else:
+                    sh.call(1)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often: many calls find the lock taken
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert sh.call(0) == 8 * 2000
+    assert not sh._lock.locked()
