@@ -184,7 +184,7 @@ def test_closing_twice_is_fine_and_a_closed_service_refuses(start: Start) -> Non
 
 
 def test_a_service_calling_its_own_handle_is_refused(start: Start, transport: Transport) -> None:
-    if transport.name not in ("local", "local-pure", "shared", "async"):
+    if transport.name not in ("local", "local-pure", "shared", "shared-pure", "async"):
         pytest.skip("only an in-process service can hold its own handle")
     with start(f"{B}:keeper") as h:
         inner = getattr(h, "_handle", h)  # the async handle behind the test's sync facade

@@ -31,7 +31,7 @@ from .transports import Transport
 B = "nanoservices.examples.basics"
 Start = Callable[..., Any]
 
-WAITS = frozenset({"local", "local-pure", "shared", "async-wrapped"})
+WAITS = frozenset({"local", "local-pure", "shared", "shared-pure", "async-wrapped"})
 CANCELS = frozenset({"async"})
 GIVES_UP = frozenset({"async-offload", "http", "ray"})
 

@@ -13,7 +13,7 @@ from itertools import repeat
 from typing import Any
 
 from nanoservices.core import ACCELERATED
-from nanoservices.core.seam import PureLocalHandle
+from nanoservices.core.seam import PureLocalHandle, PureSharedHandle
 
 from ._services import (
     REQUEST,
@@ -130,7 +130,7 @@ def _pure_dunder_call() -> Iterator[Batch]:
 @contextmanager
 def _pure_shared() -> Iterator[Batch]:
     with _pure_handle() as h:
-        yield _calling(h.shared())
+        yield _calling(PureSharedHandle(h))
 
 
 @contextmanager

@@ -6,9 +6,10 @@ protocol markers a service yields (``streamed``, ``refuse``, ``NO_REPLY``), the
 (``LocalHandle``, ``SharedHandle``), the one state table (``State``), the
 restart policies, the error tree and the events a handle reports.
 
-``ACCELERATED`` says whether ``LocalHandle`` is the optional C accelerator's type
-(compiled at install time when a C compiler is present) or the pure-Python class
-(the reference implementation; ``NANOSERVICES_PURE_PYTHON=1`` forces it).
+``ACCELERATED`` says whether ``LocalHandle`` and ``SharedHandle`` are the optional C
+accelerator's types (compiled at install time when a C compiler is present) or the
+pure-Python classes (the reference implementation; ``NANOSERVICES_PURE_PYTHON=1``
+forces them).
 
 The core imports no other part of the package. The other subpackages use these
 public names; what a transport needs beyond them is listed in
@@ -36,7 +37,7 @@ from ._events import CallTimer as CallTimer
 from ._events import Event as Event
 from ._events import EventKind as EventKind
 from ._events import Hook as Hook
-from ._handle import ACCELERATED as ACCELERATED
+from ._handle import ACCELERATED as _LOCAL_ACCELERATED
 from ._handle import Handle as Handle
 from ._handle import LocalHandle as LocalHandle
 from ._protocol import NO_REPLY as NO_REPLY
@@ -50,6 +51,7 @@ from ._service import ServiceSpec as ServiceSpec
 from ._service import coroutine as coroutine
 from ._service import raw as raw
 from ._service import service as service
+from ._shared import ACCELERATED_SHARED as _SHARED_ACCELERATED
 from ._shared import SharedHandle as SharedHandle
 from ._shared import SharedStream as SharedStream
 from ._state import State as State
@@ -58,6 +60,9 @@ from ._supervise import Never as Never
 from ._supervise import OnFailure as OnFailure
 from ._supervise import RestartPolicy as RestartPolicy
 from ._supervise import SupervisionStats as SupervisionStats
+
+#: Whether the local and shared handles are the C accelerator's types.
+ACCELERATED: bool = _LOCAL_ACCELERATED and _SHARED_ACCELERATED
 
 __all__ = [
     "ACCELERATED",

@@ -1,13 +1,16 @@
-"""Choose the local handle's implementation at import time: the C accelerator, or
-the pure-Python class.
+"""Choose the local and shared handles' implementations at import time: the C
+accelerator, or the pure-Python classes.
 
-The pure-Python [`LocalHandle`][nanoservices.core.LocalHandle] is the reference and the
+The pure-Python [`LocalHandle`][nanoservices.core.LocalHandle] and
+[`SharedHandle`][nanoservices.core.SharedHandle] are the reference and the
 fallback. The optional extension ``_speedups`` (compiled at install time when a C
-compiler is present) provides one C type holding the handle's fields, its
-``call`` and its ``__call__``; every other method is attached here from the
+compiler is present) provides, for each, one C type holding the handle's fields,
+its ``call`` and its ``__call__``; every other method is attached here from the
 pure-Python class, so the two share one definition of everything but the hot
 path. (It must be one type: CPython's fast path for calling a C method checks the
-exact type, so a C base under a Python subclass would lose most of the gain.)
+exact type, so a C base under a Python subclass would lose most of the gain.) The
+shared C type also brings its own lock type, ``_new_lock``, which its ``call``
+takes without a method call.
 
 ``NANOSERVICES_PURE_PYTHON=1`` in the environment forces the pure path.
 """
@@ -24,32 +27,33 @@ __all__ = ["ENV_PURE", "accelerate"]
 ENV_PURE = "NANOSERVICES_PURE_PYTHON"
 
 # Not copied onto the C type: its own storage, and its own hot path.
-_OWN = frozenset({"__dict__", "__weakref__", "call", "__call__"})
+_OWN = frozenset({"__dict__", "__weakref__", "call", "__call__", "_new_lock"})
 
 
 def _forced_pure() -> bool:
     return os.environ.get(ENV_PURE, "") not in ("", "0")
 
 
-def accelerate(pure: type[Any]) -> tuple[type[Any], bool]:
-    """The class to use for ``pure`` (the pure-Python LocalHandle), and whether it
-    is the C type: ``pure`` itself when forced or when the extension is missing."""
+def accelerate(pure: type[Any], name: str = "LocalHandle") -> tuple[type[Any], bool]:
+    """The class to use for ``pure`` (the pure-Python ``LocalHandle`` or
+    ``SharedHandle``, given by ``name``), and whether it is the C type: ``pure``
+    itself when forced or when the extension is missing."""
     if _forced_pure():
         return pure, False
     try:
         from . import _speedups  # type: ignore[attr-defined]
 
-        fast: type[Any] = _speedups.LocalHandle
+        fast: type[Any] = getattr(_speedups, name)
         own_fields = set(pure.__slots__)
         lacking = sorted(own_fields - set(vars(fast)) - {"__weakref__"})
         if lacking:  # the C type must hold every field of the pure class
-            raise TypeError(f"the C LocalHandle has no field(s) {', '.join(lacking)}")
-        for name, value in vars(pure).items():
-            if name in _OWN or name in own_fields:
+            raise TypeError(f"the C {name} has no field(s) {', '.join(lacking)}")
+        for attr, value in vars(pure).items():
+            if attr in _OWN or attr in own_fields:
                 continue  # the C type's own member descriptors, call and __call__
-            setattr(fast, name, value)
+            setattr(fast, attr, value)
         fast.__class_getitem__ = classmethod(types.GenericAlias)  # LocalHandle[Req, Rep]
-        _speedups.set_fallback(pure.call)
+        _speedups.set_fallback(name, pure.call)
     except (ImportError, AttributeError, TypeError):
         # missing, or built from another version of the source (an editable
         # install's in-place build is not redone when the C file changes; reinstall):

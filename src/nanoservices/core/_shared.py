@@ -14,9 +14,10 @@ import threading
 import weakref
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from . import _deadline
+from ._accel import accelerate
 from ._errors import DeadlineExceeded, ReentryError, ServiceBusyError
 from ._handle import LocalHandle
 from ._protocol import Stream
@@ -24,7 +25,7 @@ from ._state import State
 from ._stream import ReplyStream
 from ._supervise import SupervisionStats
 
-__all__ = ["SharedHandle", "SharedStream"]
+__all__ = ["ACCELERATED_SHARED", "PureSharedHandle", "SharedHandle", "SharedStream"]
 
 _get_ident = threading.get_ident
 
@@ -46,15 +47,24 @@ class SharedHandle(Generic[RequestT, ReplyT]):
     stack; or a stream this thread opened still holds the service). The slower
     operations (stream, reset, throw, restart, close) note their thread, which a
     stream needs long after its opening frame has returned.
+
+    With the C accelerator, ``call`` and ``__call__`` are C code doing the same
+    (an uncontended call without a deadline: take the lock without waiting, call
+    the local handle, give the lock back) and the lock is the accelerator's own
+    (it notes which thread's C call holds it, since that call leaves no frame);
+    everything else, and any call the C code does not finish, is this class.
     """
 
     __slots__ = ("_default", "_handle", "_lock", "_open_stream", "_owner", "_timeout")
+
+    #: Makes the lock: the C type has its own, which its ``call`` takes directly.
+    _new_lock: Any = threading.Lock
 
     def __init__(self, handle: LocalHandle[RequestT, ReplyT], timeout: float | None = None) -> None:
         if timeout is not None and timeout < 0:
             raise ValueError(f"timeout must be >= 0 or None, got {timeout}")
         self._handle = handle
-        self._lock = threading.Lock()
+        self._lock = self._new_lock()
         self._owner: int | None = None  # the thread of a stream or an operation (not a call)
         # weak: the stream holds this handle, and a dropped stream must be freed
         # at once (a ``break``) to give the lock back
@@ -86,6 +96,8 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         handle's ``call`` except by re-entry, so one is enough. Counting, not frame
         depths, keeps this right whatever path asked (``call``, its deadline path).
         """
+        if getattr(self._lock, "call_owner", 0) == _get_ident():
+            return True  # the C call holds it, in this thread (it has no frame)
         needed = 2 if what == "call" else 1
         frame: FrameType | None = sys._getframe(1)
         while frame is not None:
@@ -285,6 +297,14 @@ class SharedHandle(Generic[RequestT, ReplyT]):
 
 
 _CALL_CODE = SharedHandle.call.__code__
+
+#: The pure-Python shared handle: the reference implementation, and the fallback.
+PureSharedHandle = SharedHandle
+
+#: Whether ``SharedHandle`` is the C accelerator's type (see ``_accel``).
+ACCELERATED_SHARED: bool
+if not TYPE_CHECKING:
+    SharedHandle, ACCELERATED_SHARED = accelerate(PureSharedHandle, "SharedHandle")
 
 
 class SharedStream(Generic[ItemT]):

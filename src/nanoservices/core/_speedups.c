@@ -25,6 +25,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <time.h>
+#endif
 
 typedef struct {
     PyObject_HEAD
@@ -38,8 +43,12 @@ typedef struct {
     vectorcallfunc vectorcall;  /* h(x) without a tuple: the type's vectorcall */
 } HandleObject;
 
-/* The pure-Python ``LocalHandle.call`` (set by ``set_fallback``), and interned names. */
+/* The pure-Python ``LocalHandle.call`` and ``SharedHandle.call`` (set by
+ * ``set_fallback``), the C handle type, and interned names. */
 static PyObject *fallback_call = NULL;
+static PyObject *shared_fallback_call = NULL;
+static PyTypeObject *handle_type = NULL;
+static PyObject *str_call = NULL;
 static PyObject *str_send = NULL;
 static PyObject *str_recover = NULL;
 static PyObject *str_sink = NULL;
@@ -127,9 +136,10 @@ handle_send(HandleObject *self, PyObject *request)
 
 /* Anything but one positional argument: the pure-Python ``call``. */
 static PyObject *
-delegate(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+delegate_to(PyObject *fallback, PyObject *self, PyObject *const *args, size_t nargsf,
+            PyObject *kwnames)
 {
-    if (fallback_call == NULL) {
+    if (fallback == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "nanoservices._speedups: no fallback installed");
         return NULL;
     }
@@ -148,10 +158,41 @@ delegate(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames
     for (Py_ssize_t i = 0; i < total; i++) {
         stack[i + 1] = args[i];
     }
-    PyObject *result = PyObject_Vectorcall(fallback_call, stack, nargs + 1, kwnames);
+    PyObject *result = PyObject_Vectorcall(fallback, stack, nargs + 1, kwnames);
     if (stack != small) {
         PyMem_Free(stack);
     }
+    return result;
+}
+
+static PyObject *
+delegate(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    return delegate_to(fallback_call, self, args, nargsf, kwnames);
+}
+
+/* A tp_call with other arguments than one positional: ``fallback(self, *args, **kwargs)``. */
+static PyObject *
+call_with_self(PyObject *fallback, PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    if (fallback == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "nanoservices._speedups: no fallback installed");
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *with_self = PyTuple_New(n + 1);
+    if (with_self == NULL) {
+        return NULL;
+    }
+    Py_INCREF(self);
+    PyTuple_SET_ITEM(with_self, 0, self);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(args, i);
+        Py_INCREF(item);
+        PyTuple_SET_ITEM(with_self, i + 1, item);
+    }
+    PyObject *result = PyObject_Call(fallback, with_self, kwargs);
+    Py_DECREF(with_self);
     return result;
 }
 
@@ -170,25 +211,7 @@ handle_tp_call(PyObject *self, PyObject *args, PyObject *kwargs)
     if (PyTuple_GET_SIZE(args) == 1 && (kwargs == NULL || PyDict_GET_SIZE(kwargs) == 0)) {
         return handle_send((HandleObject *)self, PyTuple_GET_ITEM(args, 0));
     }
-    if (fallback_call == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "nanoservices._speedups: no fallback installed");
-        return NULL;
-    }
-    Py_ssize_t n = PyTuple_GET_SIZE(args);
-    PyObject *with_self = PyTuple_New(n + 1);
-    if (with_self == NULL) {
-        return NULL;
-    }
-    Py_INCREF(self);
-    PyTuple_SET_ITEM(with_self, 0, self);
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyTuple_GET_ITEM(args, i);
-        Py_INCREF(item);
-        PyTuple_SET_ITEM(with_self, i + 1, item);
-    }
-    PyObject *result = PyObject_Call(fallback_call, with_self, kwargs);
-    Py_DECREF(with_self);
-    return result;
+    return call_with_self(fallback_call, self, args, kwargs);
 }
 
 static PyObject *
@@ -285,28 +308,422 @@ static PyType_Spec handle_spec = {
     .slots = handle_slots,
 };
 
+/* ---------------------------------------------------------------------------
+ * The shared handle's lock: a PyThread lock in a small object.
+ *
+ * It behaves as ``threading.Lock`` for the pure-Python methods that use it
+ * (``acquire(blocking=True, timeout=-1)``, ``release()``, ``locked()``, the
+ * context manager), and the C ``SharedHandle.call`` takes it without a method
+ * call. While a C call holds it, ``call_owner`` is that thread's identifier (0
+ * otherwise): the pure-Python slow path reads it to tell re-entry (this thread
+ * already holds the turn) from contention, since a C call leaves no frame.
+ */
+
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock lock;
+    int locked;
+    unsigned long call_owner;
+} LockObject;
+
+static PyTypeObject *lock_type = NULL;
+
 static PyObject *
-set_fallback(PyObject *Py_UNUSED(module), PyObject *fn)
+lock_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "SharedLock() takes no arguments");
+        return NULL;
+    }
+    LockObject *self = (LockObject *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->lock = PyThread_allocate_lock();
+    if (self->lock == NULL) {
+        Py_DECREF(self);
+        PyErr_SetString(PyExc_MemoryError, "cannot allocate a lock");
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void
+lock_dealloc(LockObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    if (self->lock != NULL) {
+        if (self->locked) {
+            PyThread_release_lock(self->lock);
+        }
+        PyThread_free_lock(self->lock);
+    }
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+/* Monotonic microseconds, for the remaining wait after a signal woke the waiter. */
+static long long
+monotonic_us(void)
+{
+#ifdef _WIN32
+    return (long long)GetTickCount64() * 1000;
+#else
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+#endif
+}
+
+/* Wait up to ``us`` microseconds (-1: for ever) with the GIL released; signal
+ * handlers run while waiting (an exception from one ends the wait: -1). */
+static int
+lock_wait(LockObject *self, long long us)
+{
+    PyLockStatus status = PyThread_acquire_lock_timed(self->lock, 0, 0);
+    if (status == PY_LOCK_ACQUIRED || us == 0) {
+        return status == PY_LOCK_ACQUIRED;
+    }
+    long long until = us > 0 ? monotonic_us() + us : 0;
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        status = PyThread_acquire_lock_timed(self->lock, (PY_TIMEOUT_T)us, 1);
+        Py_END_ALLOW_THREADS
+        if (status != PY_LOCK_INTR) {
+            return status == PY_LOCK_ACQUIRED;
+        }
+        if (Py_MakePendingCalls() < 0) {
+            return -1;
+        }
+        if (us > 0) {
+            us = until - monotonic_us();
+            if (us <= 0) {
+                return PyThread_acquire_lock_timed(self->lock, 0, 0) == PY_LOCK_ACQUIRED;
+            }
+        }
+    }
+}
+
+static PyObject *
+lock_acquire(LockObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"blocking", "timeout", NULL};
+    int blocking = 1;
+    double timeout = -1.0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|pd:acquire", keywords, &blocking, &timeout)) {
+        return NULL;
+    }
+    long long us;
+    if (!blocking) {
+        if (timeout != -1.0) {
+            PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
+            return NULL;
+        }
+        us = 0;
+    }
+    else if (timeout == -1.0) {
+        us = -1;
+    }
+    else if (timeout < 0) {
+        PyErr_SetString(PyExc_ValueError, "timeout value must be a non-negative number");
+        return NULL;
+    }
+    else {
+        double micro = timeout * 1e6;
+        if (micro > (double)PY_TIMEOUT_MAX) {
+            PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
+            return NULL;
+        }
+        us = (long long)micro;
+    }
+    int got = lock_wait(self, us);
+    if (got < 0) {
+        return NULL;
+    }
+    if (got) {
+        self->locked = 1;
+    }
+    return PyBool_FromLong(got);
+}
+
+static PyObject *
+lock_release(LockObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!self->locked) {
+        PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
+        return NULL;
+    }
+    self->locked = 0;
+    self->call_owner = 0;
+    PyThread_release_lock(self->lock);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+lock_exit(LockObject *self, PyObject *Py_UNUSED(args))
+{
+    return lock_release(self, NULL);
+}
+
+static PyObject *
+lock_locked(LockObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(self->locked);
+}
+
+static PyMethodDef lock_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))lock_acquire, METH_VARARGS | METH_KEYWORDS,
+     "Take the lock (as threading.Lock.acquire): whether it was taken."},
+    {"__enter__", (PyCFunction)(void (*)(void))lock_acquire, METH_VARARGS | METH_KEYWORDS,
+     "Take the lock, waiting as long as it takes."},
+    {"release", (PyCFunction)lock_release, METH_NOARGS, "Give the lock back."},
+    {"__exit__", (PyCFunction)lock_exit, METH_VARARGS, "Give the lock back."},
+    {"locked", (PyCFunction)lock_locked, METH_NOARGS, "Whether the lock is taken."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef lock_members[] = {
+    {"call_owner", T_ULONG, offsetof(LockObject, call_owner), READONLY,
+     "The thread whose C call holds the lock (0: none)."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot lock_slots[] = {
+    {Py_tp_new, lock_new},
+    {Py_tp_dealloc, lock_dealloc},
+    {Py_tp_methods, lock_methods},
+    {Py_tp_members, lock_members},
+    {Py_tp_doc, "The shared handle's lock (as threading.Lock; the C call takes it directly)."},
+    {0, NULL},
+};
+
+static PyType_Spec lock_spec = {
+    .name = "nanoservices.core._speedups.SharedLock",
+    .basicsize = sizeof(LockObject),
+    .itemsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = lock_slots,
+};
+
+/* ---------------------------------------------------------------------------
+ * SharedHandle: the pure-Python class's fields, and its call and __call__.
+ *
+ * The uncontended call, with no deadline (neither ``timeout=`` nor the handle's
+ * default): take the lock without waiting, note this thread in the lock, call
+ * the inner handle (the C handle's send directly when it is the C type), give
+ * the lock back. A taken lock, a default deadline, a keyword or any other
+ * arity: the pure-Python ``call``, which waits, tells re-entry from contention,
+ * and counts deadlines.
+ */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *default_;
+    PyObject *handle;
+    PyObject *lock;
+    PyObject *open_stream;
+    PyObject *owner;
+    PyObject *timeout;
+    vectorcallfunc vectorcall;
+} SharedObject;
+
+static PyObject *
+shared_send(SharedObject *self, PyObject *request)
+{
+    PyObject *lock = self->lock;
+    if (lock == NULL || !Py_IS_TYPE(lock, lock_type)
+        || (self->default_ != NULL && self->default_ != Py_None) || self->handle == NULL) {
+        return NULL;  /* the caller delegates: no error set */
+    }
+    LockObject *held = (LockObject *)lock;
+    if (PyThread_acquire_lock_timed(held->lock, 0, 0) != PY_LOCK_ACQUIRED) {
+        return NULL;
+    }
+    held->locked = 1;
+    held->call_owner = PyThread_get_thread_ident();
+    Py_INCREF(lock);  /* both may be replaced while the service runs */
+    PyObject *handle = self->handle;
+    Py_INCREF(handle);
+    PyObject *result;
+    if (Py_IS_TYPE(handle, handle_type)) {
+        result = handle_send((HandleObject *)handle, request);
+    }
+    else {
+        PyObject *args[2] = {handle, request};
+        result = PyObject_VectorcallMethod(
+            str_call, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    }
+    Py_DECREF(handle);
+    if (held->locked) {  /* (a Python method given the lock's own release never runs here) */
+        held->call_owner = 0;
+        held->locked = 0;
+        PyThread_release_lock(held->lock);
+    }
+    Py_DECREF(lock);
+    return result;
+}
+
+/* The fast path's answer, or (no answer and no error) the pure-Python ``call``. */
+static PyObject *
+shared_one(PyObject *self, PyObject *request)
+{
+    PyObject *result = shared_send((SharedObject *)self, request);
+    if (result != NULL || PyErr_Occurred()) {
+        return result;
+    }
+    PyObject *args[1] = {request};
+    return delegate_to(shared_fallback_call, self, args, 1, NULL);
+}
+
+static PyObject *
+shared_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs == 1 && kwnames == NULL) {
+        return shared_one(self, args[0]);
+    }
+    return delegate_to(shared_fallback_call, self, args, (size_t)nargs, kwnames);
+}
+
+static PyObject *
+shared_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    if (PyVectorcall_NARGS(nargsf) == 1 && kwnames == NULL) {
+        return shared_one(self, args[0]);
+    }
+    return delegate_to(shared_fallback_call, self, args, nargsf, kwnames);
+}
+
+static PyObject *
+shared_tp_call(PyObject *self, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) == 1 && (kwargs == NULL || PyDict_GET_SIZE(kwargs) == 0)) {
+        return shared_one(self, PyTuple_GET_ITEM(args, 0));
+    }
+    return call_with_self(shared_fallback_call, self, args, kwargs);
+}
+
+static PyObject *
+shared_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    SharedObject *self = (SharedObject *)PyType_GenericNew(type, args, kwargs);
+    if (self != NULL) {
+        self->vectorcall = shared_vectorcall;
+    }
+    return (PyObject *)self;
+}
+
+static int
+shared_traverse(SharedObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->default_);
+    Py_VISIT(self->handle);
+    Py_VISIT(self->lock);
+    Py_VISIT(self->open_stream);
+    Py_VISIT(self->owner);
+    Py_VISIT(self->timeout);
+    return 0;
+}
+
+static int
+shared_clear(SharedObject *self)
+{
+    Py_CLEAR(self->default_);
+    Py_CLEAR(self->handle);
+    Py_CLEAR(self->lock);
+    Py_CLEAR(self->open_stream);
+    Py_CLEAR(self->owner);
+    Py_CLEAR(self->timeout);
+    return 0;
+}
+
+static void
+shared_dealloc(SharedObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    shared_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyMethodDef shared_methods[] = {
+    {"call", (PyCFunction)(void (*)(void))shared_call, METH_FASTCALL | METH_KEYWORDS,
+     "call($self, request, /, timeout=None)\n--\n\n"
+     "Wait for a turn, then send ``request`` and return the reply."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef shared_members[] = {
+    {"_default", T_OBJECT_EX, offsetof(SharedObject, default_), 0, NULL},
+    {"_handle", T_OBJECT_EX, offsetof(SharedObject, handle), 0, NULL},
+    {"_lock", T_OBJECT_EX, offsetof(SharedObject, lock), 0, NULL},
+    {"_open_stream", T_OBJECT_EX, offsetof(SharedObject, open_stream), 0, NULL},
+    {"_owner", T_OBJECT_EX, offsetof(SharedObject, owner), 0, NULL},
+    {"_timeout", T_OBJECT_EX, offsetof(SharedObject, timeout), 0, NULL},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(SharedObject, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot shared_slots[] = {
+    {Py_tp_new, shared_new},
+    {Py_tp_dealloc, shared_dealloc},
+    {Py_tp_traverse, shared_traverse},
+    {Py_tp_clear, shared_clear},
+    {Py_tp_call, shared_tp_call},
+    {Py_tp_methods, shared_methods},
+    {Py_tp_members, shared_members},
+    {0, NULL},
+};
+
+static PyType_Spec shared_spec = {
+    .name = "nanoservices.core._shared.SharedHandle",
+    .basicsize = sizeof(SharedObject),
+    .itemsize = 0,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .slots = shared_slots,
+};
+
+/* ``set_fallback(name, fn)``: the pure-Python ``call`` of ``LocalHandle`` or
+ * ``SharedHandle``, for keywords, other arities and (shared) the slow path. */
+static PyObject *
+set_fallback(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    const char *name;
+    PyObject *fn;
+    if (!PyArg_ParseTuple(args, "sO:set_fallback", &name, &fn)) {
+        return NULL;
+    }
     if (!PyCallable_Check(fn)) {
         PyErr_SetString(PyExc_TypeError, "set_fallback() needs a callable");
         return NULL;
     }
+    PyObject **slot;
+    if (strcmp(name, "LocalHandle") == 0) {
+        slot = &fallback_call;
+    }
+    else if (strcmp(name, "SharedHandle") == 0) {
+        slot = &shared_fallback_call;
+    }
+    else {
+        PyErr_Format(PyExc_ValueError, "set_fallback(): no C type %s", name);
+        return NULL;
+    }
     Py_INCREF(fn);
-    Py_XSETREF(fallback_call, fn);
+    Py_XSETREF(*slot, fn);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
-    {"set_fallback", set_fallback, METH_O,
-     "Install the pure-Python ``call`` that handles keywords and wrong arity."},
+    {"set_fallback", set_fallback, METH_VARARGS,
+     "Install a type's pure-Python ``call`` (keywords, other arities, the slow path)."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "nanoservices.core._speedups",
-    .m_doc = "The optional C accelerator for LocalHandle's hot path.",
+    .m_doc = "The optional C accelerator for the local and shared handles' hot paths.",
     .m_size = -1,
     .m_methods = module_methods,
 };
@@ -317,7 +734,8 @@ PyInit__speedups(void)
     str_send = PyUnicode_InternFromString("send");
     str_recover = PyUnicode_InternFromString("_recover");
     str_sink = PyUnicode_InternFromString("_sink");
-    if (str_send == NULL || str_recover == NULL || str_sink == NULL) {
+    str_call = PyUnicode_InternFromString("call");
+    if (str_send == NULL || str_recover == NULL || str_sink == NULL || str_call == NULL) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&speedups_module);
@@ -325,8 +743,36 @@ PyInit__speedups(void)
         return NULL;
     }
     PyObject *type = PyType_FromSpec(&handle_spec);
-    if (type == NULL || PyModule_AddObject(module, "LocalHandle", type) < 0) {
-        Py_XDECREF(type);
+    if (type == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    handle_type = (PyTypeObject *)type;  /* the module's reference keeps it */
+    if (PyModule_AddObject(module, "LocalHandle", type) < 0) {
+        Py_DECREF(type);
+        Py_DECREF(module);
+        return NULL;
+    }
+    PyObject *lock = PyType_FromSpec(&lock_spec);
+    if (lock == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    lock_type = (PyTypeObject *)lock;
+    if (PyModule_AddObject(module, "SharedLock", lock) < 0) {
+        Py_DECREF(lock);
+        Py_DECREF(module);
+        return NULL;
+    }
+    PyObject *shared = PyType_FromSpec(&shared_spec);
+    if (shared == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    /* the C type's own lock, made by the shared __init__ attached from Python */
+    if (PyObject_SetAttrString(shared, "_new_lock", lock) < 0
+        || PyModule_AddObject(module, "SharedHandle", shared) < 0) {
+        Py_DECREF(shared);
         Py_DECREF(module);
         return NULL;
     }

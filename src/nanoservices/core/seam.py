@@ -29,6 +29,7 @@ from ._redact import safe_repr as safe_repr
 from ._redact import show_locals as show_locals
 from ._sends import validating as validating
 from ._service import FROM_ANNOTATION as FROM_ANNOTATION
+from ._shared import PureSharedHandle as PureSharedHandle
 from ._state import Op as Op
 from ._state import advance as advance
 from ._state import refusal as refusal
@@ -44,6 +45,7 @@ __all__ = [
     "Observable",
     "Op",
     "PureLocalHandle",
+    "PureSharedHandle",
     "RawProtocol",
     "Redact",
     "Supervision",
