@@ -26,11 +26,11 @@ import msgspec
 from nanoservices import InvalidRequestError, ServiceError, State
 from nanoservices.aio import AsyncGenEngine, AsyncHandle, AsyncServiceFactory
 
-from ._common import REFUSALS, JournalReader
+from ._common import REFUSALS, DurableStats, JournalReader
 from ._entries import END_OK, UNCHECKED, Entry, Kind, decoder_for, digest_error, digest_reply
 from ._entries import encode as _encode
 from ._errors import JournalError, KeyLockedError
-from ._handle import DEFAULT_PATH, DurableStats, Snapshots
+from ._handle import DEFAULT_PATH, Snapshots
 from ._replayable import Replayable
 from ._sqlite import SQLiteStore
 from ._store import JournalStore
@@ -395,37 +395,6 @@ class DurableEngine(AsyncGenEngine, JournalReader):
         finally:
             self._release()
 
-    def _release(self) -> None:
-        if self._released:
-            return
-        self._released = True
-        with contextlib.suppress(Exception):
-            self.store.flush()
-        self.store.unlock(self.key)
-        self._release_store()
-        for rep in self._replayables:
-            rep._bind(None)
-
-    def _release_store(self) -> None:
-        if self._owns_store:
-            self.store.close()
-
-    # -- what it tells ------------------------------------------------------------------
-
-    @property
-    def stats(self) -> DurableStats:
-        taken = self._snapshot_time
-        return DurableStats(
-            key=self.key,
-            last_seq=self._seq,
-            journal_length=self._seq - self._snapshot_seq,
-            snapshot_seq=self._snapshot_seq,
-            snapshot_age=None if taken is None else self._clock() - taken,
-            replayed=self._replayed,
-            replay_seconds=self._replay_seconds,
-            dropped=self._dropped,
-        )
-
 
 class AsyncDurableHandle(AsyncHandle[RequestT, ReplyT]):
     """The async handle of a durable service: every operation of
@@ -454,17 +423,7 @@ class AsyncDurableHandle(AsyncHandle[RequestT, ReplyT]):
 
     def observe_extra(self) -> dict[str, object]:
         """The figures of [`stats`][], for ``nanoservices.observe`` (as the sync handle)."""
-        stats = self.stats
-        return {
-            "key": stats.key,
-            "journal_length": stats.journal_length,
-            "last_seq": stats.last_seq,
-            "snapshot_seq": stats.snapshot_seq,
-            "snapshot_age": stats.snapshot_age,
-            "replayed": stats.replayed,
-            "replay_seconds": stats.replay_seconds,
-            "dropped": stats.dropped,
-        }
+        return self._engine.observe_extra()
 
     def __repr__(self) -> str:
         return f"<AsyncDurableHandle {self.name!r} key={self.key!r} {self.state.value}>"

@@ -32,7 +32,7 @@ from nanoservices import (
 )
 from nanoservices.core import ReplyStream
 
-from ._common import REFUSALS, JournalReader
+from ._common import REFUSALS, DurableStats, JournalReader
 from ._entries import (
     END_OK,
     UNCHECKED,
@@ -94,20 +94,6 @@ class Snapshots:
             raise ValueError(f"every must be >= 1, got {self.every!r}")
         if self.every_seconds is not None and not self.every_seconds > 0:
             raise ValueError(f"every_seconds must be > 0, got {self.every_seconds!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class DurableStats:
-    """What a durable handle tells about its journal."""
-
-    key: str
-    last_seq: int  # the last entry written
-    journal_length: int  # entries after the last snapshot (what a reopen replays)
-    snapshot_seq: int  # 0: no snapshot
-    snapshot_age: float | None  # seconds since the last snapshot this handle saw
-    replayed: int  # entries replayed when the key was opened
-    replay_seconds: float
-    dropped: int  # torn or corrupted entries cut from the tail when opened
 
 
 def durable(
@@ -560,21 +546,6 @@ class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
         finally:
             self._release()
 
-    def _release(self) -> None:
-        if self._released:
-            return
-        self._released = True
-        with contextlib.suppress(Exception):
-            self.store.flush()
-        self.store.unlock(self.key)
-        self._release_store()
-        for rep in self._replayables:
-            rep._bind(None)
-
-    def _release_store(self) -> None:
-        if self._owns_store:
-            self.store.close()
-
     def __enter__(self) -> DurableHandle[RequestT, ReplyT]:
         return self
 
@@ -605,35 +576,6 @@ class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
         """The local handle underneath, for observers: hooks subscribed to a durable
         handle see its service's events (``nanoservices.observe`` finds it here)."""
         return self._inner
-
-    @property
-    def stats(self) -> DurableStats:
-        taken = self._snapshot_time
-        return DurableStats(
-            key=self.key,
-            last_seq=self._seq,
-            journal_length=self._seq - self._snapshot_seq,
-            snapshot_seq=self._snapshot_seq,
-            snapshot_age=None if taken is None else self._clock() - taken,
-            replayed=self._replayed,
-            replay_seconds=self._replay_seconds,
-            dropped=self._dropped,
-        )
-
-    def observe_extra(self) -> dict[str, object]:
-        """What ``nanoservices.observe`` shows beside a durable service's statistics and
-        inspection (``Statistics.extra``): the figures of [`stats`][]."""
-        stats = self.stats
-        return {
-            "key": stats.key,
-            "journal_length": stats.journal_length,
-            "last_seq": stats.last_seq,
-            "snapshot_seq": stats.snapshot_seq,
-            "snapshot_age": stats.snapshot_age,
-            "replayed": stats.replayed,
-            "replay_seconds": stats.replay_seconds,
-            "dropped": stats.dropped,
-        }
 
     def __repr__(self) -> str:
         return f"<DurableHandle {self.name!r} key={self.key!r} {self.state.value} {self.store!r}>"
