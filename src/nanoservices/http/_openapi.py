@@ -16,6 +16,8 @@ import msgspec
 
 from nanoservices.core import Stream
 
+from ._wire import MAX_WINDOW
+
 if TYPE_CHECKING:
     from ._host import Served
 
@@ -26,12 +28,13 @@ _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 #: Every error status the server answers, and why (each operation lists those it can).
 _WHY: Final = {
-    400: "malformed JSON, nested too deeply, or a malformed nanoservices-timeout header",
+    400: "malformed JSON, nested too deeply, a malformed nanoservices-timeout header or window",
     401: "missing or wrong bearer token",
     403: "not allowed on a shared service",
     404: "unknown service or session",
     408: "the request body was too slow",
-    409: "busy: a stream holds the service (or another client's, on a shared one)",
+    409: "busy: a stream holds the service (or another client's, on a shared one); "
+    "no open stream to page on",
     410: "the session was closed or expired",
     413: "request too large",
     415: "the body is not application/json",
@@ -61,6 +64,20 @@ _TIMEOUT_PARAM: Final = {
     "description": "the caller's deadline: seconds left, a decimal number (like 2.5); "
     "past it the service's work is cancelled and the answer is a 504",
     "schema": {"type": "string", "pattern": "^[0-9]{1,9}([.][0-9]{1,9})?$"},
+}
+
+
+_WINDOW_PARAM: Final = {
+    "name": "window",
+    "in": "query",
+    "required": False,
+    "description": "the most items this page holds (at most "
+    f"{MAX_WINDOW}); the service makes only these. Without it: the whole stream",
+    "schema": {"type": "integer", "minimum": 1},
+}
+_PAGE: Final = {
+    "description": 'lines {"item": x}, then {"end": true}, {"error": ...}, or, when the '
+    'page is full and the stream goes on, {"more": true}',
 }
 
 
@@ -267,20 +284,28 @@ def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any
         paths[session + "/stream"] = {
             "parameters": [_SESSION_PARAM],
             "post": {
-                "summary": f"Stream a reply of {name} as JSON lines",
-                "parameters": [_TIMEOUT_PARAM],
+                "summary": f"Stream a reply of {name} as JSON lines (its first page)",
+                "parameters": [_TIMEOUT_PARAM, _WINDOW_PARAM],
                 "requestBody": _json(request_s, required=True),
                 "responses": {
-                    "200": {
-                        "description": 'lines {"item": x}, then {"end": true} or {"error": ...}',
-                        "content": {"application/x-ndjson": {"schema": item_s}},
-                    },
+                    "200": {**_PAGE, "content": {"application/x-ndjson": {"schema": item_s}}},
                     **_errors(*_ANY_SESSION, *_WITH_BODY, 409, 502, 504),
                 },
             },
             "delete": {
                 "summary": "Cancel the open stream",
                 "responses": {**_ok(204, "cancelled"), **_errors(*_ANY_SESSION, 409)},
+            },
+        }
+        paths[session + "/stream/next"] = {
+            "parameters": [_SESSION_PARAM],
+            "post": {
+                "summary": "The open stream's next page",
+                "parameters": [_WINDOW_PARAM],
+                "responses": {
+                    "200": {**_PAGE, "content": {"application/x-ndjson": {"schema": item_s}}},
+                    **_errors(*_ANY_SESSION, 400, 409, 502, 504),
+                },
             },
         }
         for op, what in [("reset", "Reset: end an open stream, or recover a failed service"),
