@@ -22,6 +22,9 @@ from ._handle import durable as durable
 from ._memory import MemoryStore as MemoryStore
 from ._open import open_store as open_store
 from ._replayable import Replayable as Replayable
+from ._sessions import JournalSessions as JournalSessions
+from ._sessions import is_sessions_source as is_sessions_source
+from ._sessions import sessions_at as sessions_at
 from ._sqlite import SQLiteStore as SQLiteStore
 from ._store import JournalStore as JournalStore
 from ._store import KeyInfo as KeyInfo
@@ -46,6 +49,7 @@ __all__ = [
     "DurableStream",
     "History",
     "JournalError",
+    "JournalSessions",
     "JournalStore",
     "JournalTypeError",
     "KeyInfo",
@@ -62,7 +66,9 @@ __all__ = [
     "adurable",
     "durable",
     "history",
+    "is_sessions_source",
     "open_store",
+    "sessions_at",
 ]
 
 
