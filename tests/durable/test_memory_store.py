@@ -67,7 +67,8 @@ def test_sqlite_files_written_before_entries_were_dated_still_open(tmp_path: Pat
         store.append("k", 1, 1, b"\x01", 0)
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute(
-            "INSERT INTO journal (key, seq, kind, body, digest, crc) VALUES ('k', 2, 1, x'02', 0, 0)"
+            "INSERT INTO journal (key, seq, kind, body, digest, crc) "
+            "VALUES ('k', 2, 1, x'02', 0, 0)"
         )
         db.commit()
     with SQLiteStore(path) as store:
