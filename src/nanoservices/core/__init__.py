@@ -46,6 +46,8 @@ from ._protocol import Stream as Stream
 from ._protocol import refuse as refuse
 from ._protocol import streamed as streamed
 from ._public import publish
+from ._replaying import during_replay as during_replay
+from ._replaying import replaying as replaying
 from ._service import ServiceFactory as ServiceFactory
 from ._service import ServiceSpec as ServiceSpec
 from ._service import coroutine as coroutine
@@ -102,9 +104,11 @@ __all__ = [
     "TransportError",
     "UnknownServiceError",
     "coroutine",
+    "during_replay",
     "raw",
     "refuse",
     "remaining",
+    "replaying",
     "service",
     "streamed",
 ]
