@@ -11,26 +11,15 @@ ServiceError
 
 from __future__ import annotations
 
-import reprlib
-
 from nanoservices import ServiceError
+from nanoservices.core import short_repr
 
 __all__ = [
     "JournalError",
     "JournalTypeError",
     "KeyLockedError",
     "ReplayMismatchError",
-    "short_repr",
 ]
-
-_short = reprlib.Repr()
-_short.maxstring = 60
-_short.maxother = 60
-
-
-def short_repr(value: object) -> str:
-    """A bounded ``repr`` for messages: requests may be large or secret."""
-    return _short.repr(value)
 
 
 class JournalError(ServiceError, RuntimeError):
