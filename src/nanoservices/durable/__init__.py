@@ -21,6 +21,9 @@ from ._handle import Snapshots as Snapshots
 from ._handle import durable as durable
 from ._open import open_store as open_store
 from ._replayable import Replayable as Replayable
+from ._sessions import JournalSessions as JournalSessions
+from ._sessions import is_sessions_source as is_sessions_source
+from ._sessions import sessions_at as sessions_at
 from ._sqlite import SQLiteStore as SQLiteStore
 from ._store import JournalStore as JournalStore
 from ._store import KeyInfo as KeyInfo
@@ -36,6 +39,7 @@ __all__ = [
     "DurableStats",
     "DurableStream",
     "JournalError",
+    "JournalSessions",
     "JournalStore",
     "JournalTypeError",
     "KeyInfo",
@@ -48,7 +52,9 @@ __all__ = [
     "Snapshots",
     "adurable",
     "durable",
+    "is_sessions_source",
     "open_store",
+    "sessions_at",
 ]
 
 
