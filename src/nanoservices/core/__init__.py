@@ -47,6 +47,8 @@ from ._protocol import Stream as Stream
 from ._protocol import refuse as refuse
 from ._protocol import streamed as streamed
 from ._public import publish
+from ._replaying import during_replay as during_replay
+from ._replaying import replaying as replaying
 from ._service import ServiceFactory as ServiceFactory
 from ._service import ServiceSpec as ServiceSpec
 from ._service import coroutine as coroutine
@@ -105,9 +107,11 @@ __all__ = [
     "UnknownServiceError",
     "Where",
     "coroutine",
+    "during_replay",
     "raw",
     "refuse",
     "remaining",
+    "replaying",
     "service",
     "short_repr",
     "streamed",
