@@ -21,7 +21,8 @@ SRC = Path(nanoservices.__file__).parent
 
 #: The public face of each subpackage (its ``__init__``), and the core's one seam.
 FACES = {
-    f"{PACKAGE}.{name}" for name in ("core", "aio", "compose", "observe", "http", "ray", "durable")
+    f"{PACKAGE}.{name}"
+    for name in ("core", "aio", "compose", "observe", "http", "ray", "durable", "sessions")
 }
 SEAM = f"{PACKAGE}.core.seam"
 APPLICATION_FACES = (
@@ -30,14 +31,22 @@ APPLICATION_FACES = (
     | {f"{PACKAGE}.{name}" for name in ("services", "examples", "testing", "recipes")}
 )
 
+DURABLE = f"{PACKAGE}.durable"
+#: The module that names the implementation of keyed sessions (the durable layer).
+SESSION_STORES = f"{PACKAGE}._session_stores"
+
 #: Folder -> what it may import besides its own modules (exact module names).
 MAY_IMPORT: dict[str, frozenset[str]] = {
     "core": frozenset(),
     "aio": frozenset({f"{PACKAGE}.core", SEAM}),
     "compose": frozenset({f"{PACKAGE}.core", SEAM}),
     "observe": frozenset({f"{PACKAGE}.core", SEAM, f"{PACKAGE}.aio"}),
-    "http": frozenset({PACKAGE, SEAM} | FACES),
-    "ray": frozenset({PACKAGE, SEAM} | FACES),
+    # the transports know keyed sessions by their protocol (``sessions``) and get them
+    # from the one module that names the implementation, never from durable itself
+    "http": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES),
+    "ray": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES),
+    # the protocol of keyed sessions: neutral, above the core and asyncio only
+    "sessions": frozenset({PACKAGE, f"{PACKAGE}.core", f"{PACKAGE}.aio"}),
     # durable services build on the public names only (a handle kind of their own)
     "durable": frozenset({PACKAGE} | FACES),
     "services": frozenset(APPLICATION_FACES),

@@ -24,6 +24,7 @@ from ._errors import (
     ServiceFailedError,
     StreamReplyError,
     Thrown,
+    exception_text,
 )
 from ._events import EventKind
 from ._failure import (
@@ -296,7 +297,10 @@ def stream_failed(core: Core, cursor: Any, request: object, exc: BaseException) 
                 yield CloseSource(cursor)
             except Exception:
                 pass
-        _raise(stream_failure(core.name, request, exc), exc)
+        error = stream_failure(core.name, request, exc)
+        if error is not exc:
+            note_where(error, exc, core._code())
+        _raise(error, exc)
     busy = core._busy(exc) if core._alive() else None  # a raw item is a service step
     if busy is not None:
         raise busy from None
@@ -320,7 +324,7 @@ def cancel_stream(core: Core, cursor: Any, request: object) -> Flow:
         if passes_through(exc):
             raise
         raise ServiceFailedError(
-            core.name, request, f"closing the stream's source raised {type(exc).__name__}: {exc}"
+            core.name, request, f"closing the stream's source raised {exception_text(exc)}"
         ) from exc
     core._emit(EventKind.RESET, request)
     if back_to_ready is not False and core._alive():
