@@ -45,13 +45,11 @@ from ._sends import (
     refusing,
     validating,
 )
+from ._shared import SharedHandle
+from ._spec import ServiceSpec
 from ._state import Op, State, advance, refusal
 from ._stream import AnyGenerator, Cursor, ReplyStream
 from ._supervise import Never, RestartPolicy, Supervision, SupervisionStats
-
-if TYPE_CHECKING:
-    from ._service import ServiceSpec
-    from ._shared import SharedHandle
 
 __all__ = ["ACCELERATED", "Handle", "LocalHandle", "PureLocalHandle"]
 
@@ -568,6 +566,10 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         """An item step raised: fail the stream, and the service only if it died."""
         self._run(_steps.stream_failed(self, cursor, request, exc))
 
+    def _stream_returned(self, cursor: Cursor, value: object) -> None:
+        """A raw service's generator returned mid-stream: the service is closed."""
+        _steps.finish(self, value)
+
     def _stream_cancelled(self, cursor: Cursor, request: object) -> None:
         if self._stream is cursor:
             self._run(_steps.cancel_stream(self, cursor, request))
@@ -660,8 +662,6 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     def shared(self, timeout: float | None = None) -> SharedHandle[RequestT, ReplyT]:
         """A thread-safe twin of this handle: calls are serialized with a lock,
         waiting at most ``timeout`` seconds before ``ServiceBusyError``."""
-        from ._shared import SharedHandle
-
         return SharedHandle(self, timeout=timeout)
 
     def __repr__(self) -> str:

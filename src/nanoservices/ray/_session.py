@@ -11,7 +11,7 @@ import collections
 import time
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import ray
 from ray.exceptions import ActorDiedError, GetTimeoutError, RayError
@@ -29,9 +29,6 @@ from nanoservices import (
 from nanoservices.core.seam import deadlines
 
 from ._host import UNKNOWN_SESSION, Failure, SessionId
-
-if TYPE_CHECKING:
-    from ._pool import ServiceHostPool
 
 FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, little read-ahead
 REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
@@ -78,6 +75,12 @@ def get_checked(ref: Any, name: str, timeout: float | None = None) -> Any:
     return result
 
 
+class Pool(Protocol):
+    """The pool a session's host came from: told when the session is over (its load)."""
+
+    def _released(self, index: int) -> None: ...
+
+
 @dataclass(slots=True)
 class Target:
     """Where a session lives and how to start it again there."""
@@ -87,7 +90,7 @@ class Target:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     options: dict[str, Any] | None
-    pool: ServiceHostPool | None = None
+    pool: Pool | None = None
     index: int = 0
     #: A durable session: (store location, key, snapshots); reopened from its journal.
     durable: tuple[str, str, Any] | None = None
