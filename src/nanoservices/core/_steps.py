@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
 from types import CodeType
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 from ._errors import (
     InvalidRequestError,
@@ -103,6 +103,9 @@ class ThrowIn:
 Effect: TypeAlias = "_Start | CloseSource | CloseService | ThrowIn"
 Flow: TypeAlias = Generator[Effect, Any, Any]
 
+#: The effects of a flow the drivers run: the core's, or a transport's own (Ray's waits).
+E = TypeVar("E")
+
 
 class Engine(Protocol):
     """What a flow needs from the engine that runs it (``LocalHandle``, the async
@@ -162,7 +165,7 @@ class Engine(Protocol):
 # -- the drivers -----------------------------------------------------------------------
 
 
-def run(flow: Flow, do: Callable[[Effect], Any]) -> Any:
+def run(flow: Generator[E, Any, Any], do: Callable[[E], Any]) -> Any:
     """Run ``flow`` to its end, doing each effect with ``do`` (the sync driver)."""
     try:
         effect = next(flow)
@@ -177,7 +180,7 @@ def run(flow: Flow, do: Callable[[Effect], Any]) -> Any:
         return done.value
 
 
-async def arun(flow: Flow, ado: Callable[[Effect], Awaitable[Any]]) -> Any:
+async def arun(flow: Generator[E, Any, Any], ado: Callable[[E], Awaitable[Any]]) -> Any:
     """Run ``flow`` to its end, awaiting each effect with ``ado`` (the async driver)."""
     try:
         effect = next(flow)
