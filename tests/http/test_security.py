@@ -287,7 +287,7 @@ def test_shutdown_sends_an_error_frame_to_open_streams() -> None:
 
 
 def test_json_depth_is_judged_outside_strings() -> None:
-    from nanoservices.http._server import json_depth_over
+    from nanoservices.http._decoding import json_depth_over
 
     assert not json_depth_over(b"[" * 10 + b"]" * 10, 10)
     assert json_depth_over(b"[" * 11 + b"]" * 11, 10)

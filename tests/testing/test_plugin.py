@@ -92,6 +92,31 @@ def test_closing_it_is_the_way_to_mean_it(start_service):
     assert "error" not in result.parseoutcomes()  # a failed test, not a teardown error
 
 
+def test_a_leftover_shows_the_public_name_and_points_at_the_test(
+    pytester: pytest.Pytester,
+) -> None:
+    result = _run(
+        pytester,
+        """
+import pytest
+from nanoservices import ServiceFailedError
+from services import counter
+
+def test_leaves_it_failed(start_service):
+    h = start_service(counter)
+    with pytest.raises(ServiceFailedError):
+        h(-1)
+""",
+    )
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "nanoservices.testing.LeftoverError" in out
+    assert "_starter" not in out  # the private module a user cannot import
+    assert "plugin.py" not in out  # the plugin's own line says nothing about the test
+    # where the test started the service: its file and line (the test file's line 6)
+    assert "(started at test_it.py:6 in test_leaves_it_failed)" in out
+
+
 def test_a_stream_left_open_fails_the_test(pytester: pytest.Pytester) -> None:
     result = _run(
         pytester,
@@ -175,7 +200,9 @@ def test_an_async_stream_left_open_fails(astart_service):
 """,
     )
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*the service 'countdown' was left with an open stream*"])
+    result.stdout.fnmatch_lines(
+        ["*the service 'countdown' was left with an open stream*(started at test_it.py:19 in main)"]
+    )
 
 
 def test_start_on_transport_runs_the_test_on_each_transport(pytester: pytest.Pytester) -> None:

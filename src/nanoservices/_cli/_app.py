@@ -8,7 +8,7 @@ import typer
 
 app = typer.Typer(
     name="nanoservices",
-    help="Generator coroutines as tiny stateful services: demo, run, serve, bench.",
+    help="Generator coroutines as tiny stateful services: demo, run, serve, bench, journal.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,

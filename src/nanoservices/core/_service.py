@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from ._handle import LocalHandle
 from ._protocol import NATIVE, Protocol, RawProtocol
+from ._spec import ServiceSpec
 from ._supervise import RestartPolicy
 from ._validate import Check, UncheckableType, build_check, request_type_of
 
@@ -43,22 +44,6 @@ FROM_ANNOTATION: Any = _Default("FROM_ANNOTATION")
 UNCHANGED: Any = _Default("UNCHANGED")
 """``with_options``' default: keep the option as this factory has it."""
 _UNSET: Any = FROM_ANNOTATION  # the older name, kept for code that still uses it
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceSpec:
-    """Everything needed to start an instance of a service, and nothing per instance."""
-
-    fn: Callable[..., Generator[Any, Any, Any]]
-    name: str
-    protocol: Protocol = NATIVE
-    restart: RestartPolicy | None = None
-    request_type: Any = Any
-    check: Check | None = field(default=None, compare=False)
-    # What the function's code says it may do (descriptive: ``call()`` tells a
-    # refusal or a streamed reply by the reply's type, however it was built).
-    refuses: bool = False  # may yield refuse(reason)
-    streams: bool = False  # may reply with a Stream (read it with stream())
 
 
 class ServiceFactory(Generic[P, RequestT, ReplyT]):

@@ -30,7 +30,7 @@ from nanoservices import (
     State,
     remaining,
 )
-from nanoservices.core import ReplyStream
+from nanoservices.core import ReplyStream, short_repr
 
 from ._common import REFUSALS, DurableStats, JournalReader
 from ._entries import (
@@ -43,11 +43,7 @@ from ._entries import (
     digest_reply,
     encode,
 )
-from ._errors import (
-    JournalError,
-    KeyLockedError,
-    short_repr,
-)
+from ._errors import JournalError, KeyLockedError
 from ._replayable import Replayable
 from ._sqlite import SQLiteStore
 from ._store import JournalStore
@@ -159,7 +155,7 @@ class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
         except BlockingIOError:
             self._release_store()
             raise KeyLockedError(
-                self.name, key, "another handle holds this key (in this process or another)"
+                self._spec.name, key, "another handle holds this key (in this process or another)"
             ) from None
         try:
             self._inner: LocalHandle[RequestT, ReplyT] = factory(*args, **kwargs)
@@ -556,7 +552,9 @@ class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
 
     @property
     def name(self) -> str:
-        return self._spec.name
+        """The service's name, as its local handle answers to it (renamed when served
+        under another name)."""
+        return self._inner.name
 
     @property
     def state(self) -> State:

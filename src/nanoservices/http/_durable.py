@@ -13,6 +13,9 @@ characters) and prefixed with the service's name, so two services sharing a
 store never share a journal. Two sessions never hold one key at once: the
 second is refused with 409 ``key-locked`` (the store's lease), never both
 writing.
+
+[`DurableSessions`][] is everything the server knows of durability, in one
+object: no other module of the server imports ``nanoservices.durable``.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, Final
 
 from nanoservices.aio import AsyncHandle, AsyncServiceFactory, SyncEngine
-from nanoservices.core import InvalidRequestError, ServiceFactory
+from nanoservices.core import InvalidRequestError, ServiceError, ServiceFactory
 from nanoservices.durable import (
     JournalError,
     JournalStore,
@@ -33,12 +37,16 @@ from nanoservices.durable import (
     durable,
     open_store,
 )
+from nanoservices.observe import statistics
 
+from . import _problems
 from ._host import Served, factory_arguments
-from ._wire import problem
+from ._problems import Refused
+from ._wire import SessionOpen
 
 __all__ = [
     "KEY_PATTERN",
+    "DurableSessions",
     "check_key",
     "close_stores",
     "journal_key",
@@ -155,29 +163,78 @@ async def start_durable(
     return AsyncHandle(SyncEngine(handle, served.offload), timeout=served.timeout)
 
 
-def journal_problem(exc: JournalError, key: str, state: str | None = None) -> dict[str, Any]:
-    """The problem document for a journal error: 409 ``key-locked`` for a key another
-    session holds (a client rebuilds it as ServiceBusyError), else 500 ``journal``."""
-    extra: dict[str, Any] = {"key": key}
-    if state is not None:
-        extra["state"] = state
+def journal_problem(exc: JournalError, key: str, state: str | None = None) -> Refused:
+    """The refusal for a journal error: 409 ``key-locked`` for a key another session
+    holds (a client rebuilds it as ServiceBusyError), else 500 ``journal``."""
+    extra: dict[str, Any] = {} if state is None else {"state": state}
     if isinstance(exc, KeyLockedError):
-        return problem(
-            409,
-            "key-locked",
-            "Key in use",
-            f"key {key!r} of {exc.service!r} is held by another session (on this server or "
-            "another one sharing its store); retry once it is closed",
-            error="ServiceBusyError",
-            service=exc.service,
-            **extra,
-        )
-    return problem(
-        500,
-        "journal",
-        type(exc).__name__,
-        f"the journal of key {key!r} cannot be used: {exc.message}",
-        error="ServiceError",
-        service=exc.service,
-        **extra,
-    )
+        return _problems.key_locked(exc.service, key, **extra)
+    return _problems.journal_unusable(exc.service, key, type(exc).__name__, exc.message, **extra)
+
+
+class DurableSessions:
+    """The server's durable services: their stores, opening a key, their errors, their
+    statistics. The server's one seam to ``nanoservices.durable``."""
+
+    def __init__(self, services: Mapping[str, Served]) -> None:
+        self._services = services
+        self._stores: dict[str, tuple[JournalStore, bool]] = {}
+
+    @staticmethod
+    def is_durable(served: Served) -> bool:
+        return served.durable is not None
+
+    @staticmethod
+    def wanted(served: Served, opening: SessionOpen) -> bool:
+        """Whether opening this session is the durable layer's (a durable service, or
+        a key sent to any service: the refusal then says it is not durable)."""
+        return served.durable is not None or opening.key is not None
+
+    async def start(self) -> None:
+        """Open the stores (at the server's start)."""
+        self._stores = await asyncio.to_thread(open_stores, dict(self._services))
+
+    async def stop(self) -> None:
+        """Close the stores the server opened (at its end, after every session)."""
+        await asyncio.to_thread(close_stores, self._stores)
+
+    async def open(self, served: Served, opening: SessionOpen) -> AsyncHandle[Any, Any]:
+        """Open the client's key of a durable service (its journal replayed), or refuse:
+        a bad key (422), a key another session holds (409 key-locked)."""
+        try:
+            key = check_key(served, opening.key)
+        except InvalidRequestError as exc:
+            raise _problems.service_error(exc) from None
+        try:
+            return await start_durable(
+                served, self._stores[served.name][0], key, opening.args, opening.kwargs
+            )
+        except JournalError as exc:
+            raise journal_problem(exc, key) from None
+        except ServiceError as exc:
+            raise _problems.service_error(exc) from None
+
+    @staticmethod
+    def refusal(exc: ServiceError, state: str) -> Refused | None:
+        """The refusal for an error the store raised under a durable session, or None
+        (an error like any other service's)."""
+        if isinstance(exc, JournalError):
+            return journal_problem(exc, exc.key.partition("/")[2], state)
+        return None
+
+    def stats(self, served: Served, handles: Iterable[AsyncHandle[Any, Any]]) -> dict[str, Any]:
+        """A durable service's journals, summed over its open sessions (never their keys:
+        those are other clients' names): entries a reopen would replay, entries replayed
+        when they were opened, and the longest replay. Nothing for other services."""
+        if served.durable is None:
+            return {}
+        extras = [statistics(handle).extra for handle in handles]
+        return {
+            "journal": {
+                "entries": sum(int(e.get("journal_length", 0)) for e in extras),
+                "replayed": sum(int(e.get("replayed", 0)) for e in extras),
+                "replay_seconds_max": round(
+                    max((float(e.get("replay_seconds", 0.0)) for e in extras), default=0.0), 6
+                ),
+            }
+        }

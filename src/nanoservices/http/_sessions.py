@@ -10,20 +10,23 @@ Closed and expired ids are remembered for a while so their owner gets a clear
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-__all__ = ["Session", "SessionTable"]
+from nanoservices.aio import AsyncHandle, AsyncReplyStream
+
+from . import _problems
+from ._auth import header_bytes
+
+__all__ = ["Session", "SessionTable", "close", "close_quietly"]
+
+_log = logging.getLogger("nanoservices.http")
 
 _TOMBSTONES: Final = 10_000
-
-
-def _bytes(text: str) -> bytes:
-    # header text may hold any byte (latin-1 decoded): compare_digest needs bytes then
-    return text.encode("utf-8", "surrogateescape")
 
 
 @dataclass(slots=True, eq=False)
@@ -33,11 +36,16 @@ class Session:
     id: str
     service: str
     owner: str
-    handle: Any  # an AsyncHandle
+    handle: AsyncHandle[Any, Any]
     shared: bool
     client: str = ""  # who the session counts against (see the per-client quota)
     last_used: float = field(default_factory=time.monotonic)
-    stream: Any = None  # the open AsyncReplyStream, if any
+    stream: AsyncReplyStream[Any] | None = None  # its last stream (open or done)
+
+    @property
+    def state(self) -> str:
+        """The state of the session's service, as the wire says it."""
+        return self.handle.state.value
 
 
 class SessionTable:
@@ -56,7 +64,14 @@ class SessionTable:
     def full(self) -> bool:
         return len(self._sessions) >= self.max_sessions
 
-    def add(self, service: str, owner: str, handle: Any, shared: bool, client: str = "") -> Session:
+    def add(
+        self,
+        service: str,
+        owner: str,
+        handle: AsyncHandle[Any, Any],
+        shared: bool,
+        client: str = "",
+    ) -> Session:
         session = Session(secrets.token_urlsafe(24), service, owner, handle, shared, client)
         self._sessions[session.id] = session
         self._per_client[client] = self._per_client.get(client, 0) + 1
@@ -72,11 +87,11 @@ class SessionTable:
         Owners are compared as bytes in constant time, and an unknown id costs the
         same comparison: the answer does not tell live ids of others from unknown ones.
         """
-        asker = _bytes(owner)
+        asker = header_bytes(owner)
         session = self._sessions.get(session_id)
         ended = self._ended.get(session_id)
         held_by = session.owner if session is not None else ended[0] if ended else owner + "\x00"
-        mine = secrets.compare_digest(_bytes(held_by), asker)
+        mine = secrets.compare_digest(header_bytes(held_by), asker)
         if session is not None:
             if not mine:
                 return None  # someone else's: it does not exist for this caller
@@ -85,6 +100,18 @@ class SessionTable:
         if ended is not None and mine:
             return ended[1]
         return None
+
+    def find(self, session_id: str, owner: str, service: str) -> Session:
+        """The caller's live session of ``service``; else the refusal that says why
+        not (410 expired or closed, 404 unknown)."""
+        found = self.get(session_id, owner)
+        if isinstance(found, Session) and found.service == service:
+            return found
+        if found == "expired":
+            raise _problems.session_expired(service)
+        if found == "closed":
+            raise _problems.session_closed(service)
+        raise _problems.unknown_session(service)
 
     def remove(self, session: Session, why: str) -> None:
         if self._sessions.pop(session.id, None) is not None:
@@ -108,3 +135,25 @@ class SessionTable:
 
     def all(self) -> list[Session]:
         return list(self._sessions.values())
+
+
+async def close(session: Session) -> None:
+    """Close the session's open stream, and its own instance (a shared one stays)."""
+    try:
+        if session.stream is not None and session.stream.is_open:
+            await session.stream.aclose()
+    finally:
+        if not session.shared:
+            await session.handle.aclose()
+
+
+async def close_quietly(session: Session, why: str) -> None:
+    """Close a session for housekeeping (idle sweep, shutdown): a service whose
+    ``finally`` raises is logged, never allowed to stop the other sessions' closing."""
+    try:
+        await close(session)
+    except Exception:
+        _log.exception(
+            "closing %s session %s of service %r raised; going on",
+            why, session.id[:6], session.service,
+        )  # fmt: skip

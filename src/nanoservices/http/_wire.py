@@ -32,18 +32,21 @@ from nanoservices.core import (
 
 __all__ = [
     "CLIENT_HEADER",
+    "JSON",
     "NDJSON",
     "PROBLEM_JSON",
     "STATE_HEADER",
     "TIMEOUT_HEADER",
     "SessionOpen",
     "ThrowRequest",
+    "encode",
     "error_from_problem",
     "problem",
     "problem_for",
     "status_for",
 ]
 
+JSON: Final = "application/json"
 PROBLEM_JSON: Final = "application/problem+json"
 NDJSON: Final = "application/x-ndjson"
 CLIENT_HEADER: Final = "nanoservices-client"
@@ -54,6 +57,24 @@ TIMEOUT_HEADER: Final = "nanoservices-timeout"
 _TYPE_BASE: Final = "urn:nanoservices:problem:"
 
 JSONScalar = str | int | float | bool | None
+
+_encode_json = msgspec.json.Encoder().encode
+
+#: Characters that JSON leaves unescaped but line readers (``str.splitlines``,
+#: httpx's ``iter_lines``) take for line breaks: escaped, so that one frame
+#: stays one line. In UTF-8 these bytes only ever stand inside JSON strings.
+_LINE_BREAKS: Final = ((b"\xc2\x85", b"\\u0085"), (b"\xe2\x80\xa8", b"\\u2028"),
+                       (b"\xe2\x80\xa9", b"\\u2029"))  # fmt: skip
+
+
+def encode(value: object) -> bytes:
+    """``value`` as JSON on one line, whatever its strings hold (raises when it has
+    no JSON form: ``TypeError``, ``ValueError``, ``msgspec.EncodeError``, ``OverflowError``)."""
+    data = _encode_json(value)
+    if b"\xc2\x85" in data or b"\xe2\x80" in data:
+        for raw, escaped in _LINE_BREAKS:
+            data = data.replace(raw, escaped)
+    return data
 
 
 class SessionOpen(msgspec.Struct, forbid_unknown_fields=True):

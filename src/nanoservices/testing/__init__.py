@@ -1,6 +1,7 @@
 """Testing services: a pytest plugin, and fakes for what services depend on.
 
-``pip install nanoservices`` registers the plugin (a ``pytest11`` entry point):
+Installing the package registers the plugin (a ``pytest11`` entry point;
+``pip install '.[testing]'`` brings pytest too):
 its fixtures ``start_service``, ``astart_service``, ``service_events``,
 ``start_on_transport``, ``fake_clock``, ``local_wmo`` and ``people_db`` are
 there in every test. The classes behind them work outside pytest too:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from nanoservices.observe import Recorder, Tracing
 
-from ._checks import leftover
+from ._checks import leftover, started_where
 from ._starter import LeftoverError
 
 if TYPE_CHECKING:
@@ -35,12 +35,13 @@ class AsyncServiceStarter:
     [`close`][] from outside any loop.
     """
 
-    __slots__ = ("_handles", "_tracing", "events")
+    __slots__ = ("_handles", "_started_at", "_tracing", "events")
 
     def __init__(self, events: Recorder | None = None) -> None:
         self.events = events
         self._handles: list[AsyncHandleProtocol[Any, Any]] = []
         self._tracing = Tracing()
+        self._started_at: dict[int, str] = {}  # id(handle) -> where the test started it
 
     async def __call__(self, factory: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """The started async handle of ``factory(*args, **kwargs)``, watched until the end."""
@@ -61,6 +62,7 @@ class AsyncServiceStarter:
             except TypeError:  # a remote handle reports no events: check it all the same
                 pass
         self._handles.append(handle)
+        self._started_at[id(handle)] = started_where()
         return handle
 
     @property
@@ -70,7 +72,11 @@ class AsyncServiceStarter:
 
     def leftovers(self) -> list[str]:
         """What each handle was left with (FAILED, an open stream); empty when clean."""
-        return [problem for h in self._handles if (problem := leftover(h)) is not None]
+        return [
+            f"{problem} (started at {self._started_at.get(id(h), 'an unknown place')})"
+            for h in self._handles
+            if (problem := leftover(h)) is not None
+        ]
 
     def check(self) -> None:
         """Raise [`LeftoverError`][] if a service was left FAILED or with an open stream."""
@@ -81,6 +87,7 @@ class AsyncServiceStarter:
     async def aclose(self) -> None:
         """Close every handle, newest first (inside the loop that runs them)."""
         handles, self._handles = self._handles, []
+        self._started_at.clear()
         errors: list[BaseException] = []
         for handle in reversed(handles):
             try:

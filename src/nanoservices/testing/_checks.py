@@ -8,6 +8,8 @@ handle ``state`` is the last state the handle saw, never a network round trip.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nanoservices import Handle, State
@@ -15,7 +17,7 @@ from nanoservices import Handle, State
 if TYPE_CHECKING:
     from nanoservices.aio import AsyncHandleProtocol
 
-__all__ = ["leftover"]
+__all__ = ["leftover", "started_where"]
 
 
 def leftover(handle: Handle[Any, Any] | AsyncHandleProtocol[Any, Any]) -> str | None:
@@ -46,3 +48,24 @@ def _cause(handle: object) -> str:
         return ""
     cause = error.__cause__ or error
     return f" by {type(cause).__name__}: {cause}"
+
+
+def started_where() -> str:
+    """``file:line in function`` of the code that started a service: the test, as a rule.
+
+    The first frame outside ``nanoservices.testing`` (the starters and fixtures),
+    so a leftover's message points at the line of the test that started the
+    service, not at the plugin that noticed it. The path is relative to the
+    current folder when it lies inside it (as pytest shows test paths).
+    """
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
+        "nanoservices.testing"
+    ):
+        frame = frame.f_back
+    path = Path(frame.f_code.co_filename)
+    try:
+        shown = str(path.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(path)
+    return f"{shown}:{frame.f_lineno} in {frame.f_code.co_name}"

@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 from nanoservices import Handle
 from nanoservices.observe import Recorder, Tracing
 
-from ._checks import leftover
+from ._checks import leftover, started_where
 
 __all__ = ["LeftoverError", "ServiceStarter"]
 
@@ -22,7 +22,13 @@ HandleT = TypeVar("HandleT", bound=Handle[Any, Any])
 
 
 class LeftoverError(AssertionError):
-    """A test left a service FAILED or with an open stream (one line per service)."""
+    """A test left a service FAILED or with an open stream (one line per service).
+
+    Each line names the service, what it was left with and where the test
+    started it. Shown under its public name, ``nanoservices.testing.LeftoverError``.
+    """
+
+    __module__ = "nanoservices.testing"
 
 
 class ServiceStarter:
@@ -33,12 +39,13 @@ class ServiceStarter:
     [`Recorder`][nanoservices.observe.Recorder]), every handle's events are recorded there.
     """
 
-    __slots__ = ("_handles", "_tracing", "events")
+    __slots__ = ("_handles", "_started_at", "_tracing", "events")
 
     def __init__(self, events: Recorder | None = None) -> None:
         self.events = events
         self._handles: list[Any] = []
         self._tracing = Tracing()
+        self._started_at: dict[int, str] = {}  # id(handle) -> where the test started it
 
     def __call__(
         self, factory: Callable[P, HandleT], /, *args: P.args, **kwargs: P.kwargs
@@ -54,6 +61,7 @@ class ServiceStarter:
             except TypeError:  # a remote handle reports no events: check it all the same
                 pass
         self._handles.append(handle)
+        self._started_at[id(handle)] = started_where()
         return handle
 
     @property
@@ -63,7 +71,11 @@ class ServiceStarter:
 
     def leftovers(self) -> list[str]:
         """What each handle was left with (FAILED, an open stream); empty when clean."""
-        return [problem for h in self._handles if (problem := leftover(h)) is not None]
+        return [
+            f"{problem} (started at {self._started_at.get(id(h), 'an unknown place')})"
+            for h in self._handles
+            if (problem := leftover(h)) is not None
+        ]
 
     def check(self) -> None:
         """Raise [`LeftoverError`][] if a service was left FAILED or with an open stream."""
@@ -74,6 +86,7 @@ class ServiceStarter:
     def close(self) -> None:
         """Close every handle, newest first; stop recording. Closing twice is fine."""
         handles, self._handles = self._handles, []
+        self._started_at.clear()
         errors: list[BaseException] = []
         for handle in reversed(handles):
             try:

@@ -1,4 +1,4 @@
-"""The pytest plugin: fixtures for testing services (loaded by ``pip install nanoservices``).
+"""The pytest plugin: fixtures for testing services (registered when the package is installed).
 
 Registered as a ``pytest11`` entry point, so installing the package is enough.
 Disable it with ``-p no:nanoservices.testing.plugin``.
@@ -51,7 +51,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """After a test body passed: fail it if it left a service FAILED or a stream open."""
+    """After a test body passed: fail it if it left a service FAILED or a stream open.
+
+    The failure shows no line of this plugin: the message says where the test
+    started the service.
+    """
+    __tracebackhide__ = True
     result = yield
     problems = [
         problem for starter in item.stash.get(_STARTERS, []) for problem in starter.leftovers()
