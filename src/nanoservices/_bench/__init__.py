@@ -18,7 +18,7 @@ from .core import (
     SpeedRow,
     run_suite,
 )
-from .targets import Target
+from .results import Target
 
 __all__ = [
     "FULL",

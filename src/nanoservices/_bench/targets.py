@@ -19,46 +19,11 @@ fail a build).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from .results import BenchResult, Target
 
-if TYPE_CHECKING:
-    from .core import BenchResult
-
-__all__ = ["GIB", "Target", "check_targets"]
+__all__ = ["GIB", "check_targets"]
 
 GIB = 1 << 30
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One target: ``measured`` must be at most (or, with ``at_least``, at
-    least) ``limit``."""
-
-    name: str
-    measured: float
-    limit: float
-    unit: str  # "x" for ratios, "bytes"
-    at_least: bool = False
-
-    @property
-    def passed(self) -> bool:
-        """Whether the measured value meets the limit."""
-        if self.at_least:
-            return self.measured >= self.limit
-        return self.measured <= self.limit
-
-    @property
-    def verdict(self) -> str:
-        """``PASS`` or ``MISS``."""
-        return "PASS" if self.passed else "MISS"
-
-    @property
-    def margin(self) -> float:
-        """How far from the limit, as a ratio (> 1 means met by that factor)."""
-        if self.measured == 0 or self.limit == 0:
-            return float("inf")
-        return self.measured / self.limit if self.at_least else self.limit / self.measured
 
 
 def _speed_targets(result: BenchResult) -> list[Target]:

@@ -33,6 +33,7 @@ from ._errors import StageError as StageError
 from ._errors import StreamReplyError as StreamReplyError
 from ._errors import TransportError as TransportError
 from ._errors import UnknownServiceError as UnknownServiceError
+from ._errors import short_repr as short_repr
 from ._events import CallTimer as CallTimer
 from ._events import Event as Event
 from ._events import EventKind as EventKind
@@ -49,19 +50,20 @@ from ._public import publish
 from ._replaying import during_replay as during_replay
 from ._replaying import replaying as replaying
 from ._service import ServiceFactory as ServiceFactory
-from ._service import ServiceSpec as ServiceSpec
 from ._service import coroutine as coroutine
 from ._service import raw as raw
 from ._service import service as service
 from ._shared import ACCELERATED_SHARED as _SHARED_ACCELERATED
 from ._shared import SharedHandle as SharedHandle
 from ._shared import SharedStream as SharedStream
+from ._spec import ServiceSpec as ServiceSpec
 from ._state import State as State
 from ._stream import ReplyStream as ReplyStream
 from ._supervise import Never as Never
 from ._supervise import OnFailure as OnFailure
 from ._supervise import RestartPolicy as RestartPolicy
 from ._supervise import SupervisionStats as SupervisionStats
+from ._where import Where as Where
 
 #: Whether the local and shared handles are the C accelerator's types.
 ACCELERATED: bool = _LOCAL_ACCELERATED and _SHARED_ACCELERATED
@@ -103,6 +105,7 @@ __all__ = [
     "SupervisionStats",
     "TransportError",
     "UnknownServiceError",
+    "Where",
     "coroutine",
     "during_replay",
     "raw",
@@ -110,6 +113,7 @@ __all__ = [
     "remaining",
     "replaying",
     "service",
+    "short_repr",
     "streamed",
 ]
 

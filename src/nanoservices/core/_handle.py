@@ -45,13 +45,11 @@ from ._sends import (
     refusing,
     validating,
 )
+from ._shared import SharedHandle
+from ._spec import ServiceSpec
 from ._state import Op, State, advance, refusal
 from ._stream import AnyGenerator, Cursor, ReplyStream
 from ._supervise import Never, RestartPolicy, Supervision, SupervisionStats
-
-if TYPE_CHECKING:
-    from ._service import ServiceSpec
-    from ._shared import SharedHandle
 
 __all__ = ["ACCELERATED", "Handle", "LocalHandle", "PureLocalHandle"]
 
@@ -318,10 +316,16 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     # -- state ----------------------------------------------------------------------
 
-    def _move(self, op: Op, current: State | None = None) -> None:
-        """The one writer of state: the table's answer to ``op`` from ``current`` (the
-        stored state by default; BUSY at the end of a step), then ``_sink`` to match."""
-        self._state = advance(self._state if current is None else current, op, self.name)
+    def _move(self, op: Op) -> None:
+        """The one writer of state: the table's answer to ``op`` from the stored
+        state, then ``_sink`` to match."""
+        self._state = advance(self._state, op, self.name)
+        self._rewire()
+
+    def _end_step(self, op: Op) -> None:
+        """A step (a call, a throw, a fresh start) ends by ``op``: it ran from BUSY,
+        which is read off the generator and never stored."""
+        self._state = advance(State.BUSY, op, self.name)
         self._rewire()
 
     # -- errors (off the hot path) ------------------------------------------
@@ -377,19 +381,19 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             extra.supervision = Supervision()
         return extra.supervision
 
-    def _policy(self) -> RestartPolicy | None:
+    def _restart_policy(self) -> RestartPolicy | None:
         return self._spec.restart
 
-    def _generator(self) -> AnyGenerator:
+    def _service_generator(self) -> AnyGenerator:
         return self._gen
 
-    def _code(self) -> CodeType | None:
+    def _service_code(self) -> CodeType | None:
         return self._gen.gi_code
 
-    def _alive(self) -> bool:
+    def _generator_alive(self) -> bool:
         return self._gen.gi_frame is not None
 
-    def _busy(self, exc: BaseException | None) -> ServiceBusyError | None:
+    def _in_use_error(self, exc: BaseException | None) -> ServiceBusyError | None:
         gen = self._gen
         if exc is None:
             return self._busy_error() if gen.gi_running else None
@@ -399,12 +403,12 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             return self._busy_error()
         return None
 
-    def _returned(self, exc: BaseException) -> tuple[bool, Any]:
+    def _generator_returned(self, exc: BaseException) -> tuple[bool, Any]:
         if isinstance(exc, StopIteration):
             return True, exc.value
         return False, None
 
-    def _set_result(self, value: object) -> None:
+    def _keep_result(self, value: object) -> None:
         if value is not None:
             self._extras().result = value
 
@@ -568,6 +572,10 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         """An item step raised: fail the stream, and the service only if it died."""
         self._run(_steps.stream_failed(self, cursor, request, exc))
 
+    def _stream_returned(self, cursor: Cursor, value: object) -> None:
+        """A raw service's generator returned mid-stream: the service is closed."""
+        _steps.finish(self, value)
+
     def _stream_cancelled(self, cursor: Cursor, request: object) -> None:
         if self._stream is cursor:
             self._run(_steps.cancel_stream(self, cursor, request))
@@ -660,8 +668,6 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     def shared(self, timeout: float | None = None) -> SharedHandle[RequestT, ReplyT]:
         """A thread-safe twin of this handle: calls are serialized with a lock,
         waiting at most ``timeout`` seconds before ``ServiceBusyError``."""
-        from ._shared import SharedHandle
-
         return SharedHandle(self, timeout=timeout)
 
     def __repr__(self) -> str:

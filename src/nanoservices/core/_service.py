@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from ._handle import LocalHandle
 from ._protocol import NATIVE, Protocol, RawProtocol
+from ._spec import ServiceSpec
 from ._supervise import RestartPolicy
-from ._validate import Check, build_check, request_type_of
+from ._validate import build_check, request_type_of
 
 __all__ = ["ServiceFactory", "ServiceSpec", "coroutine", "raw", "service"]
 
@@ -43,20 +44,6 @@ FROM_ANNOTATION: Any = _Default("FROM_ANNOTATION")
 UNCHANGED: Any = _Default("UNCHANGED")
 """``with_options``' default: keep the option as this factory has it."""
 _UNSET: Any = FROM_ANNOTATION  # the older name, kept for code that still uses it
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceSpec:
-    """Everything needed to start an instance of a service, and nothing per instance."""
-
-    fn: Callable[..., Generator[Any, Any, Any]]
-    name: str
-    protocol: Protocol = NATIVE
-    restart: RestartPolicy | None = None
-    request_type: Any = Any
-    check: Check | None = field(default=None, compare=False)
-    refuses: bool = False
-    streams: bool = False  # may reply with a Stream: call() then raises StreamReplyError
 
 
 class ServiceFactory(Generic[P, RequestT, ReplyT]):

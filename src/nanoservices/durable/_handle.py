@@ -30,7 +30,7 @@ from nanoservices import (
     State,
     remaining,
 )
-from nanoservices.core import ReplyStream
+from nanoservices.core import ReplyStream, short_repr
 
 from ._common import REFUSALS, DurableStats, JournalReader
 from ._entries import (
@@ -43,11 +43,7 @@ from ._entries import (
     digest_reply,
     encode,
 )
-from ._errors import (
-    JournalError,
-    KeyLockedError,
-    short_repr,
-)
+from ._errors import JournalError, KeyLockedError
 from ._replayable import Replayable
 from ._sqlite import SQLiteStore
 from ._store import JournalStore

@@ -27,11 +27,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from nanoservices.core import short_repr
 from nanoservices.observe import FrameView, Inspection
 
 from ._drive import SECRET_NAMES, Outcome, Replay, decode_step
 from ._entries import Entry, Kind, decoder_for
-from ._errors import JournalError, ReplayMismatchError, short_repr
+from ._errors import JournalError, ReplayMismatchError
 from ._handle import Snapshots
 from ._store import JournalStore
 
