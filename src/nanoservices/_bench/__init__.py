@@ -1,4 +1,4 @@
-"""The nanoservices benchmark (issue 2), shared by ``nanoservices bench`` and
+"""The nanoservices benchmark, shared by ``nanoservices bench`` and
 ``benchmarks/bench_core.py``.
 
 What a request costs through every nanoservices call path and through what

@@ -34,15 +34,13 @@ from ._errors import (
     ServiceStartError,
 )
 from ._events import Event, EventKind, Hook, emit, now_ns
-from ._protocol import Stream
+from ._protocol import Refusal, Stream
 from ._sends import (
     CheckedSink,
     Send,
     checked_sink,
-    no_streams,
     observed,
     refuser,
-    refusing,
     validating,
 )
 from ._shared import SharedHandle
@@ -61,6 +59,8 @@ ReplyT_co = TypeVar("ReplyT_co", covariant=True)
 
 
 _READY = State.READY
+#: The replies ``call()`` does not hand back: it raises for them instead.
+_MARKERS = frozenset({Refusal, Stream})
 _NO_CONFIG: tuple[tuple[Any, ...], dict[str, Any]] = ((), {})
 
 
@@ -164,8 +164,8 @@ def _returned(frame: FrameType) -> bool:
 class _Sink:
     """Stands in for the generator on the hot path: ``_sink.send(request)``.
 
-    ``stream_send`` is the same chain without the checks on the reply (a stream
-    is what ``stream()`` asks for).
+    ``stream_send`` is the same chain without the handle's default deadline
+    (``stream()`` puts one on the whole stream instead).
     """
 
     __slots__ = ("send", "stream_send")
@@ -220,19 +220,30 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         if timeout is not None:
             return self._call_within(request, timeout)
         try:
-            return self._sink.send(request)  # type: ignore[no-any-return]
+            reply = self._sink.send(request)
         except BaseException as exc:
             return self._recover(request, exc)  # type: ignore[no-any-return]
+        if type(reply) in _MARKERS:  # a refusal or a streamed reply, however it was built
+            return self._plain_reply(request, reply)  # type: ignore[no-any-return]
+        return reply  # type: ignore[no-any-return]
 
     # Same function, so the same cost once CPython has found ``__call__``.
     __call__ = call
+
+    def _plain_reply(self, request: object, reply: object) -> Any:
+        """``call()`` met a marker reply: ``InvalidRequestError`` for a refusal,
+        ``StreamReplyError`` for a stream (its source closed, the service READY)."""
+        return self._run(_steps.plain_reply(self, request, reply))
 
     @contextlib.contextmanager
     def hot(self) -> Iterator[Callable[[RequestT], ReplyT]]:
         """The bare send, for hot loops: ``with h.hot() as send: send(x)``.
 
         Inside the block calls cost a bare ``gen.send``: errors come out raw
-        (a ``ValueError`` for concurrent use, the body's own exception). On the
+        (a ``ValueError`` for concurrent use, the body's own exception), and so
+        do replies (a refusal or a streamed reply is the object the service
+        yielded, [`Refusal`][nanoservices.core.Refusal] or
+        [`Stream`][nanoservices.Stream]). On the
         way out the handle sorts them out as [`call`][] would, so its state
         and restart policy stay right, even when the block caught the error.
         """
@@ -271,9 +282,13 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             send = send.inner
         token = _deadline.enter(at)
         try:
-            return send(request)  # type: ignore[no-any-return]
-        except BaseException as exc:
-            return self._recover(request, exc)  # type: ignore[no-any-return]
+            try:
+                reply = send(request)
+            except BaseException as exc:
+                return self._recover(request, exc)  # type: ignore[no-any-return]
+            if type(reply) in _MARKERS:
+                return self._plain_reply(request, reply)  # type: ignore[no-any-return]
+            return reply  # type: ignore[no-any-return]
         finally:
             _deadline.leave(token)
 
@@ -462,7 +477,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         extra = self._extra
         hooks = extra.hooks if extra is not None else None
         default = extra.timeout if extra is not None else None
-        if not hooks and not spec.refuses and not spec.streams and default is None:
+        if not hooks and default is None:
             if check is None:
                 self._sink = self._gen  # the bare generator: nothing between caller and service
             else:  # a typed service: one small object around the service's own check
@@ -470,17 +485,12 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             return
         name = self.name
         send: Send = self._gen.send
-        stream_send = send  # stream() wants the reply, whatever it is
-        if spec.refuses:
-            send = refusing(send, name)
-        if spec.streams:
-            send = no_streams(send, name)
         if check is not None:
             send = validating(send, check, name)
-            stream_send = validating(stream_send, check, name)
         if hooks:
             send = observed(send, hooks, name)
-            stream_send = observed(stream_send, hooks, name)
+        # stream() goes around the default deadline: its own covers the whole stream
+        stream_send = send
         if default is not None:
             send = _deadline.Bounded(send, default, name)
         self._sink = _Sink(send, stream_send)

@@ -29,5 +29,7 @@ class ServiceSpec:
     restart: RestartPolicy | None = None
     request_type: Any = Any
     check: Check | None = field(default=None, compare=False)
-    refuses: bool = False
-    streams: bool = False  # may reply with a Stream: call() then raises StreamReplyError
+    # What the function's code says it may do (descriptive: ``call()`` tells a
+    # refusal or a streamed reply by the reply's type, however it was built).
+    refuses: bool = False  # may yield refuse(reason)
+    streams: bool = False  # may reply with a Stream (read it with stream())
