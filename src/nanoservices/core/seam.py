@@ -38,6 +38,7 @@ from ._state import advance as advance
 from ._state import refusal as refusal
 from ._stream import Cursor as Cursor
 from ._supervise import Supervision as Supervision
+from ._validate import KeyedCheck as KeyedCheck
 from ._validate import build_check as build_check
 from ._where import is_plumbing as is_plumbing
 
@@ -46,6 +47,7 @@ __all__ = [
     "FROM_ANNOTATION",
     "NATIVE",
     "Cursor",
+    "KeyedCheck",
     "Observable",
     "Op",
     "PureLocalHandle",
