@@ -14,7 +14,7 @@ import contextlib
 import weakref
 from collections.abc import Generator, Iterable, Iterator
 from types import GeneratorType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, cast
 
 from ._errors import short_repr
 from ._events import Event, EventKind, Hook, emit, now_ns
@@ -63,7 +63,7 @@ class _NativeCursor(Cursor):
     def __init__(self, source: Iterable[Any]) -> None:
         self._source = source
         self._items = iter(source)
-        self._loop: weakref.ref[Generator[Any, None, None]] | None = None
+        self._loop: weakref.ref[AnyGenerator] | None = None
 
     def next_item(self) -> Any:
         return next(self._items)
@@ -191,7 +191,7 @@ class ReplyStream(Generic[ItemT]):
                 items = cursor._items
                 loop = _run_through(self, items)
                 if type(items) is not GeneratorType:
-                    cursor._loop = weakref.ref(loop)
+                    cursor._loop = weakref.ref(cast(AnyGenerator, loop))
                 return loop
         return self
 
@@ -274,4 +274,3 @@ def _run_through(
         stream._handle._stream_failed(stream._cursor, stream.request, exc)
         raise
     stream._handle._stream_ended(stream._cursor)
-
