@@ -143,6 +143,7 @@ def test_report_and_files(result: BenchResult, tmp_path: Path) -> None:
     text = render_text(result)
     for part in ("bare gen.send", "Pykka actor ask", "Goals"):
         assert part in text
+    assert "issue" not in text.lower()  # the product speaks of the product only
     written = write_outputs(result, tmp_path)
     data = json.loads(written.json.read_text(encoding="utf-8"))
     assert {row["key"] for row in data["speed"]} >= {"bare_send", "call", "hot", "pykka_ask"}

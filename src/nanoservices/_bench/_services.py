@@ -6,12 +6,12 @@ same generator, so the rows differ only in what it costs to reach it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Generator
 from itertools import repeat
 from typing import Any
 
 from nanoservices.core import ServiceFactory, Stream, service, streamed
+from nanoservices.services.hashing import hasher
 
 __all__ = [
     "REQUEST",
@@ -60,13 +60,6 @@ echo_str_service: ServiceFactory[[], Any, Any] = service(request_type=str)(echo_
 streamer_service: ServiceFactory[[], int, Stream[str] | None] = service(_streamer_body)
 
 
-def _md5_body(encoding: str = "utf-8") -> Generator[str | None, str, None]:
-    """The bundled md5 service's body (``nanoservices.examples.basics.md5``)."""
-    reply = None
-    while True:
-        request = yield reply
-        reply = hashlib.md5(request.encode(encoding)).hexdigest()
-
-
-#: The md5 body with its request type unchecked: the typed memory row's baseline.
-md5_untyped_service: ServiceFactory[[], Any, Any] = service(validate=False)(_md5_body)
+#: The bundled md5 service (``nanoservices.services.hashing``) with its request type
+#: unchecked: the typed memory row's baseline (the same body, the same options).
+md5_untyped_service: ServiceFactory[[], Any, Any] = hasher.with_options(name="md5", validate=False)

@@ -113,7 +113,7 @@ def memory_table(result: BenchResult) -> Table:
 
 def targets_table(result: BenchResult) -> Table:
     """PASS or MISS for every goal the project holds itself to, with the measured value."""
-    table = Table(title="Goals (the project's own, from issue 2)", box=box.SIMPLE_HEAD)
+    table = Table(title="Goals", box=box.SIMPLE_HEAD)
     table.add_column("goal", no_wrap=True)
     table.add_column("measured", justify="right", no_wrap=True)
     table.add_column("limit", justify="right", no_wrap=True)

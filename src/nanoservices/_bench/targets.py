@@ -1,12 +1,12 @@
-"""The goals the project holds itself to (issue 2's targets), checked against one run.
+"""The goals the project holds itself to, checked against one run.
 
 The default call path ``h.call(x)`` within 2x of a bare send, the hot-loop path
 ``hot()`` within 1.3x, at least 100x cheaper than a thread round trip, an idle
-service within 2x of a bare primed generator, a million services under 1 GiB.
-Issue 15 adds: a typed idle service within 2x of the same body untyped, the
-shared handle within 5x, and with the C accelerator active ``h.call`` within
-1.2x, ``h(x)`` within 1.4x, and the pure-Python ``h.call`` (timed in the same
-run) no slower than issue 15 found it (2.09x).
+service within 2x of a bare primed generator, a million services under 1 GiB;
+a typed idle service within 2x of the same service untyped, the shared handle
+within 5x, and with the C accelerator active ``h.call`` within 1.2x, ``h(x)``
+within 1.4x, and the pure-Python ``h.call`` (timed in the same run) within
+2.09x.
 
 On the pure-Python handle ``h(x)`` is not a goal: it is documented as slower
 (CPython calls ``__call__`` through a slot in C) and hot loops use ``h.call`` or
@@ -19,46 +19,11 @@ fail a build).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from .results import BenchResult, Target
 
-if TYPE_CHECKING:
-    from .core import BenchResult
-
-__all__ = ["GIB", "Target", "check_targets"]
+__all__ = ["GIB", "check_targets"]
 
 GIB = 1 << 30
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One target: ``measured`` must be at most (or, with ``at_least``, at
-    least) ``limit``."""
-
-    name: str
-    measured: float
-    limit: float
-    unit: str  # "x" for ratios, "bytes"
-    at_least: bool = False
-
-    @property
-    def passed(self) -> bool:
-        """Whether the measured value meets the limit."""
-        if self.at_least:
-            return self.measured >= self.limit
-        return self.measured <= self.limit
-
-    @property
-    def verdict(self) -> str:
-        """``PASS`` or ``MISS``."""
-        return "PASS" if self.passed else "MISS"
-
-    @property
-    def margin(self) -> float:
-        """How far from the limit, as a ratio (> 1 means met by that factor)."""
-        if self.measured == 0 or self.limit == 0:
-            return float("inf")
-        return self.measured / self.limit if self.at_least else self.limit / self.measured
 
 
 def _speed_targets(result: BenchResult) -> list[Target]:
@@ -68,7 +33,7 @@ def _speed_targets(result: BenchResult) -> list[Target]:
         targets.append(Target("h.call(x) <= 2x bare send", rows["call"].ratio, 2.0, "x"))
     if "hot" in rows:
         targets.append(Target("hot() send <= 1.3x bare send", rows["hot"].ratio, 1.3, "x"))
-    # Issue 15: the C accelerator's handle, and the pure-Python one beside it.
+    # the C accelerator's handle, and the pure-Python one beside it
     if "call_pure" in rows:  # the accelerator is active: the rows above are its
         targets.append(Target("h.call(x) <= 1.2x bare send (C)", rows["call"].ratio, 1.2, "x"))
         targets.append(

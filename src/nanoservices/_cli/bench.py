@@ -1,4 +1,4 @@
-"""``nanoservices bench``: run the benchmark suite (issue 8).
+"""``nanoservices bench``: run the benchmark suite.
 
 Runs every row with a progress bar, prints the ratio tables, the targets and a
 terminal chart, and writes ``bench.json``, ``bench.txt``, ``bench.png`` and

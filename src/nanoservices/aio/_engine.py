@@ -221,9 +221,13 @@ class AsyncGenEngine:
             return await self._agen.athrow(effect.exc)
         raise AssertionError(effect)  # pragma: no cover
 
-    def _move(self, op: Op, current: State | None = None) -> None:
-        """The one writer of state: the table's answer to ``op`` from ``current``."""
-        self._state = advance(self._state if current is None else current, op, self.name)
+    def _move(self, op: Op) -> None:
+        """The one writer of state: the table's answer to ``op`` from the stored state."""
+        self._state = advance(self._state, op, self.name)
+
+    def _end_step(self, op: Op) -> None:
+        """A step ends by ``op``: it ran from BUSY (read off the generator, never stored)."""
+        self._state = advance(State.BUSY, op, self.name)
 
     def _emit(
         self, kind: EventKind, value: object = None, error: BaseException | None = None
@@ -237,30 +241,30 @@ class AsyncGenEngine:
             self._sup = Supervision()
         return self._sup
 
-    def _policy(self) -> RestartPolicy | None:
+    def _restart_policy(self) -> RestartPolicy | None:
         return self._spec.restart
 
-    def _generator(self) -> Any:
+    def _service_generator(self) -> Any:
         return self._agen
 
-    def _code(self) -> CodeType | None:
+    def _service_code(self) -> CodeType | None:
         code: CodeType | None = getattr(self._agen, "ag_code", None)
         return code
 
-    def _alive(self) -> bool:
+    def _generator_alive(self) -> bool:
         return self._agen.ag_frame is not None
 
-    def _busy(self, exc: BaseException | None) -> ServiceBusyError | None:
+    def _in_use_error(self, exc: BaseException | None) -> ServiceBusyError | None:
         if self._agen.ag_running and (exc is None or isinstance(exc, RuntimeError)):
             return ServiceBusyError(
                 self.name, "the service is already running a step (it called itself?)"
             )
         return None
 
-    def _returned(self, exc: BaseException) -> tuple[bool, Any]:
+    def _generator_returned(self, exc: BaseException) -> tuple[bool, Any]:
         return isinstance(exc, StopAsyncIteration), None
 
-    def _set_result(self, value: object) -> None:
+    def _keep_result(self, value: object) -> None:
         self._result = value
 
     def _cursor_for(self, reply: object) -> AsyncCursor:

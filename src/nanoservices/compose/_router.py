@@ -27,7 +27,7 @@ from types import GeneratorType
 from typing import Any, Final, NamedTuple, cast
 
 from nanoservices.core import RestartPolicy, RoutingError, ServiceFactory, ServiceSpec
-from nanoservices.core.seam import NATIVE, RawProtocol, short_repr
+from nanoservices.core.seam import NATIVE, KeyedCheck, RawProtocol, short_repr
 
 __all__ = ["Menu", "Routed", "Router", "menu", "route", "route_of", "router"]
 
@@ -331,7 +331,7 @@ class Router:
         # the hot path of validation: a plain pair naming a route whose payload
         # needs no check (the class test first: unpacking must not consume an
         # arbitrary iterable); everything else goes the long way
-        if request.__class__ is tuple:
+        if request.__class__ is tuple or request.__class__ is Routed:
             try:
                 key, _ = request
                 if key in self._unchecked:
@@ -439,7 +439,8 @@ class Router:
             raw=raw,
             reset_with=reset_with,
             restart=restart,
-            check=self.check if validate else None,
+            # the handle lets a pair naming an unchecked route through without a call
+            check=KeyedCheck(self.check, self._unchecked) if validate else None,
         )
 
     def __repr__(self) -> str:

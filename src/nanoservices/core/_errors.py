@@ -26,7 +26,11 @@ errors survive pickling (Ray pickles them); messages show requests through
 from __future__ import annotations
 
 import itertools
+import math
 import reprlib
+from typing import Final
+
+from ._where import Where
 
 __all__ = [
     "DeadlineExceeded",
@@ -48,8 +52,9 @@ __all__ = [
 ]
 
 
-class _InOrder(reprlib.Repr):
-    """``reprlib.Repr`` that shows a dict's keys in the caller's order (it sorts them)."""
+class BoundedRepr(reprlib.Repr):
+    """``reprlib.Repr`` that shows a dict's keys in the caller's order (it sorts them)
+    and a huge int by its length (converting it whole is slow, past 4,300 digits refused)."""
 
     def repr_dict(self, x: dict[object, object], level: int) -> str:
         if not x:
@@ -64,15 +69,52 @@ class _InOrder(reprlib.Repr):
             pieces.append(self.fillvalue)
         return "{" + ", ".join(pieces) + "}"
 
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > _INT_BITS:  # its repr would convert all of it, or refuse to
+            return f"<int of {int_digits(x):,} digits>"
+        return super().repr_int(x, level)
 
-_short = _InOrder()
+
+#: Ints longer than this many bits (about 300 digits) are shown by their length.
+_INT_BITS: Final = 1000
+#: Up to this many bits the digit count is exact (one power of ten), past it about.
+_EXACT_BITS: Final = 100_000
+_LOG10_2: Final = math.log10(2)
+
+
+def int_digits(x: int) -> int:
+    """The number of decimal digits of ``x``, without converting it to text (for a
+    very long one an estimate, off by at most one)."""
+    bits = abs(x).bit_length()
+    low = int((bits - 1) * _LOG10_2) + 1  # 2**(bits-1) <= |x| < 2**bits
+    high = int(bits * _LOG10_2) + 1
+    if low == high or bits > _EXACT_BITS:
+        return high
+    return high if abs(x) >= 10**low else low
+
+
+_short = BoundedRepr()
 _short.maxstring = 60
 _short.maxother = 60
 
 
 def short_repr(value: object) -> str:
-    """A bounded ``repr`` for messages: requests may be huge or hold secrets."""
-    return _short.repr(value)
+    """A bounded ``repr`` for messages: requests may be huge or hold secrets. It
+    never raises (a huge int is shown by its length, a broken ``__repr__`` by its type)."""
+    try:
+        return _short.repr(value)
+    except Exception as exc:  # an error's text must not raise
+        return f"<{type(value).__name__} object (repr raised {type(exc).__name__})>"
+
+
+def exception_text(exc: BaseException) -> str:
+    """``"Type: text"`` for an exception, even when its ``str()`` raises (a
+    ``KeyError`` of a huge int does)."""
+    try:
+        text = str(exc)
+    except Exception as failure:
+        text = f"<str() raised {type(failure).__name__}>"
+    return f"{type(exc).__name__}: {text}"
 
 
 class Thrown:
@@ -119,9 +161,13 @@ class ServiceFailedError(ServiceError, RuntimeError):
 
     The original exception is ``__cause__``. ``.restarted`` says whether the
     supervisor replaced the dead generator, so the next call will be served.
+    ``.where`` says where it was raised (the frame, and the chain of calls from
+    the service's own function), when a service's frame was in the traceback;
+    it crosses HTTP and Ray, which the traceback does not.
     """
 
     request: object
+    where: Where | None = None
 
     def __init__(
         self, service: str, request: object, message: str = "", restarted: bool = False
@@ -140,7 +186,7 @@ class ServiceFailedError(ServiceError, RuntimeError):
         )
         cause = self.__cause__
         if cause is not None and not self.message:
-            text += f": {type(cause).__name__}: {cause}"
+            text += f": {exception_text(cause)}"
         return f"service {self.service!r}: {text}"
 
 

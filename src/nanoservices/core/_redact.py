@@ -8,9 +8,10 @@ passwords inside URLs (``postgresql://user:pw@host``) are masked in any value.
 from __future__ import annotations
 
 import re
-import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final, TypeAlias
+
+from ._errors import BoundedRepr
 
 __all__ = ["DEFAULT_SECRET_NAMES", "HIDDEN", "Redact", "safe_repr", "secret_test", "show_locals"]
 
@@ -26,7 +27,7 @@ HIDDEN: Final = "<hidden>"
 Redact: TypeAlias = "re.Pattern[str] | Callable[[str], bool] | Iterable[str] | None"
 
 _URL_PASSWORD: Final = re.compile(r"(?P<head>[a-zA-Z][\w+.-]*://[^:/@\s]*:)[^@\s]+@")
-_repr = reprlib.Repr()
+_repr = BoundedRepr()
 _repr.maxstring = 80
 _repr.maxother = 80
 _repr.maxlist = _repr.maxtuple = _repr.maxdict = _repr.maxset = 8

@@ -2,9 +2,9 @@
 
 A handle's hot path is ``_sink.send(request)``, where the sink is the generator
 itself unless something asks for more: a request type to check (``validating``),
-hooks to report to (``observed``: events, or only timing for statistics), a
-service that may refuse (``refusing``), streamed replies that ``call()`` must
-refuse (``no_streams``), or a state that refuses every call (``refuser``).
+hooks to report to (``observed``: events, or only timing for statistics), or a
+state that refuses every call (``refuser``). Refusals and streamed replies are
+not the sink's business: ``call()`` tells them by the reply's type.
 The handle picks the chain when the generator starts or a hook is added, never
 per call; the async engine reuses ``validating`` (through the seam).
 """
@@ -14,20 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ._errors import InvalidRequestError, StreamReplyError
+from ._errors import InvalidRequestError
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
-from ._protocol import Refusal, Stream
+from ._protocol import Refusal
 from ._state import Op, State, refusal
-from ._validate import ConvertCheck, InstanceCheck, Invalid
+from ._validate import ConvertCheck, InstanceCheck, Invalid, KeyedCheck
 
 __all__ = [
     "CheckedSink",
     "Send",
     "checked_sink",
-    "no_streams",
     "observed",
     "refuser",
-    "refusing",
     "validating",
 ]
 
@@ -91,20 +89,30 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
 
 class CheckedSink:
     """The sink of a typed service with nothing else on its path: the generator,
-    the service's one check object (shared by all its handles) and the name.
+    the service's one check object (shared by all its handles), the name, and
+    ``fast``: what the check accepts as it is, without being called (a tuple of
+    exact classes, or a frozenset of route keys; None: nothing).
 
     One small object per handle, where a ``validating`` chain costs a bound
     ``send``, a closure per path and a holder (about 600 bytes more per idle
     handle). ``send`` and ``stream_send`` are the same method: a stream is
-    checked as a call is.
+    checked as a call is. The C accelerator reads ``gen`` and ``fast`` and sends
+    an accepted request to the generator itself; anything else comes here.
     """
 
-    __slots__ = ("check", "gen", "name")
+    __slots__ = ("check", "fast", "gen", "name")
 
-    def __init__(self, gen: Any, check: Callable[[object], str | None], name: str) -> None:
+    def __init__(
+        self,
+        gen: Any,
+        check: Callable[[object], str | None],
+        name: str,
+        fast: tuple[type, ...] | frozenset[Any] | None = None,
+    ) -> None:
         self.gen = gen
         self.check = check
         self.name = name
+        self.fast = fast
 
     def send(self, request: object) -> Any:
         reason = self.check(request)
@@ -142,11 +150,14 @@ class _InstanceNotBoolSink(CheckedSink):
 
 
 class _ConvertSink(CheckedSink):
-    """A deep check by msgspec: the generator receives the converted value."""
+    """A deep check by msgspec: the generator receives the converted value (a
+    request already of a class msgspec hands back as it is goes straight in)."""
 
     __slots__ = ()
 
     def send(self, request: object) -> Any:
+        if request.__class__ in self.fast:  # type: ignore[operator]
+            return self.gen.send(request)
         try:
             value = self.check.convert(request)  # type: ignore[attr-defined]
         except Invalid as invalid:
@@ -156,14 +167,44 @@ class _ConvertSink(CheckedSink):
     stream_send = send
 
 
+_TUPLE_ITER = tuple.__iter__
+
+
+class _KeyedSink(CheckedSink):
+    """A router's check: a pair naming a route whose payload needs no check goes
+    straight in (``fast``: those routes' keys); anything else asks the check."""
+
+    __slots__ = ()
+
+    def send(self, request: object) -> Any:
+        kind = request.__class__
+        if (kind is tuple or (issubclass(kind, tuple) and kind.__iter__ is _TUPLE_ITER)) and len(
+            request  # type: ignore[arg-type]
+        ) == 2:
+            try:
+                accepted = request[0] in self.fast  # type: ignore[index, operator]
+            except TypeError:  # an unhashable key: the check says why
+                accepted = False
+            if accepted:
+                return self.gen.send(request)
+        reason = self.check(request)
+        if reason is not None:
+            raise InvalidRequestError(self.name, request, reason)
+        return self.gen.send(request)
+
+    stream_send = send
+
+
 def checked_sink(gen: Any, check: Callable[[object], str | None], name: str) -> CheckedSink:
     """The one-object sink of a typed service whose path has only its check on it
     (``send`` and ``stream_send``, as ``validating`` would build around ``gen.send``)."""
     if isinstance(check, InstanceCheck):
         kind = _InstanceNotBoolSink if check.refuse_bool else _InstanceSink
-        return kind(gen, check, name)
+        return kind(gen, check, name, check.classes)
     if isinstance(check, ConvertCheck):
-        return _ConvertSink(gen, check, name)
+        return _ConvertSink(gen, check, name, check.exact)
+    if isinstance(check, KeyedCheck):
+        return _KeyedSink(gen, check, name, check.keys)
     return CheckedSink(gen, check, name)
 
 
@@ -174,6 +215,8 @@ def traced(send: Send, hooks: list[Hook], name: str) -> Send:
         start = now_ns()
         emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
         reply = send(request)
+        if type(reply) is Refusal:
+            return reply  # not a reply: the handle reports it as the error it is
         end = now_ns()
         emit(hooks, Event(EventKind.REPLY, name, reply, duration_ns=end - start, time_ns=end))
         return reply
@@ -214,36 +257,3 @@ def observed(send: Send, hooks: list[Hook], name: str) -> Send:
     if records is not None:
         return timed(send, records)
     return traced(send, hooks, name)
-
-
-def refusing(send: Send, name: str) -> Send:
-    """A send that turns a [`Refusal`][] reply into ``InvalidRequestError``
-    (for services that refuse; others do not pay for the check)."""
-
-    def send_refusable(request: object) -> Any:
-        reply = send(request)
-        if type(reply) is Refusal:
-            raise InvalidRequestError(name, request, reply.reason)
-        return reply
-
-    return send_refusable
-
-
-def no_streams(send: Send, name: str) -> Send:
-    """A send that answers a streamed reply with ``StreamReplyError`` (contract A):
-    the stream's source is closed, as for a dropped stream, and the service is
-    READY. Only services that may stream (``ServiceSpec.streams``) pay for it."""
-
-    def send_not_streamed(request: object) -> Any:
-        reply = send(request)
-        if type(reply) is Stream:
-            close = getattr(reply.source, "close", None)
-            try:
-                if close is not None:
-                    close()
-            except Exception as exc:
-                raise StreamReplyError(name, request) from exc
-            raise StreamReplyError(name, request)
-        return reply
-
-    return send_not_streamed

@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from . import _deadline
 from ._accel import accelerate
 from ._errors import DeadlineExceeded, ReentryError, ServiceBusyError
-from ._handle import LocalHandle
 from ._protocol import Stream
 from ._state import State
 from ._stream import ReplyStream
 from ._supervise import SupervisionStats
+
+if TYPE_CHECKING:  # types only: the local handle makes its shared twin (``shared()``)
+    from ._handle import LocalHandle
 
 __all__ = ["ACCELERATED_SHARED", "PureSharedHandle", "SharedHandle", "SharedStream"]
 

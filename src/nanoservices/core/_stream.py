@@ -13,15 +13,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from types import GeneratorType
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar
 
 from ._errors import short_repr
-from ._events import Event, EventKind, emit, now_ns
+from ._events import Event, EventKind, Hook, emit, now_ns
 
-if TYPE_CHECKING:
-    from ._handle import LocalHandle
-
-__all__ = ["AnyGenerator", "Cursor", "GeneratorReturned", "ReplyStream"]
+__all__ = ["AnyGenerator", "Cursor", "GeneratorReturned", "ReplyStream", "StreamOwner"]
 
 ItemT = TypeVar("ItemT")
 
@@ -124,6 +121,39 @@ class _RawCursor(Cursor):
         return ready is None
 
 
+class _Listeners(Protocol):
+    @property
+    def hooks(self) -> list[Hook]: ...
+
+
+class StreamOwner(Protocol):
+    """What a [`ReplyStream`][] needs from the handle whose service it holds (the
+    local handle): which cursor is open, who listens, and where to report how the
+    stream ended. The handle decides what each end means for the service."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def _stream(self) -> Cursor | None:
+        """The open stream's cursor (None: no stream holds the service)."""
+
+    @property
+    def _extra(self) -> _Listeners | None:
+        """Where the hooks are (None: no hook, the stream reports no item)."""
+
+    def _stream_ended(self, cursor: Cursor) -> None:
+        """The source ran out."""
+
+    def _stream_failed(self, cursor: Cursor, request: object, exc: BaseException) -> None:
+        """Stepping the source raised ``exc``."""
+
+    def _stream_returned(self, cursor: Cursor, value: object) -> None:
+        """A raw service's generator returned mid-stream (``value``)."""
+
+    def _stream_cancelled(self, cursor: Cursor, request: object) -> None:
+        """The caller ended the stream early."""
+
+
 class ReplyStream(Generic[ItemT]):
     """The items of one streamed reply, pulled lazily; holds the service until
     it ends, is cancelled, or is dropped.
@@ -135,7 +165,7 @@ class ReplyStream(Generic[ItemT]):
 
     __slots__ = ("_cursor", "_handle", "request")
 
-    def __init__(self, handle: LocalHandle[Any, Any], cursor: Cursor, request: object) -> None:
+    def __init__(self, handle: StreamOwner, cursor: Cursor, request: object) -> None:
         self._handle = handle
         self._cursor = cursor
         self.request = request
@@ -161,9 +191,7 @@ class ReplyStream(Generic[ItemT]):
             handle._stream_ended(cursor)
             raise
         except GeneratorReturned as returned:
-            from . import _steps  # only here: a raw service returned mid-stream
-
-            _steps.finish(handle, returned.value)
+            handle._stream_returned(cursor, returned.value)
             raise StopIteration from None
         except BaseException as exc:
             handle._stream_failed(cursor, self.request, exc)

@@ -11,6 +11,7 @@ change with the core.
 
 from . import _deadline as deadlines
 from . import _steps as steps
+from ._errors import exception_text as exception_text
 from ._errors import short_repr as short_repr
 from ._events import call_timers as call_timers
 from ._events import emit as emit
@@ -35,13 +36,16 @@ from ._state import advance as advance
 from ._state import refusal as refusal
 from ._stream import Cursor as Cursor
 from ._supervise import Supervision as Supervision
+from ._validate import KeyedCheck as KeyedCheck
 from ._validate import build_check as build_check
+from ._where import is_plumbing as is_plumbing
 
 __all__ = [
     "DEFAULT_SECRET_NAMES",
     "FROM_ANNOTATION",
     "NATIVE",
     "Cursor",
+    "KeyedCheck",
     "Observable",
     "Op",
     "PureLocalHandle",
@@ -54,7 +58,9 @@ __all__ = [
     "call_timers",
     "deadlines",
     "emit",
+    "exception_text",
     "install_hint",
+    "is_plumbing",
     "missing_extra",
     "now_ns",
     "observable",

@@ -19,6 +19,7 @@ from ._handle import DurableStream as DurableStream
 from ._handle import durable as durable
 from ._journal import DurableStats as DurableStats
 from ._journal import Snapshots as Snapshots
+from ._memory import MemoryStore as MemoryStore
 from ._open import open_store as open_store
 from ._replayable import Replayable as Replayable
 from ._sessions import JournalSessions as JournalSessions
@@ -32,12 +33,21 @@ from ._store import Mode as Mode
 if TYPE_CHECKING:
     from ._async import AsyncDurableHandle as AsyncDurableHandle
     from ._async import adurable as adurable
+    from ._history import Change as Change
+    from ._history import Divergence as Divergence
+    from ._history import History as History
+    from ._history import Moment as Moment
+    from ._history import Step as Step
+    from ._history import history as history
 
 __all__ = [
     "AsyncDurableHandle",
+    "Change",
+    "Divergence",
     "DurableHandle",
     "DurableStats",
     "DurableStream",
+    "History",
     "JournalError",
     "JournalSessions",
     "JournalStore",
@@ -45,13 +55,17 @@ __all__ = [
     "KeyInfo",
     "KeyLockedError",
     "Kind",
+    "MemoryStore",
     "Mode",
+    "Moment",
     "ReplayMismatchError",
     "Replayable",
     "SQLiteStore",
     "Snapshots",
+    "Step",
     "adurable",
     "durable",
+    "history",
     "is_sessions_source",
     "open_store",
     "sessions_at",
@@ -59,9 +73,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The async twin loads asyncio and the aio package: only when asked for.
+    # The async twin loads asyncio and the aio package, time travel loads observe
+    # and asyncio: only when asked for.
     if name in ("AsyncDurableHandle", "adurable"):
         from . import _async
 
         return getattr(_async, name)
+    if name in ("Change", "Divergence", "History", "Moment", "Step", "history"):
+        from . import _history
+
+        return getattr(_history, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,8 +16,7 @@ transport answers them without knowing durable services.
 
 from __future__ import annotations
 
-import reprlib
-
+from nanoservices.core import short_repr
 from nanoservices.sessions import KeyHeldError, SessionStateError
 
 __all__ = [
@@ -25,17 +24,7 @@ __all__ = [
     "JournalTypeError",
     "KeyLockedError",
     "ReplayMismatchError",
-    "short_repr",
 ]
-
-_short = reprlib.Repr()
-_short.maxstring = 60
-_short.maxother = 60
-
-
-def short_repr(value: object) -> str:
-    """A bounded ``repr`` for messages: requests may be large or secret."""
-    return _short.repr(value)
 
 
 class JournalError(SessionStateError):

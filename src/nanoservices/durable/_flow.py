@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from nanoservices import ServiceError
+from nanoservices.core import during_replay
 
 from . import _effects as fx
 from ._entries import END_OK, UNCHECKED, Kind, digest_error, digest_reply
@@ -77,7 +78,9 @@ def bring_back(journal: Journal) -> fx.Flow:
                 f"the journal starts from a snapshot (entry {loaded.snapshot_seq}) "
                 "but no snapshots= was given to restore it",
             )
-        yield fx.Restore(msgspec.msgpack.decode(loaded.snapshot, type=snaps.state_type))
+        state = msgspec.msgpack.decode(loaded.snapshot, type=snaps.state_type)
+        with during_replay():
+            yield fx.Restore(state)
         journal.restored()
     replay = Replay(
         journal.name,

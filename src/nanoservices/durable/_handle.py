@@ -30,12 +30,11 @@ from nanoservices import (
     State,
     remaining,
 )
-from nanoservices.core import ReplyStream
+from nanoservices.core import ReplyStream, short_repr
 
 from . import _effects as fx
 from . import _flow
 from ._entries import Kind, digest_reply, encode, throw_body
-from ._errors import short_repr
 from ._journal import DEFAULT_PATH, DurableStats, Journal, Snapshots
 from ._store import JournalStore
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from nanoservices import ServiceError
+from nanoservices.core import during_replay
 
 from . import _effects as fx
 from ._entries import (
@@ -102,8 +103,13 @@ class Replay:
             yield from self.step()
 
     def step(self) -> fx.Flow:
-        """Replay the next entry; raises [`ReplayMismatchError`][] if it gives another
-        outcome than the journalled one (and ``IndexError`` when there is none)."""
+        """Replay the next entry, the service's [`replaying`][nanoservices.replaying] true
+        while it runs; raises [`ReplayMismatchError`][] if it gives another outcome than
+        the journalled one (and ``IndexError`` when there is none)."""
+        with during_replay():
+            yield from self._step()
+
+    def _step(self) -> fx.Flow:
         entry = self.entries[self.position]
         self.position += 1
         self.seq = entry.seq

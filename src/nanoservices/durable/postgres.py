@@ -36,12 +36,27 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nanoservices_journal (
     key text NOT NULL, seq bigint NOT NULL, kind smallint NOT NULL,
     body bytea NOT NULL, digest bigint NOT NULL, crc bigint NOT NULL,
+    -- when the entry was committed (the column is added to tables made before)
+    at double precision DEFAULT extract(epoch from now()),
     PRIMARY KEY (key, seq)
 );
 CREATE TABLE IF NOT EXISTS nanoservices_snapshots (
     key text PRIMARY KEY, seq bigint NOT NULL, body bytea NOT NULL,
     crc bigint NOT NULL, taken double precision NOT NULL
 );
+"""
+
+#: Tables made before entries were dated gain the column (old rows stay undated); a
+#: no-op, taking no table lock, when the column is there.
+_DATED = """
+DO $$ BEGIN
+IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_name = 'nanoservices_journal' AND column_name = 'at'
+               AND table_schema = current_schema()) THEN
+    ALTER TABLE nanoservices_journal ADD COLUMN at double precision;
+    ALTER TABLE nanoservices_journal ALTER COLUMN at SET DEFAULT extract(epoch from now());
+END IF;
+END $$;
 """
 
 
@@ -74,6 +89,7 @@ class PostgresStore(JournalStore):
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(7301)")  # one schema creator
             self._db.execute(_SCHEMA)
+            self._db.execute(_DATED)
         self._locked: set[str] = set()
         super().__init__(mode, batch=batch, interval=interval)
 
@@ -94,6 +110,17 @@ class PostgresStore(JournalStore):
             (key, seq),
         ).fetchall()
         return seq, None if body is None else bytes(body), crc, rows
+
+    def entry_times(self, key: str) -> dict[int, float]:
+        """When each entry of ``key`` was committed (seconds since the epoch), by ``seq``;
+        entries written before the store dated them are left out."""
+        with self._lock:
+            self._flush_locked()
+            rows = self._db.execute(
+                "SELECT seq, at FROM nanoservices_journal WHERE key = %s AND at IS NOT NULL",
+                (key,),
+            ).fetchall()
+        return {int(seq): float(at) for seq, at in rows}
 
     def _truncate(self, key: str, from_seq: int) -> None:
         self._db.execute(

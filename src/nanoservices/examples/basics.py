@@ -19,6 +19,7 @@ __all__ = [
     "leaky",
     "md5",
     "patient",
+    "relay",
     "stubborn",
     "times_five",
 ]
@@ -126,6 +127,34 @@ def keeper(greeting: str = "hello") -> Generator[Any, Any, None]:
                 reply = type(exc).__name__
         elif type(request) is int and request > 0:
             reply = streamed(_numbers(request, closed))
+        else:
+            reply = request
+
+
+# Built by helpers, so nothing in ``relay``'s own code names ``streamed`` or
+# ``refuse``: the handle must tell a streamed reply or a refusal by its type.
+_as_stream = streamed
+
+
+def _refusal(reason: str) -> Any:
+    return refuse(reason)
+
+
+@service
+def relay() -> Generator[Any, Any, None]:
+    """Streams ``n, ..., 1`` for a positive int ``n`` and refuses ``"odd"``, both
+    through helpers; ``"closed"`` replies with the streams whose source was closed;
+    anything else is echoed."""
+    closed: list[int] = []
+    reply: Any = None
+    while True:
+        request = yield reply
+        if request == "closed":
+            reply = list(closed)
+        elif request == "odd":
+            reply = _refusal("odd requests are refused")
+        elif type(request) is int and request > 0:
+            reply = _as_stream(_numbers(request, closed))
         else:
             reply = request
 

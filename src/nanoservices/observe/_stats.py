@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Final
 from nanoservices.core import CallTimer, Event, EventKind, State
 from nanoservices.core.seam import Observable, observable
 
+from ._durations import format_duration
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -283,8 +285,6 @@ _COLUMNS: Final = (
 
 
 def _row(stats: Statistics) -> tuple[str, ...]:
-    from ._trace import format_duration
-
     def dur(ns: int | None) -> str:
         return "-" if ns is None else format_duration(ns)
 

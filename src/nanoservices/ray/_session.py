@@ -1,15 +1,17 @@
-"""What the sync and async Ray handles and streams share: a session on a host and its errors.
+"""A session on a Ray host, as the handles see it: its state, its errors, its decisions.
 
-The twins in ``_ray_handle`` and ``_ray_async`` differ only in how they wait
-for Ray (``ray.get`` or ``await``); everything they decide is written here.
+The flows in ``_flow`` make every decision of a Ray handle with these; the sync
+handle (``_handle``) and the async one (``_async``) only drive the flows, one
+with ``ray.get``, the other with ``await``.
 """
 
 from __future__ import annotations
 
 import collections
 import time
+import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import ray
 from ray.exceptions import ActorDiedError, GetTimeoutError, RayError
@@ -27,9 +29,6 @@ from nanoservices import (
 from nanoservices.core.seam import deadlines
 
 from ._host import UNKNOWN_SESSION, Failure, SessionId
-
-if TYPE_CHECKING:
-    from ._pool import ServiceHostPool
 
 FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, little read-ahead
 REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
@@ -76,6 +75,12 @@ def get_checked(ref: Any, name: str, timeout: float | None = None) -> Any:
     return result
 
 
+class Pool(Protocol):
+    """The pool a session's host came from: told when the session is over (its load)."""
+
+    def _released(self, index: int) -> None: ...
+
+
 @dataclass(slots=True)
 class Target:
     """Where a session lives and how to start it again there."""
@@ -85,7 +90,7 @@ class Target:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     options: dict[str, Any] | None
-    pool: ServiceHostPool | None = None
+    pool: Pool | None = None
     index: int = 0
     #: A durable session: (store location, key, snapshots); reopened from its journal.
     durable: tuple[str, str, Any] | None = None
@@ -101,15 +106,11 @@ class Resumed(Exception):
 
 
 class SessionBase:
-    """What the sync and async Ray handles share: their session and the error logic.
-
-    The twins differ only in how they wait for Ray (``ray.get`` or ``await``).
-    """
+    """A Ray handle's session and its decisions; the flows in ``_flow`` drive them."""
 
     __slots__ = (
         "__weakref__",
         "_batch",
-        "_call",
         "_closed",
         "_dead",
         "_greeting",
@@ -144,7 +145,6 @@ class SessionBase:
         self._incarnation = incarnation
         self._policy = policy
         self._batch = batch
-        self._call = target.actor.call.remote
         self._closed = False
         self._dead: BaseException | None = None  # the host is gone for good
         self._open: Any = None  # the caller's open stream (a weakref), which holds the service
@@ -189,6 +189,16 @@ class SessionBase:
     def _remote(self, method: str, *args: Any) -> Any:
         """Send ``method`` to this session's host; the Ray object ref of its answer."""
         return getattr(self._target.actor, method).remote(self._session, *args)
+
+    def _opening(self, stream: StreamBase, timeout: float | None) -> None:
+        """Give ``stream`` its deadline and the service (refused while another holds it);
+        a deadline already passed refuses it before anything is sent."""
+        if self._open is not None:
+            self._refuse_streaming("stream")
+        bound, stream._at = self._deadline(timeout)
+        if bound is not None:
+            self._passed(stream.request, timeout, bound)
+        self._open = weakref.ref(stream)
 
     def _drop_stream(self) -> None:
         opened = self._open() if self._open is not None else None
@@ -396,17 +406,39 @@ def state_of(result: Any) -> State:
 
 
 class StreamBase:
-    """What the sync and async Ray streams share: buffered items and how they end."""
+    """The items of one streamed reply, pulled in batches: what both Ray streams are.
 
-    __slots__ = ("__weakref__", "_at", "_end_mark", "_handle", "_items", "_next_size", "request")
+    The flows in ``_flow`` open it, pull its batches and end it; the sync and
+    async streams only drive them.
+    """
 
-    _at: float | None  # the stream's deadline (``time.monotonic()``), or None
-    request: object
+    __slots__ = (
+        "__weakref__",
+        "_at",
+        "_end_mark",
+        "_handle",
+        "_items",
+        "_next_size",
+        "_started",
+        "request",
+    )
 
-    _handle: SessionBase
-    _items: collections.deque[Any]
-    _end_mark: bool | Failure | None
-    _next_size: int
+    def __init__(self, handle: SessionBase, request: object, timeout: float | None) -> None:
+        self._handle = handle
+        self.request = request
+        self._items: collections.deque[Any] = collections.deque()
+        #: ``None`` while the host may send more; ``True`` once it ended; a
+        #: [`Failure`][] when it failed after the items still buffered.
+        self._end_mark: bool | Failure | None = None
+        self._started = False  # the request was sent (the first batch asked for)
+        self._next_size = min(FIRST_BATCH, handle._batch)
+        self._at: float | None = None  # the stream's deadline (``time.monotonic()``)
+        handle._opening(self, timeout)
+
+    @property
+    def is_open(self) -> bool:
+        """True until the stream ends, fails or is cancelled."""
+        return bool(self._items) or self._end_mark is None or type(self._end_mark) is Failure
 
     def _grow(self) -> int:
         """The size of the next batch to pull; batches double up to the handle's ``batch``."""
@@ -414,11 +446,22 @@ class StreamBase:
         self._next_size = min(2 * size, self._handle._batch)
         return size
 
-    def _finish(self) -> None:
+    def _left(self) -> float | None:
+        """Seconds left before the stream's deadline (None: no deadline)."""
+        return None if self._at is None else max(self._at - time.monotonic(), 0.001)
+
+    def _let_go(self) -> None:
+        """No longer hold the service (its state is what the host last reported)."""
         handle = self._handle
         if handle._open is not None and handle._open() is self:
             handle._open = None
-            handle._seen = State.READY  # a failure the host reports overrides it
+
+    def _finish(self) -> None:
+        """The stream ended: the service is READY (a failure the host reports overrides it)."""
+        handle = self._handle
+        if handle._open is not None and handle._open() is self:
+            handle._open = None
+            handle._seen = State.READY
 
     def _late(self) -> bool:
         """Whether the stream's deadline passed while the host still streams."""
@@ -436,3 +479,7 @@ class StreamBase:
         """Forget what is left (the handle reset or closed the service)."""
         self._items.clear()
         self._end_mark = True
+
+    def __repr__(self) -> str:
+        state = "open" if self.is_open else "done"
+        return f"<{type(self).__name__} of {self._handle.name!r} ({state})>"
