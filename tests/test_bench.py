@@ -166,6 +166,27 @@ def test_cli_bench_quick_writes_everything(tmp_path: Path, monkeypatch: pytest.M
         assert (tmp_path / name).stat().st_size > 0
 
 
+def test_cli_bench_time_travel_adds_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nanoservices._bench import _travel
+    from nanoservices._cli import _register_commands, app
+
+    monkeypatch.setattr(bench_pkg, "QUICK", TINY_IN_PROCESS)
+    measure = _travel.measure_time_travel
+    monkeypatch.setattr(
+        _travel, "measure_time_travel", lambda *a, **k: measure(steps=300, every=50, samples=5)
+    )
+    _register_commands()
+    args = ["bench", "--quick", "--time-travel", "--out", str(tmp_path)]
+    outcome = CliRunner().invoke(app, args)
+    assert outcome.exit_code == 0, outcome.output
+    assert "at(n), random n: median" in outcome.output
+    assert "goal at(n) median <= 50 ms" in outcome.output
+    figures = json.loads((tmp_path / "time-travel.json").read_text())
+    assert figures["steps"] == 300
+
+
 def _script() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_core", ROOT / "benchmarks/bench_core.py")
     assert spec is not None

@@ -336,3 +336,14 @@ def test_locals_are_redacted_as_inspect_redacts(store: JournalStore) -> None:
 def test_no_journal_no_history(store: JournalStore) -> None:
     with pytest.raises(JournalError, match="no journal"):
         history(counter, key="nothing", store=store)
+
+
+def test_the_time_travel_benchmark_runs() -> None:
+    """A smoke run of the benchmark's time travel rows (no speed asserted here)."""
+    from nanoservices._bench._travel import measure_time_travel, render
+
+    figures = measure_time_travel(steps=300, every=50, samples=5)
+    assert figures.steps == 300
+    assert figures.at_median_ms > 0
+    assert figures.replay_per_entry_us > 0
+    assert "at(n), random n: median" in render(figures)

@@ -11,6 +11,7 @@ change with the core.
 
 from . import _deadline as deadlines
 from . import _steps as steps
+from ._errors import UnreadRequest as UnreadRequest
 from ._errors import exception_text as exception_text
 from ._errors import short_repr as short_repr
 from ._events import call_timers as call_timers
@@ -26,6 +27,7 @@ from ._protocol import RawProtocol as RawProtocol
 from ._public import publish as publish
 from ._redact import DEFAULT_SECRET_NAMES as DEFAULT_SECRET_NAMES
 from ._redact import Redact as Redact
+from ._redact import masked_repr as masked_repr
 from ._redact import safe_repr as safe_repr
 from ._redact import show_locals as show_locals
 from ._sends import validating as validating
@@ -53,6 +55,7 @@ __all__ = [
     "RawProtocol",
     "Redact",
     "Supervision",
+    "UnreadRequest",
     "advance",
     "build_check",
     "call_timers",
@@ -61,6 +64,7 @@ __all__ = [
     "exception_text",
     "install_hint",
     "is_plumbing",
+    "masked_repr",
     "missing_extra",
     "now_ns",
     "observable",

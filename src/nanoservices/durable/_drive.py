@@ -18,6 +18,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import GeneratorType
 from typing import Any
 
 import msgspec
@@ -196,6 +197,16 @@ class Replay:
         if stream is not None:
             with contextlib.suppress(ServiceError):
                 self._run(stream.aclose() if self._loop is not None else stream.cancel())
+
+    def innermost_frame(self) -> Any:
+        """The frame of the innermost generator of the ``yield from`` chain: the one the
+        next request resumes (None for an async service, or a finished one)."""
+        if self._loop is not None:
+            return None
+        gen = self.handle.generator
+        while isinstance(getattr(gen, "gi_yieldfrom", None), GeneratorType):
+            gen = gen.gi_yieldfrom
+        return getattr(gen, "gi_frame", None)
 
     def inspect(self, redact: Any) -> Inspection:
         """The service's frames now, locals redacted as ``inspect_service`` redacts."""

@@ -21,6 +21,8 @@ for skipping side effects.
 from __future__ import annotations
 
 import bisect
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +33,6 @@ from nanoservices.observe import FrameView, Inspection
 from ._drive import SECRET_NAMES, Outcome, Replay, decode_step
 from ._entries import Entry, Kind, decoder_for
 from ._errors import JournalError, ReplayMismatchError
-from ._fingerprint import provenance
 from ._journal import Snapshots
 from ._store import JournalStore
 
@@ -69,9 +70,10 @@ class Step:
         return ""
 
     def __str__(self) -> str:
+        """``kind request -> reply`` (the step's number is not repeated)."""
         what = "" if self.request is None else f" {short_repr(self.request)}"
         outcome = f" {self.outcome}" if self.outcome else ""
-        return f"{self.seq} {self.kind}{what}{outcome}"
+        return f"{self.kind}{what}{outcome}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class Moment:
         lines = []
         for depth, view in _frames(self):
             source = f"  > {view.source}" if view.source else ""
-            lines.append(f"{'  ' * depth}{view.function}  {view.where}{source}")
+            lines.append(f"{'  ' * depth}{view.function}  {_short(view.where)}{source}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -105,6 +107,12 @@ class Moment:
         if self.step is not None:
             head += f": {self.step}"
         return f"{head}\n{self.inspection}"
+
+
+def _short(where: str) -> str:
+    """``file:line`` with the file relative to the working folder when it is inside it."""
+    here = os.getcwd() + os.sep
+    return where[len(here) :] if where.startswith(here) else where
 
 
 def _frames(moment: Moment) -> Iterator[tuple[int, FrameView]]:
@@ -168,8 +176,8 @@ def history(
             needed when the journal starts from a stored snapshot; with them the
             history also keeps a state every ``every`` entries (default
             ``snapshots.every``) as it is read, so moving back is quick.
-        force: replay even a journal written by another factory or by other
-            code, and go on past steps whose outcome differs from the journal.
+        force: go on past steps whose outcome differs from the journal (else
+            [`ReplayMismatchError`][nanoservices.durable.ReplayMismatchError]).
         redact: which local variable names to hide, as ``inspect_service``'s
             ``redact`` (default: names that look secret).
 
@@ -226,7 +234,6 @@ class History:
                 f"the journal starts from a snapshot (entry {loaded.snapshot_seq}): "
                 "give snapshots= to restore it",
             )
-        self._check_provenance(store, force)
         #: The first step the journal holds is ``first + 1`` (``first``: 0, or the
         #: stored snapshot's entry); the last is ``last``.
         self.first: int = loaded.snapshot_seq
@@ -247,28 +254,6 @@ class History:
             self._checkpoints[self.first] = loaded.snapshot
         self._replay: Replay | None = None
         self.position: int = self.first
-
-    def _check_provenance(self, store: JournalStore, force: bool) -> None:
-        read = getattr(store, "provenance", None)
-        recorded = read(self.key) if read is not None else None
-        if recorded is None or force:
-            return
-        mine = provenance(self.factory)
-        if recorded.factory != mine.factory:
-            raise JournalError(
-                self.name,
-                self.key,
-                f"the journal was written by {recorded.factory}, not {mine.factory}: "
-                "pass force=True to replay it anyway",
-            )
-        if recorded.fingerprint != mine.fingerprint:
-            raise JournalError(
-                self.name,
-                self.key,
-                f"the code of {mine.factory} changed since the journal was written "
-                f"(fingerprint {recorded.fingerprint}, now {mine.fingerprint}): "
-                "pass force=True to replay it anyway, or compare with diverge",
-            )
 
     # -- the steps ----------------------------------------------------------------------
 
@@ -383,6 +368,56 @@ class History:
             replay.restore(self._snapshots, body)
         self._replay = replay
         self.position = mark if body is not None else self.first
+
+    def debug(self, seq: int, debugger: Any = None) -> Step:
+        """Run step ``seq`` under ``debugger`` (default a new ``pdb.Pdb()``), stopped
+        inside the service's own frame (the innermost of its ``yield from`` chain) as
+        it takes the request; returns the step with its outcome. Sync services only."""
+        entry = self._entry(seq)
+        self._goto(seq - 1)
+        replay = self._replay
+        assert replay is not None
+        frame = replay.innermost_frame()
+        if frame is None:
+            raise JournalError(
+                self.name,
+                self.key,
+                "debug stops in a sync service's generator frame; this service is async "
+                "or has finished (look at its frames with at() instead)",
+            )
+        if debugger is None:
+            import pdb
+
+            debugger = pdb.Pdb()
+
+        def arrive(called: Any, event: str, arg: Any) -> Any:
+            if event == "call" and called is frame:
+                sys.settrace(None)
+                debugger.set_trace(called)
+                return debugger.trace_dispatch
+            return None
+
+        request = self._request(entry)
+        previous = sys.gettrace()
+        sys.settrace(arrive)
+        try:
+            outcome = replay.apply(entry, request)
+        finally:
+            sys.settrace(previous)
+            self._replay = None  # a debugger may have changed anything: start afresh next time
+            replay.close()
+            self.position = self.first
+        plain = self.step(seq, replay=False)  # not kept: the debugger may have changed it
+        return Step(
+            seq,
+            plain.kind,
+            request,
+            plain.time,
+            replayed=True,
+            reply=outcome.reply,
+            error=outcome.error,
+            matches=outcome.matches,
+        )
 
     # -- questions ----------------------------------------------------------------------
 

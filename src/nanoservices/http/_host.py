@@ -95,6 +95,10 @@ class Served:
             that key's state back, across closes and server restarts. The
             operator chooses the store; a client's key only names a journal in it.
         snapshots: the ``nanoservices.durable.Snapshots`` of a durable service.
+        tracebacks: for development: a failure's problem document also carries the
+            server's traceback (absolute paths and source lines). By default it
+            carries only where the service failed (the file relative to the
+            service's folder, the function, the line); the log has the rest.
     """
 
     factory: Any
@@ -111,6 +115,7 @@ class Served:
     timeout: float = 10.0
     durable: Any = None
     snapshots: Any = None
+    tracebacks: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.factory, ServiceFactory | AsyncServiceFactory):

@@ -28,6 +28,7 @@ from . import _problems
 from ._auth import Auth
 from ._decoding import BodyReader, deadline, request_value
 from ._durable import DurableSessions
+from ._failures import failure
 from ._host import Served, start_for_client
 from ._openapi import openapi
 from ._problems import Refused
@@ -119,10 +120,13 @@ class Endpoints:
         return self.sessions.find(params["session"], owner, params["name"])
 
     def failed(self, session: Session, exc: ServiceError) -> Refused:
-        """The refusal for an error the session's handle raised (counted)."""
+        """The refusal for an error the session's handle raised (counted; a failure
+        is logged with its traceback)."""
         self.counters[session.service].errors += 1
         state = session.state
-        return self.durable.refusal(exc, state) or _problems.service_error(exc, state)
+        return self.durable.refusal(exc, state) or failure(
+            exc, session.id, state, traceback=session.tracebacks
+        )
 
     @staticmethod
     def reply(session: Session, value: Any) -> Response:
@@ -225,8 +229,9 @@ class Endpoints:
             try:
                 handle = await start_for_client(served, opening.args, opening.kwargs)
             except ServiceError as exc:
-                raise _problems.service_error(exc) from None
+                raise failure(exc, None, traceback=served.tracebacks) from None
         session = self.sessions.add(name, owner, handle, served.shared, client)
+        session.tracebacks = served.tracebacks
         self.counters[name].opened += 1
         doc = {
             "session": session.id,
@@ -254,7 +259,7 @@ class Endpoints:
         try:  # closed either way; what its finally raised is the caller's answer, as locally
             await close_session(session)
         except ServiceError as exc:
-            raise _problems.service_error(exc, "closed") from None
+            raise failure(exc, session.id, "closed", traceback=session.tracebacks) from None
         return Response(status_code=204, headers={STATE_HEADER: "closed"})
 
     # -- a session's service -------------------------------------------------------------

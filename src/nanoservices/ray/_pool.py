@@ -17,11 +17,11 @@ from ray.util.placement_group import remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from nanoservices import OnFailure, RestartPolicy
-from nanoservices.core import ServiceFactory
+from nanoservices.aio import AsyncServiceFactory
 
 from ._handle import RayHandle
-from ._host import HostCore, SessionId, load_factory
-from ._session import Target, get_checked
+from ._host import Factory, HostCore, SessionId, load_factory
+from ._session import ASYNC_GRACE, Target, get_checked
 
 __all__ = ["DEFAULT_RESTART", "ServiceHost", "ServiceHostPool"]
 
@@ -46,7 +46,7 @@ DEFAULT_RESTART: RestartPolicy = OnFailure(3, per=60.0)
 
 
 def _path_of(
-    service: str | ServiceFactory[Any, Any, Any],
+    service: str | Factory,
 ) -> tuple[str, dict[str, Any] | None]:
     """The import path a host uses to start ``service``, and options to apply to it.
 
@@ -247,7 +247,7 @@ class ServiceHostPool:
 
     def start(
         self,
-        service: str | ServiceFactory[Any, Any, Any],
+        service: str | Factory,
         /,
         *args: Any,
         session: str | None = None,
@@ -312,9 +312,11 @@ class ServiceHostPool:
         )
         session_id, name, incarnation, greeting = opened
         self._loads[index] += 1
-        spec_restart = load_factory(path, options).spec.restart
+        factory = load_factory(path, options)
+        spec_restart = factory.spec.restart
+        grace = ASYNC_GRACE if isinstance(factory, AsyncServiceFactory) else 0.0
         return RayHandle(
-            Target(actor, path, args, kwargs, options, self, index, journal),
+            Target(actor, path, args, kwargs, options, self, index, journal, grace),
             session_id,
             name,
             incarnation,
@@ -347,7 +349,7 @@ class ServiceHostPool:
         )  # fmt: skip
 
     def start_many(
-        self, service: str | ServiceFactory[Any, Any, Any], count: int, /, *args: Any, **kwargs: Any
+        self, service: str | Factory, count: int, /, *args: Any, **kwargs: Any
     ) -> list[RayHandle[Any, Any]]:
         """Start ``count`` instances with one round trip per host (spread evenly)."""
         path, options = _path_of(service)
@@ -362,10 +364,12 @@ class ServiceHostPool:
             for a, n in zip(self.actors, shares, strict=True)
         ]
         incarnations = ray.get([a.ping.remote() for a in self.actors])
-        spec = load_factory(path).spec
+        factory = load_factory(path)
+        spec = factory.spec
+        grace = ASYNC_GRACE if isinstance(factory, AsyncServiceFactory) else 0.0
         handles: list[RayHandle[Any, Any]] = []
         for index, sessions in enumerate(ray.get(refs)):
-            target = Target(self.actors[index], path, args, kwargs, None, self, index)
+            target = Target(self.actors[index], path, args, kwargs, None, self, index, grace=grace)
             self._loads[index] += len(sessions)
             handles.extend(
                 RayHandle(

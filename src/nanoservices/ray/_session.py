@@ -32,6 +32,10 @@ from ._host import UNKNOWN_SESSION, Failure, SessionId
 
 FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, little read-ahead
 REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
+#: Seconds a handle on an async service waits past a deadline for its host's answer:
+#: the host cancels the service at the deadline and answers at once (the outcome, and
+#: the service's state after it, are the host's); this is for the answer's way back.
+ASYNC_GRACE = 1.0
 
 
 class RayTimeoutError(DeadlineExceeded, TransportError):
@@ -94,6 +98,9 @@ class Target:
     index: int = 0
     #: A durable session: (store location, key, snapshots); reopened from its journal.
     durable: tuple[str, str, Any] | None = None
+    #: Seconds to wait past a bound for the host's answer (``ASYNC_GRACE`` for an
+    #: async service, whose host enforces the deadline by cancelling it; else 0).
+    grace: float = 0.0
 
 
 class Lost(Exception):
