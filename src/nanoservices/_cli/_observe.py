@@ -51,6 +51,7 @@ class Observer:
         self._snapshot = _find(["statistics"], _STATS_MODULE)
         self._table = _find(["render_statistics_table"], _STATS_MODULE)
         self._inspect = _find(_INSPECT_NAMES, _INSPECT_MODULE)
+        self._explain = _find(["explain"], _INSPECT_MODULE)
 
     @property
     def has_statistics(self) -> bool:
@@ -119,6 +120,16 @@ class Observer:
                 info["inspection_error"] = f"{type(exc).__name__}: {exc}"
                 return info
         return basic_inspection(handle)
+
+    def explain(self, error: BaseException) -> Any:
+        """What ``explain()`` says about ``error`` (``str()`` it, or ``.rich()``), or
+        None without the module."""
+        if self._explain is None:
+            return None
+        try:
+            return self._explain(error)
+        except Exception:  # explaining must never end a session
+            return None
 
 
 def basic_inspection(handle: Any) -> dict[str, Any]:

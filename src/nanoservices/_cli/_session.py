@@ -17,6 +17,7 @@ Errors keep the service's name and what went wrong; none ends the session.
 from __future__ import annotations
 
 import builtins
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -136,6 +137,8 @@ class Session:
         self.args = list(args or ())  # what the factory was called with, for :restart
         self.kwargs = dict(kwargs or {})
         self.collecting = observer.watch(handle)
+        #: The last error a request or command raised (for ``:explain``, ``:traceback``).
+        self.last_error: BaseException | None = None
 
     @property
     def name(self) -> str:
@@ -239,3 +242,15 @@ class Session:
     def inspect(self) -> Any:
         """What the inspection module (or the handle itself) tells about the service."""
         return self.observer.inspect(self.handle)
+
+    def explain(self) -> Any | None:
+        """What ``explain()`` says about the last error (None when there was none)."""
+        error = self.last_error
+        return None if error is None else self.observer.explain(error)
+
+    def traceback(self) -> str | None:
+        """The last error's full traceback, its causes first (None when there was none)."""
+        error = self.last_error
+        if error is None:
+            return None
+        return "".join(traceback.format_exception(error)).rstrip()
