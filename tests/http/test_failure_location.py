@@ -66,6 +66,7 @@ def test_the_clients_error_names_the_raising_frame_as_the_local_one_does(url: st
 
 def test_explain_shows_the_chain_of_a_remote_failure(url: str) -> None:
     text = str(explain(_fail(url)))
+    assert text.startswith("service 'cart' failed on request 'BOGUS'\n  KeyError: 'BOGUS'\n")
     assert f"coupon_value  _cart_services.py:{RAISING_LINE}" in text
     assert "└─ cart" in text
     assert "└─ checkout" in text

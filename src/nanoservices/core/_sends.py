@@ -12,7 +12,7 @@ per call; the async engine reuses ``validating`` (through the seam).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from ._errors import InvalidRequestError
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
@@ -36,7 +36,7 @@ def refuser(state: State, name: str, cause: BaseException | None = None) -> Send
     """The send of a handle that must refuse calls in ``state`` (``cause``: what
     made a FAILED service fail, for the advice)."""
 
-    def refuse(request: object) -> Any:
+    def refuse(request: object) -> NoReturn:
         raise refusal(state, Op.CALL, name, request, cause)
 
     return refuse
@@ -52,14 +52,14 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
         classes = check.classes
         if not check.refuse_bool:
 
-            def send_instance(request: object) -> Any:
+            def send_instance(request: object) -> object:
                 if isinstance(request, classes):
                     return send(request)
                 raise InvalidRequestError(name, request, check(request) or "")
 
             return send_instance
 
-        def send_instance_not_bool(request: object) -> Any:
+        def send_instance_not_bool(request: object) -> object:
             if isinstance(request, classes) and type(request) is not bool:
                 return send(request)
             raise InvalidRequestError(name, request, check(request) or "")
@@ -69,7 +69,7 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
     if isinstance(check, ConvertCheck):
         convert = check.convert
 
-        def send_converted(request: object) -> Any:
+        def send_converted(request: object) -> object:
             try:
                 value = convert(request)
             except Invalid as invalid:
@@ -78,7 +78,7 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
 
         return send_converted
 
-    def send_checked(request: object) -> Any:
+    def send_checked(request: object) -> object:
         reason = check(request)
         if reason is not None:
             raise InvalidRequestError(name, request, reason)
@@ -127,9 +127,10 @@ class _InstanceSink(CheckedSink):
     """A check that is one ``isinstance``, inlined (typed services' common case)."""
 
     __slots__ = ()
+    check: InstanceCheck
 
     def send(self, request: object) -> Any:
-        if isinstance(request, self.check.classes):  # type: ignore[attr-defined]
+        if isinstance(request, self.check.classes):
             return self.gen.send(request)
         raise InvalidRequestError(self.name, request, self.check(request) or "")
 
@@ -140,9 +141,10 @@ class _InstanceNotBoolSink(CheckedSink):
     """As ``_InstanceSink``, refusing ``True``/``False`` where a number is declared."""
 
     __slots__ = ()
+    check: InstanceCheck
 
     def send(self, request: object) -> Any:
-        if isinstance(request, self.check.classes) and type(request) is not bool:  # type: ignore[attr-defined]
+        if isinstance(request, self.check.classes) and type(request) is not bool:
             return self.gen.send(request)
         raise InvalidRequestError(self.name, request, self.check(request) or "")
 
@@ -154,12 +156,14 @@ class _ConvertSink(CheckedSink):
     request already of a class msgspec hands back as it is goes straight in)."""
 
     __slots__ = ()
+    check: ConvertCheck
+    fast: frozenset[type]
 
     def send(self, request: object) -> Any:
-        if request.__class__ in self.fast:  # type: ignore[operator]
+        if request.__class__ in self.fast:
             return self.gen.send(request)
         try:
-            value = self.check.convert(request)  # type: ignore[attr-defined]
+            value = self.check.convert(request)
         except Invalid as invalid:
             raise InvalidRequestError(self.name, request, invalid.reason) from None
         return self.gen.send(value)
@@ -175,14 +179,15 @@ class _KeyedSink(CheckedSink):
     straight in (``fast``: those routes' keys); anything else asks the check."""
 
     __slots__ = ()
+    fast: frozenset[Any]
 
-    def send(self, request: object) -> Any:
+    def send(self, request: Any) -> Any:  # a pair is told by its type, then indexed
         kind = request.__class__
         if (kind is tuple or (issubclass(kind, tuple) and kind.__iter__ is _TUPLE_ITER)) and len(
-            request  # type: ignore[arg-type]
+            request
         ) == 2:
             try:
-                accepted = request[0] in self.fast  # type: ignore[index, operator]
+                accepted = request[0] in self.fast
             except TypeError:  # an unhashable key: the check says why
                 accepted = False
             if accepted:
@@ -211,7 +216,7 @@ def checked_sink(gen: Any, check: Callable[[object], str | None], name: str) -> 
 def traced(send: Send, hooks: list[Hook], name: str) -> Send:
     """A send that reports each request and reply (errors are reported by ``_recover``)."""
 
-    def send_traced(request: object) -> Any:
+    def send_traced(request: object) -> object:
         start = now_ns()
         emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
         reply = send(request)
@@ -229,7 +234,7 @@ def timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
     if len(records) == 1:
         record = records[0]
 
-        def send_timed(request: object) -> Any:
+        def send_timed(request: object) -> object:
             start = now_ns()
             try:
                 return send(request)
@@ -238,7 +243,7 @@ def timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
 
         return send_timed
 
-    def send_timed_all(request: object) -> Any:
+    def send_timed_all(request: object) -> object:
         start = now_ns()
         try:
             return send(request)

@@ -33,7 +33,7 @@ from nanoservices.observe import FrameView, Inspection
 from ._drive import SECRET_NAMES, Outcome, Replay, decode_step
 from ._entries import Entry, Kind, decoder_for
 from ._errors import JournalError, ReplayMismatchError
-from ._handle import Snapshots
+from ._journal import Snapshots
 from ._store import JournalStore
 
 __all__ = ["Change", "Divergence", "History", "Moment", "Step", "history"]

@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 import time
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 __all__ = ["MemoryStore"]
 

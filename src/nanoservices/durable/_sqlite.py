@@ -22,7 +22,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 __all__ = ["SQLiteStore"]
 

@@ -19,7 +19,8 @@ import hashlib
 import time
 from typing import Any
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 try:
     import psycopg
