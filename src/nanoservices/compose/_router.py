@@ -117,8 +117,11 @@ def _open(route: object) -> Iterable[Any]:
     if isinstance(route, ServiceFactory):
         return route.spec.fn()
     if callable(route):
-        return route()  # type: ignore[no-any-return]
-    return route  # type: ignore[return-value]
+        opened: Iterable[Any] = route()
+        return opened
+    if not isinstance(route, Iterable):
+        raise TypeError(f"a route is a service, a callable or an iterable, not {route!r}")
+    return route
 
 
 class _Spent:
