@@ -46,7 +46,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # the transports know keyed sessions by their protocol (``sessions``) and get them
     # from the one module that names the implementation, never from durable itself
     "http": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES - {DURABLE}),
-    "ray": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES),
+    "ray": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES - {DURABLE}),
     # the protocol of keyed sessions: neutral, above the core and asyncio only
     "sessions": frozenset({PACKAGE, f"{PACKAGE}.core", f"{PACKAGE}.aio"}),
     # durable services build on the public names only (a handle kind of their own)
@@ -335,6 +335,9 @@ def test_every_folder_is_in_the_map() -> None:
         # a transport importing the durable layer (it knows keyed sessions only)
         ("nanoservices.http._keyed", "from nanoservices.durable import JournalError\n"),
         ("nanoservices.http._host", "def f():\n    from ..durable import JournalStore\n"),
+        # a transport that knows durability rather than the session protocol
+        ("nanoservices.ray._host", "from nanoservices.durable import durable\n"),
+        ("nanoservices.ray._host", "def f():\n    import nanoservices.durable\n"),
     ],
 )
 def test_the_rule_catches_a_broken_import(module: str, source: str) -> None:
@@ -350,6 +353,8 @@ def test_the_rule_catches_a_broken_import(module: str, source: str) -> None:
         ("nanoservices.observe._trace", "from ..core import Event\n"),
         ("nanoservices.http._keyed", "from nanoservices.sessions import KeyHeldError\n"),
         ("nanoservices.http._keyed", "from nanoservices._session_stores import sessions_at\n"),
+        ("nanoservices.ray._host", "from nanoservices._session_stores import sessions_at\n"),
+        ("nanoservices.ray._host", "from nanoservices.sessions import KeyedSessions\n"),
     ],
 )
 def test_the_rule_allows_public_names_and_the_seam(module: str, source: str) -> None:
@@ -357,7 +362,7 @@ def test_the_rule_allows_public_names_and_the_seam(module: str, source: str) -> 
 
 
 #: The transports: they know sessions opened with a key only by their protocol.
-TRANSPORTS = ("http",)
+TRANSPORTS = ("http", "ray")
 
 
 @pytest.mark.parametrize("folder", TRANSPORTS)

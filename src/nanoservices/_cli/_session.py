@@ -20,11 +20,14 @@ import builtins
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nanoservices import Handle, ServiceError, ServiceFailedError, State, Stream
 
 from ._observe import Observer
+
+if TYPE_CHECKING:
+    from nanoservices.observe import Statistics
 from ._target import StartError, Target, TargetError, start_service
 
 __all__ = ["ErrorInfo", "Items", "Session", "describe_error"]
@@ -232,7 +235,7 @@ class Session:
                 restarted=failed.restarted,
             ) from failed.__cause__
 
-    def statistics(self) -> Any | None:
+    def statistics(self) -> Statistics | None:
         """The statistics snapshot, or None when this build has none."""
         return self.observer.statistics(self.handle)
 

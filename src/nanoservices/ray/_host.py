@@ -23,7 +23,7 @@ import pickle
 import time
 import traceback
 import uuid
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 # Public names only: a transport proves the public API sufficient.
 from nanoservices import (
@@ -33,13 +33,14 @@ from nanoservices import (
     Stream,
     StreamReplyError,
 )
+from nanoservices._session_stores import sessions_at
 from nanoservices.aio import AsyncServiceFactory
 from nanoservices.core import RemoteCause, ServiceFactory, State
-from nanoservices.durable import JournalStore, adurable, durable, open_store
+from nanoservices.sessions import KeyedSessions
 
 from ._host_loop import HostLoop, LoopHandle
 
-__all__ = ["Batch", "Failure", "HostCore", "Opened", "RemoteCause", "load_factory"]
+__all__ = ["Batch", "Failure", "HostCore", "Keyed", "Opened", "RemoteCause", "load_factory"]
 
 UNKNOWN_SESSION: Final = "unknown session"
 
@@ -48,6 +49,10 @@ SessionId = int | str
 #: What opening a session returns: its id, the service's name, the host's
 #: incarnation and the service's greeting (what it yielded when primed).
 Opened = tuple[SessionId, str, str, Any]
+
+#: What a host needs to open a keyed session: its store's location (an SQLite
+#: path, a ``postgresql://`` DSN), the key, and how its state may be saved.
+Keyed = tuple[str, str, Any]
 
 #: What a stream pull returns: the items, then ``None`` (more may follow),
 #: ``True`` (the stream ended) or a [`Failure`][] (it failed after the items).
@@ -117,7 +122,7 @@ class HostedStream(Protocol):
 
 class Hosted(Protocol):
     """A session as a host drives it: the sync handle interface (a local handle, a
-    durable one, or an async service on the host's loop)."""
+    keyed one, or an async service on the host's loop)."""
 
     @property
     def name(self) -> str: ...
@@ -172,7 +177,7 @@ class HostCore:
         self._streams: dict[SessionId, HostedStream] = {}
         self._loop: HostLoop | None = None  # where async services run (made for the first)
         self._ids = itertools.count(1)
-        self._stores: dict[str, JournalStore] = {}  # durable sessions' stores, by location
+        self._keyed: dict[str, KeyedSessions] = {}  # keyed sessions' stores, by location
         # A fresh id per process: a caller that finds its session gone can tell
         # "the actor was restarted" (another incarnation) from "someone closed it".
         self.incarnation = uuid.uuid4().hex
@@ -187,14 +192,14 @@ class HostCore:
         kwargs: dict[str, Any],
         options: dict[str, Any] | None,
         attach: bool,
-        durable_key: tuple[str, str, Any] | None = None,
+        keyed: Keyed | None = None,
     ) -> Opened | Failure:
         """Start a service instance; return (session id, service name, incarnation, greeting).
 
         With ``attach``, an existing session of that id is reused (named services).
-        With ``durable_key`` (store location, key, snapshots), the instance is the
-        durable service of that key: its journal is replayed (after this host was
-        restarted, too), and a key another handle holds is refused (KeyLockedError).
+        With ``keyed`` (store location, key, snapshots), the instance is the
+        session of that key: its state is brought back (after this host was
+        restarted, too), and a key another session holds is refused (KeyHeldError).
         """
         if session is None:
             session = f"{self.incarnation[:8]}-{next(self._ids)}"
@@ -202,7 +207,7 @@ class HostCore:
             existing = self._sessions[session]
             return session, existing.name, self.incarnation, existing.greeting
         try:
-            handle = self._start(load_factory(path, options), args, kwargs, durable_key)
+            handle = self._start(load_factory(path, options), args, kwargs, keyed)
         except ServiceError as exc:
             return Failure(exc, _portable(exc.__cause__) if exc.__cause__ else None)
         except Exception as exc:
@@ -219,32 +224,34 @@ class HostCore:
         factory: Factory,
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
-        durable_key: tuple[str, str, Any] | None = None,
+        keyed: Keyed | None = None,
     ) -> Hosted:
         """A primed instance of ``factory``: a local handle, or an async service on the
-        host's loop; with ``durable_key``, the durable service of that key."""
+        host's loop; with ``keyed``, the session of that key in its store."""
         if isinstance(factory, ServiceFactory):
-            if durable_key is None:
+            if keyed is None:
                 return factory(*args, **kwargs)
-            location, key, snapshots = durable_key
-            store = self._store(location)
-            return durable(factory, *args, key=key, store=store, snapshots=snapshots, **kwargs)
+            location, key, snapshots = keyed
+            sessions = self._sessions_at(location)
+            opened = sessions.open_session(factory, args, kwargs, key=key, snapshots=snapshots)
+            return cast(Hosted, opened)  # the protocol types its streams as iterators only
         if self._loop is None:
             self._loop = HostLoop()
-        if durable_key is None:
+        if keyed is None:
             return LoopHandle(self._loop.run(_started(factory, args, kwargs)), self._loop)
-        location, key, snapshots = durable_key
-        store = self._store(location)
-        opening = adurable(factory, *args, key=key, store=store, snapshots=snapshots, **kwargs)
+        location, key, snapshots = keyed
+        sessions = self._sessions_at(location)
+        opening = sessions.aopen_session(factory, args, kwargs, key=key, snapshots=snapshots)
         return LoopHandle(self._loop.run(opening), self._loop)
 
-    def _store(self, location: str) -> JournalStore:
-        """The journal store at ``location``, opened once per host process (in sync mode:
-        a reply the caller got is on disk, whatever happens to this process)."""
-        store = self._stores.get(location)
-        if store is None:
-            store = self._stores[location] = open_store(location)
-        return store
+    def _sessions_at(self, location: str) -> KeyedSessions:
+        """The keyed sessions stored at ``location``, opened once per host process (a
+        journal store in sync mode: a reply the caller got is kept, whatever happens
+        to this process)."""
+        sessions = self._keyed.get(location)
+        if sessions is None:
+            sessions = self._keyed[location] = sessions_at(location)
+        return sessions
 
     def open_many(
         self, path: str, count: int, args: tuple[Any, ...], kwargs: dict[str, Any]

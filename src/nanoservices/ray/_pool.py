@@ -20,7 +20,7 @@ from nanoservices import OnFailure, RestartPolicy
 from nanoservices.aio import AsyncServiceFactory
 
 from ._handle import RayHandle
-from ._host import Factory, HostCore, SessionId, load_factory
+from ._host import Factory, HostCore, Keyed, SessionId, load_factory
 from ._session import ASYNC_GRACE, Target, get_checked
 
 __all__ = ["DEFAULT_RESTART", "ServiceHost", "ServiceHostPool"]
@@ -77,10 +77,10 @@ def _path_of(
     return path, options
 
 
-def _durable_target(
+def _keyed_target(
     key: str | None, store: str | os.PathLike[str] | None, snapshots: Any
-) -> tuple[str, str, Any] | None:
-    """What a host needs to open a durable session: (store location, key, snapshots)."""
+) -> Keyed | None:
+    """What a host needs to open a keyed session: (store location, key, snapshots)."""
     if key is None:
         if store is not None or snapshots is not None:
             raise ValueError("store= and snapshots= make a durable session: give its key= too")
@@ -287,9 +287,9 @@ class ServiceHostPool:
             **kwargs: the factory's keyword arguments (they must pickle).
         """
         path, options = _path_of(service)
-        journal = _durable_target(key, store, snapshots)
+        keyed = _keyed_target(key, store, snapshots)
         index = self._place(session, host)
-        return self._open(index, session, path, args, kwargs, options, journal, restart, batch,
+        return self._open(index, session, path, args, kwargs, options, keyed, restart, batch,
                           timeout)  # fmt: skip
 
     def _open(
@@ -300,14 +300,14 @@ class ServiceHostPool:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         options: dict[str, Any] | None,
-        journal: tuple[str, str, Any] | None,
+        keyed: Keyed | None,
         restart: RestartPolicy | None,
         batch: int,
         timeout: float | None,
     ) -> RayHandle[Any, Any]:
         actor = self.actors[index]
         opened = get_checked(
-            actor.open.remote(session, path, args, kwargs, options, session is not None, journal),
+            actor.open.remote(session, path, args, kwargs, options, session is not None, keyed),
             path,
         )
         session_id, name, incarnation, greeting = opened
@@ -316,7 +316,7 @@ class ServiceHostPool:
         spec_restart = factory.spec.restart
         grace = ASYNC_GRACE if isinstance(factory, AsyncServiceFactory) else 0.0
         return RayHandle(
-            Target(actor, path, args, kwargs, options, self, index, journal, grace),
+            Target(actor, path, args, kwargs, options, self, index, keyed, grace),
             session_id,
             name,
             incarnation,
@@ -327,17 +327,17 @@ class ServiceHostPool:
         )
 
     def move(self, handle: RayHandle[Any, Any], host: int) -> RayHandle[Any, Any]:
-        """Move a durable session to ``host``: close it on its host (its journal is
-        committed and its key released), then open its key on ``host`` (the journal
-        replayed there). ``handle`` is closed; use the handle returned.
+        """Move a keyed (durable) session to ``host``: close it on its host (its state
+        is kept and its key released), then open its key on ``host`` (its state brought
+        back there). ``handle`` is closed; use the handle returned.
 
         Raises:
-            ValueError: the session is not durable (its state would not move).
+            ValueError: the session has no key (its state would not move).
         """
         target = handle._target
-        if target.durable is None:
+        if target.keyed is None:
             raise ValueError(
-                f"only a durable session moves between hosts (start it with key= and "
+                f"only a keyed session moves between hosts (start it with key= and "
                 f"store=): {handle.name!r} would start fresh on the other host"
             )
         if not 0 <= host < len(self.actors):
@@ -345,7 +345,7 @@ class ServiceHostPool:
         handle.close()
         return self._open(
             host, None, target.path, target.args, target.kwargs, target.options,
-            target.durable, handle._policy, handle._batch, handle.timeout,
+            target.keyed, handle._policy, handle._batch, handle.timeout,
         )  # fmt: skip
 
     def start_many(

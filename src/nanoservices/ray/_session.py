@@ -26,9 +26,9 @@ from nanoservices import (
     State,
     TransportError,
 )
-from nanoservices.core.seam import deadlines
+from nanoservices.core.seam import deadlines, short_repr
 
-from ._host import UNKNOWN_SESSION, Failure, SessionId
+from ._host import UNKNOWN_SESSION, Failure, Keyed, SessionId
 
 FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, little read-ahead
 REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
@@ -96,8 +96,9 @@ class Target:
     options: dict[str, Any] | None
     pool: Pool | None = None
     index: int = 0
-    #: A durable session: (store location, key, snapshots); reopened from its journal.
-    durable: tuple[str, str, Any] | None = None
+    #: A keyed session: (store location, key, snapshots); reopened under its key, its
+    #: state brought back by the store (``nanoservices.sessions``).
+    keyed: Keyed | None = None
     #: Seconds to wait past a bound for the host's answer (``ASYNC_GRACE`` for an
     #: async service, whose host enforces the deadline by cancelling it; else 0).
     grace: float = 0.0
@@ -108,8 +109,8 @@ class Lost(Exception):
 
 
 class Resumed(Exception):
-    """Internal: a durable session was reopened from its journal on its restarted host
-    before its request ran there (the host did not know the session): send it again."""
+    """Internal: a keyed session was reopened, its state brought back, on its restarted
+    host before its request ran there (the host did not know the session): send it again."""
 
 
 class SessionBase:
@@ -298,7 +299,7 @@ class SessionBase:
         """Raise the error for an operation its host did not answer within ``bound``."""
         raise RayTimeoutError(
             self._name,
-            f"no answer from its Ray host within {bound:g} s to {what} {request!r:.60} "
+            f"no answer from its Ray host within {bound:g} s to {what} {short_repr(request)} "
             "(the host may be busy, or its node lost; it may still happen there)",
             request,
             bound,
@@ -339,7 +340,7 @@ class SessionBase:
             raise RayTimeoutError(
                 self._name,
                 f"its Ray host was lost ({type(cause).__name__}) while handling request "
-                f"{request!r:.60} and was not back within the caller's timeout; Ray is "
+                f"{short_repr(request)} and was not back within the caller's timeout; Ray is "
                 "restarting it, and the service with it (its state is lost)",
             ) from cause
         # ActorDiedError: Ray will not restart it (max_restarts used up); any other
@@ -361,29 +362,29 @@ class SessionBase:
         self._restarts += 1
         self._recent.append(time.monotonic())
         self._seen = State.READY
-        if self._target.durable is not None:
+        if self._target.keyed is not None:
             raise ServiceFailedError(
                 self._name,
                 request,
                 f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
-                f"request {request!r:.60}; reopened from its journal: the state is back, with "
-                "every request whose reply was returned, and with this one only if the host "
-                "journalled it before it was lost",
+                f"request {short_repr(request)}; reopened under its key: the state is back as its "
+                "store kept it, with every request whose reply was returned, and with this one "
+                "only if the store kept it before the host was lost",
                 restarted=True,
             ) from cause
         raise ServiceFailedError(
             self._name,
             request,
             f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
-            f"request {request!r:.60}; restarted from its factory (its state is lost)",
+            f"request {short_repr(request)}; restarted from its factory (its state is lost)",
             restarted=True,
         ) from cause
 
     def _resume(self, cause: BaseException, resume: bool) -> None:
         """After reopening: raise [`Resumed`][] when the request never ran (the
-        restarted host did not know the session) and the reopened session is durable,
+        restarted host did not know the session) and the reopened session is keyed,
         so its state is back and the request can simply be sent again."""
-        if resume and isinstance(cause, Lost) and self._target.durable is not None:
+        if resume and isinstance(cause, Lost) and self._target.keyed is not None:
             self._restarts += 1
             self._recent.append(time.monotonic())
             self._seen = State.READY
@@ -392,7 +393,7 @@ class SessionBase:
     def _reopen_ref(self) -> Any:
         t = self._target
         return t.actor.open.remote(
-            self._session, t.path, t.args, t.kwargs, t.options, True, t.durable
+            self._session, t.path, t.args, t.kwargs, t.options, True, t.keyed
         )
 
     def _reopened(self, result: Any) -> None:
@@ -479,7 +480,8 @@ class StreamBase:
             self._handle._name,
             self.request,
             None,
-            f"the stream for request {self.request!r:.60} passed its deadline and was cancelled",
+            f"the stream for request {short_repr(self.request)} passed its deadline "
+            "and was cancelled",
         )
 
     def _end(self) -> None:
