@@ -39,6 +39,14 @@ ServiceOption = Annotated[
     str | None,
     typer.Option("--service", metavar="MODULE:FACTORY", help="The service, to replay the key."),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replay even a journal written by another factory, or by the service's code "
+        "before it changed.",
+    ),
+]
 SnapshotsOption = Annotated[
     str | None,
     typer.Option(
@@ -89,12 +97,13 @@ def show(
         int | None, typer.Option("--tail", metavar="N", help="Show the last N entries.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """A key's journal, entry by entry: number, time (UTC), kind and request; with
     --service, requests as the service's types and each reply or error (replayed)."""
     with _open(store, dsn) as opened:
         if service is not None:
-            with _travel.open_history(opened, key, service, snapshots) as hist:
+            with _travel.open_history(opened, key, service, snapshots, force) as hist:
                 first, last = _window(hist.first + 1, hist.last, start, limit, tail)
                 for step in hist.steps(first, last):
                     _show_step(_travel.step_record(step), as_json)

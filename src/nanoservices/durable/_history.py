@@ -33,6 +33,7 @@ from nanoservices.observe import FrameView, Inspection
 from ._drive import SECRET_NAMES, Outcome, Replay, decode_step
 from ._entries import Entry, Kind, decoder_for
 from ._errors import JournalError, ReplayMismatchError
+from ._fingerprint import provenance
 from ._handle import Snapshots
 from ._store import JournalStore
 
@@ -109,6 +110,13 @@ class Moment:
         return f"{head}\n{self.inspection}"
 
 
+def _same_factory(recorded: str, mine: str) -> bool:
+    """Whether two ``module:qualname`` name one factory (a script run as ``__main__``
+    matches the module it is imported as)."""
+    module, _, qualname = recorded.partition(":")
+    return recorded == mine or (module == "__main__" and mine.endswith(f":{qualname}"))
+
+
 def _short(where: str) -> str:
     """``file:line`` with the file relative to the working folder when it is inside it."""
     here = os.getcwd() + os.sep
@@ -176,7 +184,9 @@ def history(
             needed when the journal starts from a stored snapshot; with them the
             history also keeps a state every ``every`` entries (default
             ``snapshots.every``) as it is read, so moving back is quick.
-        force: go on past steps whose outcome differs from the journal (else
+        force: replay even a journal recorded as written by another factory, or
+            by this one before its code changed (else ``JournalError``), and go on
+            past steps whose outcome differs from the journal (else
             [`ReplayMismatchError`][nanoservices.durable.ReplayMismatchError]).
         redact: which local variable names to hide, as ``inspect_service``'s
             ``redact`` (default: names that look secret).
@@ -234,6 +244,7 @@ class History:
                 f"the journal starts from a snapshot (entry {loaded.snapshot_seq}): "
                 "give snapshots= to restore it",
             )
+        self._check_factory(force)
         #: The first step the journal holds is ``first + 1`` (``first``: 0, or the
         #: stored snapshot's entry); the last is ``last``.
         self.first: int = loaded.snapshot_seq
@@ -254,6 +265,30 @@ class History:
             self._checkpoints[self.first] = loaded.snapshot
         self._replay: Replay | None = None
         self.position: int = self.first
+
+    def _check_factory(self, force: bool) -> None:
+        """Refuse a journal recorded as written by another factory, or by this one's
+        code before it changed (unless ``force``): its frames would never have existed."""
+        recorded = self.store.factory_of(self.key)
+        if recorded is None or force:
+            return
+        mine = provenance(self.factory.spec)
+        factory, fingerprint = recorded
+        if not _same_factory(factory, mine.factory):
+            raise JournalError(
+                self.name,
+                self.key,
+                f"the journal was written by {factory}, not {mine.factory}: "
+                "pass force=True (--force) to replay it anyway",
+            )
+        if fingerprint != mine.fingerprint:
+            raise JournalError(
+                self.name,
+                self.key,
+                f"the code of {mine.factory} changed since the journal was written "
+                f"(fingerprint {fingerprint}, now {mine.fingerprint}): pass force=True "
+                "(--force) to replay it anyway, or compare the two with diverge",
+            )
 
     # -- the steps ----------------------------------------------------------------------
 

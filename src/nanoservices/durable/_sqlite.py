@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS journal (
     body BLOB NOT NULL, digest INTEGER NOT NULL, crc INTEGER NOT NULL, at REAL,
     PRIMARY KEY (key, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS factories (
+    key TEXT PRIMARY KEY, factory TEXT NOT NULL, fingerprint TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY, seq INTEGER NOT NULL, body BLOB NOT NULL,
     crc INTEGER NOT NULL, taken REAL NOT NULL
@@ -106,6 +109,17 @@ class SQLiteStore(JournalStore):
             ).fetchall()
         return dict(rows)
 
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO factories VALUES (?, ?, ?)", (key, factory, fingerprint)
+        )
+
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        row = self._db.execute(
+            "SELECT factory, fingerprint FROM factories WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
     def _truncate(self, key: str, from_seq: int) -> None:
         self._db.execute("DELETE FROM journal WHERE key = ? AND seq >= ?", (key, from_seq))
 
@@ -156,6 +170,7 @@ class SQLiteStore(JournalStore):
         db.execute("BEGIN IMMEDIATE")
         count = db.execute("DELETE FROM journal WHERE key = ?", (key,)).rowcount
         db.execute("DELETE FROM snapshots WHERE key = ?", (key,))
+        db.execute("DELETE FROM factories WHERE key = ?", (key,))
         db.execute("COMMIT")
         return int(count)
 

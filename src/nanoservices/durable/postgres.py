@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS nanoservices_journal (
     at double precision DEFAULT extract(epoch from now()),
     PRIMARY KEY (key, seq)
 );
+CREATE TABLE IF NOT EXISTS nanoservices_factories (
+    key text PRIMARY KEY, factory text NOT NULL, fingerprint text NOT NULL
+);
 CREATE TABLE IF NOT EXISTS nanoservices_snapshots (
     key text PRIMARY KEY, seq bigint NOT NULL, body bytea NOT NULL,
     crc bigint NOT NULL, taken double precision NOT NULL
@@ -121,6 +124,19 @@ class PostgresStore(JournalStore):
             ).fetchall()
         return {int(seq): float(at) for seq, at in rows}
 
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        self._db.execute(
+            "INSERT INTO nanoservices_factories VALUES (%s, %s, %s) ON CONFLICT (key) "
+            "DO UPDATE SET factory = EXCLUDED.factory, fingerprint = EXCLUDED.fingerprint",
+            (key, factory, fingerprint),
+        )
+
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        row = self._db.execute(
+            "SELECT factory, fingerprint FROM nanoservices_factories WHERE key = %s", (key,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
     def _truncate(self, key: str, from_seq: int) -> None:
         self._db.execute(
             "DELETE FROM nanoservices_journal WHERE key = %s AND seq >= %s", (key, from_seq)
@@ -192,6 +208,7 @@ class PostgresStore(JournalStore):
         with self._db.transaction():
             cur = self._db.execute("DELETE FROM nanoservices_journal WHERE key = %s", (key,))
             self._db.execute("DELETE FROM nanoservices_snapshots WHERE key = %s", (key,))
+            self._db.execute("DELETE FROM nanoservices_factories WHERE key = %s", (key,))
         return cur.rowcount
 
     def _close(self) -> None:
