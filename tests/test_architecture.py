@@ -46,7 +46,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     # the transports know keyed sessions by their protocol (``sessions``) and get them
     # from the one module that names the implementation, never from durable itself
     "http": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES),
-    "ray": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES),
+    "ray": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES - {DURABLE}),
     # the protocol of keyed sessions: neutral, above the core and asyncio only
     "sessions": frozenset({PACKAGE, f"{PACKAGE}.core", f"{PACKAGE}.aio"}),
     # durable services build on the public names only (a handle kind of their own)
@@ -332,6 +332,9 @@ def test_every_folder_is_in_the_map() -> None:
         ("nanoservices.compose._router", "import nanoservices.observe._trace\n"),
         # an application folder importing a private module
         ("nanoservices._cli._repl", "from nanoservices.observe._inspect import FrameView\n"),
+        # a transport that knows durability rather than the session protocol
+        ("nanoservices.ray._host", "from nanoservices.durable import durable\n"),
+        ("nanoservices.ray._host", "def f():\n    import nanoservices.durable\n"),
     ],
 )
 def test_the_rule_catches_a_broken_import(module: str, source: str) -> None:
@@ -345,6 +348,8 @@ def test_the_rule_catches_a_broken_import(module: str, source: str) -> None:
         ("nanoservices.http._client", "from nanoservices.core.seam import Op, refusal\n"),
         ("nanoservices.core._handle", "from ._steps import run\nfrom . import _protocol\n"),
         ("nanoservices.observe._trace", "from ..core import Event\n"),
+        ("nanoservices.ray._host", "from nanoservices._session_stores import sessions_at\n"),
+        ("nanoservices.ray._host", "from nanoservices.sessions import KeyedSessions\n"),
     ],
 )
 def test_the_rule_allows_public_names_and_the_seam(module: str, source: str) -> None:

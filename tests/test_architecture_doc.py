@@ -72,6 +72,10 @@ def _documented(cell: str) -> tuple[set[str], bool]:
             continue
         if part == THE_FACES:
             modules |= FACES
+        elif part.startswith(f"{THE_FACES} but "):  # the faces but `nanoservices.durable`
+            but = re.fullmatch(r"`([\w.]+)`", part.removeprefix(f"{THE_FACES} but "))
+            assert but, f"the table's cell {cell!r} has {part!r}: the faces but `a face`"
+            modules |= FACES - {but.group(1)}
         elif part == PUBLIC_MODULES:
             public = True
         else:

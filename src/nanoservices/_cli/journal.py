@@ -109,7 +109,7 @@ def show(
                     _show_step(_travel.step_record(step), as_json)
             return
         loaded = opened.entries(key)
-        times: dict[int, float] = getattr(opened, "entry_times", lambda key: {})(key)
+        times = opened.entry_times(key)
     if loaded.snapshot is None and not loaded.entries:
         typer.echo(f"no journal for key {key!r}", err=True)
         raise typer.Exit(1)

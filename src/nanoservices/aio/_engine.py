@@ -21,9 +21,9 @@ that does not is failed, or restarted by its policy (``_failure``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import AsyncGeneratorType, CodeType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nanoservices.core import (
     Event,
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncGenEngine"]
 
 _READY = State.READY
+R = TypeVar("R")
 _current_task = asyncio.current_task
 
 ASend = Callable[[Any], Awaitable[Any]]
@@ -67,7 +68,7 @@ ASend = Callable[[Any], Awaitable[Any]]
 def _atraced(asend: ASend, hooks: list[Hook], name: str) -> ASend:
     """The async twin of ``_sends.traced``: reports each request and reply."""
 
-    async def asend_traced(request: object) -> Any:
+    async def asend_traced(request: object) -> object:
         start = now_ns()
         emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
         reply = await asend(request)
@@ -81,7 +82,7 @@ def _atraced(asend: ASend, hooks: list[Hook], name: str) -> ASend:
 def _atimed(asend: ASend, records: tuple[Callable[[int], None], ...]) -> ASend:
     """The async twin of ``_sends.timed``: only times each call (statistics)."""
 
-    async def asend_timed(request: object) -> Any:
+    async def asend_timed(request: object) -> object:
         start = now_ns()
         try:
             return await asend(request)
@@ -153,12 +154,13 @@ class AsyncGenEngine:
         return (self._sup or Supervision()).snapshot(self._spec.restart or Never())
 
     @property
-    def generator(self) -> Any:
+    def generator(self) -> AsyncGenerator[Any, Any]:
         """The live async generator (for inspection; do not drive it directly)."""
-        return self._agen
+        agen: AsyncGenerator[Any, Any] = self._agen
+        return agen
 
     @property
-    def stream_source(self) -> Any:
+    def stream_source(self) -> object:
         """The source of the open stream (for inspection), or None."""
         cursor = self._stream
         if cursor is None:
@@ -206,7 +208,7 @@ class AsyncGenEngine:
 
     # -- what the protocol steps (``_steps``) need: their effects, awaited ---------------
 
-    async def _run(self, flow: _steps.Flow) -> Any:
+    async def _run(self, flow: _steps.Flow[R]) -> R:
         return await _steps.arun(flow, self._do)
 
     async def _do(self, effect: _steps.Effect) -> Any:

@@ -670,7 +670,7 @@ class OpenPipeline:
             tb = tb.tb_next
         return found
 
-    def _fed_item(self, exc: BaseException) -> Any:
+    def _fed_item(self, exc: BaseException) -> object:
         """The item the fused head's loop was on when ``exc`` left it."""
         tb: TracebackType | None = exc.__traceback__
         while tb is not None:
@@ -700,7 +700,7 @@ def _frame_of(gen: StageGen) -> FrameType | None:
     return frame
 
 
-def _finish(gen: StageGen) -> Any:
+def _finish(gen: StageGen) -> object:
     """Close ``gen`` and return what it returned (``close()`` drops it before 3.13)."""
     if _frame_of(gen) is None:
         return None

@@ -473,7 +473,7 @@ def _priming(sub: Iterator[Any], send: Callable[[Any], Any]) -> Callable[[Any], 
     what it yields first is the reply to a None payload; otherwise that first
     yield (its greeting) is dropped and the payload is sent."""
 
-    def prime(payload: Any) -> Any:
+    def prime(payload: object) -> object:
         reply = next(sub)
         return reply if payload is None else send(payload)
 
@@ -487,7 +487,7 @@ def _send_of(sub: Iterator[Any]) -> Callable[[Any], Any]:
     if type(sub) is GeneratorType:
         return sub.send
 
-    def send_to_iterator(payload: Any) -> Any:
+    def send_to_iterator(payload: object) -> object:
         if payload is None:
             return next(sub)
         return sub.send(payload)  # type: ignore[attr-defined]

@@ -56,6 +56,7 @@ ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
 RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
 ReplyT_co = TypeVar("ReplyT_co", covariant=True)
+R = TypeVar("R")
 
 
 _READY = State.READY
@@ -368,7 +369,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     # -- what the protocol steps (``_steps``) need: their effects, done in this thread --
 
-    def _run(self, flow: _steps.Flow) -> Any:
+    def _run(self, flow: _steps.Flow[R]) -> R:
         return _steps.run(flow, self._do)
 
     def _do(self, effect: _steps.Effect) -> Any:

@@ -12,7 +12,7 @@ per call; the async engine reuses ``validating`` (through the seam).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from ._errors import InvalidRequestError
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
@@ -36,7 +36,7 @@ def refuser(state: State, name: str, cause: BaseException | None = None) -> Send
     """The send of a handle that must refuse calls in ``state`` (``cause``: what
     made a FAILED service fail, for the advice)."""
 
-    def refuse(request: object) -> Any:
+    def refuse(request: object) -> NoReturn:
         raise refusal(state, Op.CALL, name, request, cause)
 
     return refuse
@@ -52,14 +52,14 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
         classes = check.classes
         if not check.refuse_bool:
 
-            def send_instance(request: object) -> Any:
+            def send_instance(request: object) -> object:
                 if isinstance(request, classes):
                     return send(request)
                 raise InvalidRequestError(name, request, check(request) or "")
 
             return send_instance
 
-        def send_instance_not_bool(request: object) -> Any:
+        def send_instance_not_bool(request: object) -> object:
             if isinstance(request, classes) and type(request) is not bool:
                 return send(request)
             raise InvalidRequestError(name, request, check(request) or "")
@@ -69,7 +69,7 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
     if isinstance(check, ConvertCheck):
         convert = check.convert
 
-        def send_converted(request: object) -> Any:
+        def send_converted(request: object) -> object:
             try:
                 value = convert(request)
             except Invalid as invalid:
@@ -78,7 +78,7 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
 
         return send_converted
 
-    def send_checked(request: object) -> Any:
+    def send_checked(request: object) -> object:
         reason = check(request)
         if reason is not None:
             raise InvalidRequestError(name, request, reason)
@@ -211,7 +211,7 @@ def checked_sink(gen: Any, check: Callable[[object], str | None], name: str) -> 
 def traced(send: Send, hooks: list[Hook], name: str) -> Send:
     """A send that reports each request and reply (errors are reported by ``_recover``)."""
 
-    def send_traced(request: object) -> Any:
+    def send_traced(request: object) -> object:
         start = now_ns()
         emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
         reply = send(request)
@@ -229,7 +229,7 @@ def timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
     if len(records) == 1:
         record = records[0]
 
-        def send_timed(request: object) -> Any:
+        def send_timed(request: object) -> object:
             start = now_ns()
             try:
                 return send(request)
@@ -238,7 +238,7 @@ def timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
 
         return send_timed
 
-    def send_timed_all(request: object) -> Any:
+    def send_timed_all(request: object) -> object:
         start = now_ns()
         try:
             return send(request)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
 from types import CodeType
-from typing import Any, Protocol, TypeAlias, TypeVar
+from typing import Any, NoReturn, Protocol, TypeAlias, TypeVar
 
 from ._errors import (
     InvalidRequestError,
@@ -101,7 +101,10 @@ class ThrowIn:
 
 
 Effect: TypeAlias = "_Start | CloseSource | CloseService | ThrowIn"
-Flow: TypeAlias = Generator[Effect, Any, Any]
+#: What a flow ends with: a reply, an error to raise, or nothing.
+R = TypeVar("R")
+#: A flow: yields effects, is sent their answers, returns an ``R``.
+Flow: TypeAlias = Generator[Effect, Any, R]
 
 #: The effects of a flow the drivers run: the core's, or a transport's own (Ray's waits).
 E = TypeVar("E")
@@ -165,7 +168,7 @@ class Engine(Protocol):
 # -- the drivers -----------------------------------------------------------------------
 
 
-def run(flow: Generator[E, Any, Any], do: Callable[[E], Any]) -> Any:
+def run(flow: Generator[E, Any, R], do: Callable[[E], Any]) -> R:
     """Run ``flow`` to its end, doing each effect with ``do`` (the sync driver)."""
     try:
         effect = next(flow)
@@ -177,10 +180,11 @@ def run(flow: Generator[E, Any, Any], do: Callable[[E], Any]) -> Any:
             else:
                 effect = flow.send(answer)
     except StopIteration as done:
-        return done.value
+        value: R = done.value
+        return value
 
 
-async def arun(flow: Generator[E, Any, Any], ado: Callable[[E], Awaitable[Any]]) -> Any:
+async def arun(flow: Generator[E, Any, R], ado: Callable[[E], Awaitable[Any]]) -> R:
     """Run ``flow`` to its end, awaiting each effect with ``ado`` (the async driver)."""
     try:
         effect = next(flow)
@@ -192,10 +196,11 @@ async def arun(flow: Generator[E, Any, Any], ado: Callable[[E], Awaitable[Any]])
             else:
                 effect = flow.send(answer)
     except StopIteration as done:
-        return done.value
+        value: R = done.value
+        return value
 
 
-def _raise(error: BaseException, exc: BaseException) -> Any:
+def _raise(error: BaseException, exc: BaseException) -> NoReturn:
     if error is exc:  # KeyboardInterrupt, SystemExit, CancelledError: not ours to wrap
         raise exc
     raise error from exc
@@ -204,9 +209,7 @@ def _raise(error: BaseException, exc: BaseException) -> Any:
 # -- failures ----------------------------------------------------------------------------
 
 
-def fail(
-    engine: Engine, request: object, exc: BaseException
-) -> Generator[Effect, Any, BaseException]:
+def fail(engine: Engine, request: object, exc: BaseException) -> Flow[BaseException]:
     """The body raised (``exc``): record it, apply the restart policy (FAILED, or a
     fresh instance) and return the error the caller gets."""
     sup = engine._supervision()
@@ -230,7 +233,7 @@ def fail(
     return error
 
 
-def recover(engine: Engine, request: object, exc: BaseException) -> Flow:
+def recover(engine: Engine, request: object, exc: BaseException) -> Flow[Any]:
     """Sort out what a step (a call, a throw) raised: a refusal, concurrent use, the
     generator's return (its value is the reply), or a failure."""
     if engine._state is not State.READY:
@@ -257,7 +260,7 @@ def finish(engine: Engine, value: object) -> None:
     engine._emit(EventKind.CLOSE, value)
 
 
-def plain_reply(engine: Engine, request: object, reply: object) -> Flow:
+def plain_reply(engine: Engine, request: object, reply: object) -> Flow[Any]:
     """The reply to ``call()``, or the error for a refusal or a streamed reply
     (contract A: ``StreamReplyError``, the source closed, the service READY)."""
     kind = type(reply)
@@ -316,7 +319,7 @@ def abandon(engine: Engine, cursor: Any, request: object) -> Any:
     return cursor
 
 
-def stream_failed(engine: Engine, cursor: Any, request: object, exc: BaseException) -> Flow:
+def stream_failed(engine: Engine, cursor: Any, request: object, exc: BaseException) -> Flow[None]:
     """An item step raised: the stream is over; the service fails only if it died."""
     if engine._stream is not cursor:
         raise exc
@@ -343,7 +346,7 @@ def stream_failed(engine: Engine, cursor: Any, request: object, exc: BaseExcepti
     _raise((yield from fail(engine, request, exc)), exc)
 
 
-def cancel_stream(engine: Engine, cursor: Any, request: object) -> Flow:
+def cancel_stream(engine: Engine, cursor: Any, request: object) -> Flow[None]:
     """End the stream early: its source is closed and the service waits again (a raw
     service that does not take its reset is restarted from its factory)."""
     if engine._stream is not cursor:
@@ -370,7 +373,7 @@ def cancel_stream(engine: Engine, cursor: Any, request: object) -> Flow:
 # -- reset, throw, restart, close ----------------------------------------------------------
 
 
-def reset(engine: Engine) -> Flow:
+def reset(engine: Engine) -> Flow[None]:
     """Back to waiting: an open stream ends; a FAILED service starts afresh."""
     check_move(engine._state, Op.RESET, engine.name)
     if engine._state is State.FAILED:
@@ -379,7 +382,7 @@ def reset(engine: Engine) -> Flow:
         yield from cancel_stream(engine, engine._stream, None)
 
 
-def throw(engine: Engine, exc: BaseException | type[BaseException]) -> Flow:
+def throw(engine: Engine, exc: BaseException | type[BaseException]) -> Flow[Any]:
     """Raise ``exc`` inside the service at its ``yield``; the reply is its next yield.
 
     An open stream ends first. If closing its source raises, the stream is over,
@@ -413,7 +416,7 @@ def throw(engine: Engine, exc: BaseException | type[BaseException]) -> Flow:
     return reply
 
 
-def restart(engine: Engine) -> Flow:
+def restart(engine: Engine) -> Flow[None]:
     """A fresh generator from the factory (state is lost); an open stream's source
     is closed first, as ``reset`` and ``close`` do."""
     check_move(engine._state, Op.RESTART, engine.name)
@@ -437,7 +440,7 @@ def restart(engine: Engine) -> Flow:
     engine._emit(EventKind.RESTART)
 
 
-def close(engine: Engine) -> Flow:
+def close(engine: Engine) -> Flow[None]:
     """Close the service: refused while it runs; what its ``finally`` raises comes
     out as a library error (the original kept as ``__cause__``); CLOSED last."""
     if engine._state is State.CLOSED:

@@ -29,7 +29,7 @@ from nanoservices.observe import Inspection, inspect_service
 
 from ._entries import END_OK, UNCHECKED, Entry, Kind, decoder_for, digest_error, digest_reply
 from ._errors import JournalError, JournalTypeError
-from ._handle import Snapshots
+from ._journal import Snapshots
 from ._replayable import Replayable
 
 __all__ = ["RESULT", "SECRET_NAMES", "Outcome", "Replay", "decode_step"]

@@ -29,9 +29,20 @@ class Provenance:
     fingerprint: str
 
 
+_known: dict[Any, Provenance] = {}
+
+
 def provenance(spec: Any) -> Provenance:
-    """The factory name and code fingerprint of the service ``spec`` describes."""
-    fn = inspect.unwrap(spec.fn)
+    """The factory name and code fingerprint of the service ``spec`` describes (worked
+    out once per function: opening a key asks each time)."""
+    found = _known.get(spec.fn)
+    if found is None:
+        found = _known[spec.fn] = _work_out(spec.fn)
+    return found
+
+
+def _work_out(fn: Any) -> Provenance:
+    fn = inspect.unwrap(fn)
     module_name = getattr(fn, "__module__", None) or "?"
     name = f"{module_name}:{getattr(fn, '__qualname__', repr(fn))}"
     module = sys.modules.get(module_name)

@@ -34,7 +34,7 @@ from ._drive import SECRET_NAMES, Outcome, Replay, decode_step
 from ._entries import Entry, Kind, decoder_for
 from ._errors import JournalError, ReplayMismatchError
 from ._fingerprint import provenance
-from ._handle import Snapshots
+from ._journal import Snapshots
 from ._store import JournalStore
 
 __all__ = ["Change", "Divergence", "History", "Moment", "Step", "history"]
@@ -254,8 +254,7 @@ class History:
                 break
             self._entries.append(entry)
         self.last: int = self.first + len(self._entries)
-        times = getattr(store, "entry_times", None)
-        self._times: dict[int, float] = times(key) if times is not None else {}
+        self._times = store.entry_times(key)
         self._decode = decoder_for(factory.spec.request_type).decode
         self._requests: dict[int, object] = {}
         self._outcomes: dict[int, Outcome] = {}

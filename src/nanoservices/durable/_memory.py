@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 import time
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 __all__ = ["MemoryStore"]
 
@@ -82,11 +83,8 @@ class MemoryStore(JournalStore):
                 found.append(KeyInfo(key, len(rows), last, snap_seq, taken))
             return found
 
-    def entry_times(self, key: str) -> dict[int, float]:
-        """When each entry of ``key`` was committed (``time.time()``), by ``seq``."""
-        with self._lock:
-            self._flush_locked()
-            return dict(self._times.get(key, {}))
+    def _entry_times(self, key: str) -> dict[int, float]:
+        return dict(self._times.get(key, {}))
 
     def _delete(self, key: str) -> int:
         count = len(self._rows.pop(key, {}))

@@ -22,7 +22,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 __all__ = ["SQLiteStore"]
 
@@ -99,14 +100,10 @@ class SQLiteStore(JournalStore):
         ).fetchall()
         return seq, body, crc, rows
 
-    def entry_times(self, key: str) -> dict[int, float]:
-        """When each entry of ``key`` was committed (seconds since the epoch), by ``seq``;
-        entries written before the store dated them are left out."""
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(
-                "SELECT seq, at FROM journal WHERE key = ? AND at IS NOT NULL", (key,)
-            ).fetchall()
+    def _entry_times(self, key: str) -> dict[int, float]:
+        rows = self._db.execute(
+            "SELECT seq, at FROM journal WHERE key = ? AND at IS NOT NULL", (key,)
+        ).fetchall()
         return dict(rows)
 
     def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:

@@ -19,7 +19,8 @@ import hashlib
 import time
 from typing import Any
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 try:
     import psycopg
@@ -113,15 +114,11 @@ class PostgresStore(JournalStore):
         ).fetchall()
         return seq, None if body is None else bytes(body), crc, rows
 
-    def entry_times(self, key: str) -> dict[int, float]:
-        """When each entry of ``key`` was committed (seconds since the epoch), by ``seq``;
-        entries written before the store dated them are left out."""
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(
-                "SELECT seq, at FROM nanoservices_journal WHERE key = %s AND at IS NOT NULL",
-                (key,),
-            ).fetchall()
+    def _entry_times(self, key: str) -> dict[int, float]:
+        rows = self._db.execute(
+            "SELECT seq, at FROM nanoservices_journal WHERE key = %s AND at IS NOT NULL",
+            (key,),
+        ).fetchall()
         return {int(seq): float(at) for seq, at in rows}
 
     def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:

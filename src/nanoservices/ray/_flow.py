@@ -114,7 +114,7 @@ def ask(
         else:
             ref = s._remote(method, *args)
         try:
-            result = yield Get(ref, bound)
+            result = yield Get(ref, bound if bound is None else bound + s._target.grace)
         except GetTimeoutError as exc:
             s._timed_out(what, request, bound, exc)
         except RayError as exc:

@@ -28,10 +28,14 @@ from nanoservices import (
 )
 from nanoservices.core.seam import deadlines
 
-from ._host import UNKNOWN_SESSION, Failure, SessionId
+from ._host import UNKNOWN_SESSION, Failure, Keyed, SessionId
 
 FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, little read-ahead
 REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
+#: Seconds a handle on an async service waits past a deadline for its host's answer:
+#: the host cancels the service at the deadline and answers at once (the outcome, and
+#: the service's state after it, are the host's); this is for the answer's way back.
+ASYNC_GRACE = 1.0
 
 
 class RayTimeoutError(DeadlineExceeded, TransportError):
@@ -92,8 +96,12 @@ class Target:
     options: dict[str, Any] | None
     pool: Pool | None = None
     index: int = 0
-    #: A durable session: (store location, key, snapshots); reopened from its journal.
-    durable: tuple[str, str, Any] | None = None
+    #: A keyed session: (store location, key, snapshots); reopened under its key, its
+    #: state brought back by the store (``nanoservices.sessions``).
+    keyed: Keyed | None = None
+    #: Seconds to wait past a bound for the host's answer (``ASYNC_GRACE`` for an
+    #: async service, whose host enforces the deadline by cancelling it; else 0).
+    grace: float = 0.0
 
 
 class Lost(Exception):
@@ -101,8 +109,8 @@ class Lost(Exception):
 
 
 class Resumed(Exception):
-    """Internal: a durable session was reopened from its journal on its restarted host
-    before its request ran there (the host did not know the session): send it again."""
+    """Internal: a keyed session was reopened, its state brought back, on its restarted
+    host before its request ran there (the host did not know the session): send it again."""
 
 
 class SessionBase:
@@ -354,14 +362,14 @@ class SessionBase:
         self._restarts += 1
         self._recent.append(time.monotonic())
         self._seen = State.READY
-        if self._target.durable is not None:
+        if self._target.keyed is not None:
             raise ServiceFailedError(
                 self._name,
                 request,
                 f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
-                f"request {request!r:.60}; reopened from its journal: the state is back, with "
-                "every request whose reply was returned, and with this one only if the host "
-                "journalled it before it was lost",
+                f"request {request!r:.60}; reopened under its key: the state is back as its "
+                "store kept it, with every request whose reply was returned, and with this one "
+                "only if the store kept it before the host was lost",
                 restarted=True,
             ) from cause
         raise ServiceFailedError(
@@ -374,9 +382,9 @@ class SessionBase:
 
     def _resume(self, cause: BaseException, resume: bool) -> None:
         """After reopening: raise [`Resumed`][] when the request never ran (the
-        restarted host did not know the session) and the reopened session is durable,
+        restarted host did not know the session) and the reopened session is keyed,
         so its state is back and the request can simply be sent again."""
-        if resume and isinstance(cause, Lost) and self._target.durable is not None:
+        if resume and isinstance(cause, Lost) and self._target.keyed is not None:
             self._restarts += 1
             self._recent.append(time.monotonic())
             self._seen = State.READY
@@ -385,7 +393,7 @@ class SessionBase:
     def _reopen_ref(self) -> Any:
         t = self._target
         return t.actor.open.remote(
-            self._session, t.path, t.args, t.kwargs, t.options, True, t.durable
+            self._session, t.path, t.args, t.kwargs, t.options, True, t.keyed
         )
 
     def _reopened(self, result: Any) -> None:
