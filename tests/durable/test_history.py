@@ -391,10 +391,12 @@ def test_a_journal_written_by_another_factory_is_refused_unless_forced(
     recorded = store.factory_of("acme")
     assert recorded is not None
     assert recorded[0] == "nanoservices.examples.ledger:ledger"
-    with pytest.raises(JournalError, match=r"written by nanoservices\.examples\.ledger:ledger, not"):
+    refused = r"written by nanoservices\.examples\.ledger:ledger, not"
+    with pytest.raises(JournalError, match=refused):
         history(fixed_ledger, key="acme", store=store)
     with history(fixed_ledger, key="acme", store=store, force=True) as hist:
-        assert hist[6].reply == 20  # its own answers, not the journal's: forced
+        assert hist[5].reply == 30  # its own answers, not the journal's: forced
+        assert not hist[5].matches
 
 
 def test_a_journal_written_before_the_code_changed_is_refused_unless_forced(

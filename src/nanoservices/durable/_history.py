@@ -30,11 +30,12 @@ from typing import Any
 from nanoservices.core import short_repr
 from nanoservices.observe import FrameView, Inspection
 
-from ._drive import SECRET_NAMES, Outcome, Replay, decode_step
-from ._entries import Entry, Kind, decoder_for
+from ._drive import SECRET_NAMES, Outcome, Replayer, decode_step
+from ._entries import Entry, Kind
 from ._errors import JournalError, ReplayMismatchError
 from ._fingerprint import provenance
 from ._journal import Snapshots
+from ._replay import Replay
 from ._store import JournalStore
 
 __all__ = ["Change", "Divergence", "History", "Moment", "Step", "history"]
@@ -255,14 +256,14 @@ class History:
             self._entries.append(entry)
         self.last: int = self.first + len(self._entries)
         self._times = store.entry_times(key)
-        self._decode = decoder_for(factory.spec.request_type).decode
+        self._reader = Replay(self.name, key, [], factory.spec)  # decodes entries
         self._requests: dict[int, object] = {}
         self._outcomes: dict[int, Outcome] = {}
         self._checkpoints: dict[int, bytes] = {}
         self._marks: list[int] = [self.first]  # the checkpoints, sorted
         if loaded.snapshot is not None:
             self._checkpoints[self.first] = loaded.snapshot
-        self._replay: Replay | None = None
+        self._replay: Replayer | None = None
         self.position: int = self.first
 
     def _check_factory(self, force: bool) -> None:
@@ -306,7 +307,7 @@ class History:
     def _request(self, entry: Entry) -> object:
         request = self._requests.get(entry.seq)
         if request is None and entry.seq not in self._requests:
-            request = decode_step(entry, self._decode, self.factory.spec.check, self.name, self.key)
+            request = decode_step(self._reader, entry)
             self._requests[entry.seq] = request
         return request
 
@@ -381,7 +382,7 @@ class History:
                     bisect.insort(self._marks, here)
             entry = self._entries[here - self.first]
             request = self._request(entry)
-            outcome = replay.apply(entry, request)
+            outcome = replay.apply()
             self._outcomes[entry.seq] = outcome
             self.position = entry.seq
             if not outcome.matches and not self.force:
@@ -395,13 +396,21 @@ class History:
         if self._replay is not None:
             self._replay.close()
             self._replay = None
-        replay = Replay(self.factory, self._args, self._kwargs, key=self.key)
         body = self._checkpoints.get(mark)
+        start = mark if body is not None else self.first
+        replay = Replayer(
+            self.factory,
+            self._args,
+            self._kwargs,
+            key=self.key,
+            entries=self._entries[start - self.first :],
+            start_seq=start,
+        )
         if body is not None:
             assert self._snapshots is not None
             replay.restore(self._snapshots, body)
         self._replay = replay
-        self.position = mark if body is not None else self.first
+        self.position = start
 
     def debug(self, seq: int, debugger: Any = None) -> Step:
         """Run step ``seq`` under ``debugger`` (default a new ``pdb.Pdb()``), stopped
@@ -435,7 +444,7 @@ class History:
         previous = sys.gettrace()
         sys.settrace(arrive)
         try:
-            outcome = replay.apply(entry, request)
+            outcome = replay.apply()
         finally:
             sys.settrace(previous)
             self._replay = None  # a debugger may have changed anything: start afresh next time
