@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 import nanoservices._bench as bench_pkg
 from nanoservices._bench import BenchConfig, BenchResult, run_suite
+from nanoservices._bench._compose import BENCH_ROWS as COMPOSE_ROWS
 from nanoservices._bench._mechanisms import MECHANISM_ROWS
 from nanoservices._bench._memory import MEMORY_KINDS, traced_delta
 from nanoservices._bench._services import primed_send
@@ -61,7 +62,7 @@ def result() -> BenchResult:
 
 def test_every_row_is_measured(result: BenchResult) -> None:
     keys = [row.key for row in result.speed]
-    assert keys == [row.key for row in SPEED_ROWS + MECHANISM_ROWS]
+    assert keys == [row.key for row in SPEED_ROWS + COMPOSE_ROWS + MECHANISM_ROWS]
     assert not result.skipped
     for row in result.speed:
         assert row.median_ns > 0

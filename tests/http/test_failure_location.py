@@ -66,6 +66,7 @@ def test_the_clients_error_names_the_raising_frame_as_the_local_one_does(url: st
 
 def test_explain_shows_the_chain_of_a_remote_failure(url: str) -> None:
     text = str(explain(_fail(url)))
+    assert text.startswith("service 'cart' failed on request 'BOGUS'\n  KeyError: 'BOGUS'\n")
     assert f"coupon_value  _cart_services.py:{RAISING_LINE}" in text
     assert "└─ cart" in text
     assert "└─ checkout" in text
@@ -93,12 +94,18 @@ def test_the_problem_document_holds_no_absolute_path_and_no_locals(url: str) -> 
     assert "COUPONS" not in answer.text  # no source line, no values
 
 
-def test_a_failed_stream_says_where_its_source_raised(url: str) -> None:
+def test_a_failed_stream_says_where_its_source_raised(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="nanoservices.http")
     with connect(url, "cart") as h, pytest.raises(ServiceFailedError) as caught:
         list(h.stream("items"))
     where = caught.value.where
     assert where is not None
     assert (where.function, where.file) == ("items", "_cart_services.py")
+    (logged,) = [r for r in caplog.records if r.name == "nanoservices.http"]
+    assert logged.getMessage().startswith("service 'cart' failed on request 'items' (session ")
+    assert "LookupError: no more items" in caplog.text
 
 
 def test_an_async_service_over_http_says_where_it_failed(url: str) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
+from ._compose import BENCH_ROWS as COMPOSE_ROWS
 from ._mechanisms import MECHANISM_ROWS
 from ._memory import MEMORY_KINDS, rss_delta, traced_delta
 from ._speed import SPEED_ROWS
@@ -138,7 +139,7 @@ def measure_speed(
     """Open every speed row, size its batches, time them all interleaved."""
     with ExitStack() as stack:
         step("starting threads, a process, a loop and an actor")
-        opened = _open_rows(stack, SPEED_ROWS + MECHANISM_ROWS, skipped)
+        opened = _open_rows(stack, SPEED_ROWS + COMPOSE_ROWS + MECHANISM_ROWS, skipped)
         step("sizing batches")
         sizes = {
             key: calibrate(

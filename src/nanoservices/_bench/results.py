@@ -36,7 +36,7 @@ class Target:
     name: str
     measured: float
     limit: float
-    unit: str  # "x" for ratios, "bytes"
+    unit: str  # "x" for ratios, "sends" (bare sends added), "bytes"
     at_least: bool = False
 
     @property

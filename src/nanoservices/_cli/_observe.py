@@ -37,9 +37,9 @@ def _find(names: Iterable[str], module: str) -> Callable[..., Any] | None:
         except ImportError:
             continue
         for name in names:
-            obj = getattr(found, name, None)
+            obj: object = getattr(found, name, None)
             if callable(obj):
-                return obj  # type: ignore[no-any-return]
+                return obj
     return None
 
 

@@ -41,7 +41,7 @@ def accelerate(pure: type[Any], name: str = "LocalHandle") -> tuple[type[Any], b
     if _forced_pure():
         return pure, False
     try:
-        from . import _speedups  # type: ignore[attr-defined]
+        from . import _speedups
 
         fast: type[Any] = getattr(_speedups, name)
         own_fields = set(pure.__slots__)

@@ -221,20 +221,21 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         if timeout is not None:
             return self._call_within(request, timeout)
         try:
-            reply = self._sink.send(request)
+            reply: ReplyT = self._sink.send(request)  # (an annotation costs nothing at run time)
         except BaseException as exc:
-            return self._recover(request, exc)  # type: ignore[no-any-return]
+            return self._recover(request, exc)
         if type(reply) in _MARKERS:  # a refusal or a streamed reply, however it was built
-            return self._plain_reply(request, reply)  # type: ignore[no-any-return]
-        return reply  # type: ignore[no-any-return]
+            return self._plain_reply(request, reply)
+        return reply
 
     # Same function, so the same cost once CPython has found ``__call__``.
     __call__ = call
 
-    def _plain_reply(self, request: object, reply: object) -> Any:
+    def _plain_reply(self, request: object, reply: object) -> ReplyT:
         """``call()`` met a marker reply: ``InvalidRequestError`` for a refusal,
         ``StreamReplyError`` for a stream (its source closed, the service READY)."""
-        return self._run(_steps.plain_reply(self, request, reply))
+        answer: ReplyT = self._run(_steps.plain_reply(self, request, reply))
+        return answer
 
     @contextlib.contextmanager
     def hot(self) -> Iterator[Callable[[RequestT], ReplyT]]:
@@ -284,12 +285,12 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         token = _deadline.enter(at)
         try:
             try:
-                reply = send(request)
+                reply: ReplyT = send(request)
             except BaseException as exc:
-                return self._recover(request, exc)  # type: ignore[no-any-return]
+                return self._recover(request, exc)
             if type(reply) in _MARKERS:
-                return self._plain_reply(request, reply)  # type: ignore[no-any-return]
-            return reply  # type: ignore[no-any-return]
+                return self._plain_reply(request, reply)
+            return reply
         finally:
             _deadline.leave(token)
 
@@ -346,9 +347,11 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     # -- errors (off the hot path) ------------------------------------------
 
-    def _recover(self, request: object, exc: BaseException) -> Any:
-        """Turn what ``_sink.send`` raised into the right outcome, or the right error."""
-        return self._run(_steps.recover(self, request, exc))
+    def _recover(self, request: object, exc: BaseException) -> ReplyT:
+        """Turn what ``_sink.send`` raised into the right outcome, or the right error
+        (the outcome of a generator that returned is its value, the call's reply)."""
+        reply: ReplyT = self._run(_steps.recover(self, request, exc))
+        return reply
 
     def _busy_error(self) -> ServiceBusyError:
         frame: FrameType | None = sys._getframe(1)
@@ -645,7 +648,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         return self._spec
 
     @property
-    def generator(self) -> Any:
+    def generator(self) -> AnyGenerator:
         """The live generator object (for inspection; do not drive it directly)."""
         return self._gen
 

@@ -127,9 +127,10 @@ class _InstanceSink(CheckedSink):
     """A check that is one ``isinstance``, inlined (typed services' common case)."""
 
     __slots__ = ()
+    check: InstanceCheck
 
     def send(self, request: object) -> Any:
-        if isinstance(request, self.check.classes):  # type: ignore[attr-defined]
+        if isinstance(request, self.check.classes):
             return self.gen.send(request)
         raise InvalidRequestError(self.name, request, self.check(request) or "")
 
@@ -140,9 +141,10 @@ class _InstanceNotBoolSink(CheckedSink):
     """As ``_InstanceSink``, refusing ``True``/``False`` where a number is declared."""
 
     __slots__ = ()
+    check: InstanceCheck
 
     def send(self, request: object) -> Any:
-        if isinstance(request, self.check.classes) and type(request) is not bool:  # type: ignore[attr-defined]
+        if isinstance(request, self.check.classes) and type(request) is not bool:
             return self.gen.send(request)
         raise InvalidRequestError(self.name, request, self.check(request) or "")
 
@@ -154,12 +156,14 @@ class _ConvertSink(CheckedSink):
     request already of a class msgspec hands back as it is goes straight in)."""
 
     __slots__ = ()
+    check: ConvertCheck
+    fast: frozenset[type]
 
     def send(self, request: object) -> Any:
-        if request.__class__ in self.fast:  # type: ignore[operator]
+        if request.__class__ in self.fast:
             return self.gen.send(request)
         try:
-            value = self.check.convert(request)  # type: ignore[attr-defined]
+            value = self.check.convert(request)
         except Invalid as invalid:
             raise InvalidRequestError(self.name, request, invalid.reason) from None
         return self.gen.send(value)
@@ -175,14 +179,15 @@ class _KeyedSink(CheckedSink):
     straight in (``fast``: those routes' keys); anything else asks the check."""
 
     __slots__ = ()
+    fast: frozenset[Any]
 
-    def send(self, request: object) -> Any:
+    def send(self, request: Any) -> Any:  # a pair is told by its type, then indexed
         kind = request.__class__
         if (kind is tuple or (issubclass(kind, tuple) and kind.__iter__ is _TUPLE_ITER)) and len(
-            request  # type: ignore[arg-type]
+            request
         ) == 2:
             try:
-                accepted = request[0] in self.fast  # type: ignore[index, operator]
+                accepted = request[0] in self.fast
             except TypeError:  # an unhashable key: the check says why
                 accepted = False
             if accepted:

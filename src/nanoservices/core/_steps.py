@@ -264,8 +264,8 @@ def plain_reply(engine: Engine, request: object, reply: object) -> Flow[Any]:
     """The reply to ``call()``, or the error for a refusal or a streamed reply
     (contract A: ``StreamReplyError``, the source closed, the service READY)."""
     kind = type(reply)
-    if kind is Refusal:
-        error: ServiceError = InvalidRequestError(engine.name, request, reply.reason)  # type: ignore[attr-defined]
+    if isinstance(reply, Refusal):
+        error: ServiceError = InvalidRequestError(engine.name, request, reply.reason)
         engine._emit(EventKind.ERROR, request, error)
         raise error
     if kind is Stream:

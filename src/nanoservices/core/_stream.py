@@ -201,7 +201,7 @@ class ReplyStream(Generic[ItemT]):
         if handle._stream is not cursor:
             raise StopIteration
         try:
-            item = cursor.next_item()
+            item: ItemT = cursor.next_item()
         except StopIteration:
             handle._stream_ended(cursor)
             raise
@@ -214,7 +214,7 @@ class ReplyStream(Generic[ItemT]):
         extra = handle._extra
         if extra is not None and extra.hooks:
             emit(extra.hooks, Event(EventKind.ITEM, handle.name, item, time_ns=now_ns()))
-        return item  # type: ignore[no-any-return]
+        return item
 
     @property
     def streamed(self) -> bool:

@@ -61,6 +61,11 @@ class LatencyHistogram:
         self.max_ns = 0
         self.min_ns = 0
 
+    def clear(self) -> None:
+        """Forget every duration."""
+        self.counts = [0] * _BUCKETS
+        self.count = self.total_ns = self.max_ns = self.min_ns = 0
+
     def record(self, ns: int) -> None:
         """Add one duration (nanoseconds)."""
         shift = ns.bit_length() - (_SUB_BITS + 1)
@@ -85,10 +90,6 @@ class LatencyHistogram:
                 low, high = _bounds(index)
                 return min(max((low + high) // 2, self.min_ns), self.max_ns)
         return self.max_ns  # pragma: no cover - counts always add up to count
-
-    def clear(self) -> None:
-        """Forget every duration."""
-        self.__init__()  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,26 +46,17 @@ class HostLoop:
 class LoopHandle:
     """The sync handle interface over an async handle whose service runs on a [`HostLoop`][]."""
 
-    __slots__ = ("_handle", "_loop")
+    __slots__ = ("_handle", "_loop", "name")
 
     def __init__(self, handle: AsyncHandle[Any, Any], loop: HostLoop) -> None:
         self._handle = handle
         self._loop = loop
-
-    @property
-    def name(self) -> str:
-        """The service's name."""
-        return self._handle.name
+        self.name = handle.name  #: the service's name
 
     @property
     def state(self) -> State:
         """The service's state (read from the host's thread: a field, no step)."""
         return self._handle.state
-
-    @property
-    def greeting(self) -> Any:
-        """What the service yielded when primed, or None."""
-        return self._handle.greeting
 
     def call(self, request: Any, /, *, timeout: float | None = None) -> Any:
         """The service's reply; past ``timeout`` it is cancelled at its own ``await``."""
@@ -94,6 +85,11 @@ class LoopHandle:
     def close(self) -> None:
         """Close the service (its ``finally`` blocks run on the loop)."""
         self._loop.run(self._handle.aclose())
+
+    @property
+    def greeting(self) -> Any:
+        """What the service yielded when it was last primed, or None."""
+        return self._handle.greeting
 
 
 class LoopStream(Iterator[Any]):

@@ -26,7 +26,7 @@ from nanoservices import (
     State,
     TransportError,
 )
-from nanoservices.core.seam import deadlines
+from nanoservices.core.seam import deadlines, short_repr
 
 from ._host import UNKNOWN_SESSION, Failure, Keyed, SessionId
 
@@ -299,7 +299,7 @@ class SessionBase:
         """Raise the error for an operation its host did not answer within ``bound``."""
         raise RayTimeoutError(
             self._name,
-            f"no answer from its Ray host within {bound:g} s to {what} {request!r:.60} "
+            f"no answer from its Ray host within {bound:g} s to {what} {short_repr(request)} "
             "(the host may be busy, or its node lost; it may still happen there)",
             request,
             bound,
@@ -340,7 +340,7 @@ class SessionBase:
             raise RayTimeoutError(
                 self._name,
                 f"its Ray host was lost ({type(cause).__name__}) while handling request "
-                f"{request!r:.60} and was not back within the caller's timeout; Ray is "
+                f"{short_repr(request)} and was not back within the caller's timeout; Ray is "
                 "restarting it, and the service with it (its state is lost)",
             ) from cause
         # ActorDiedError: Ray will not restart it (max_restarts used up); any other
@@ -367,7 +367,7 @@ class SessionBase:
                 self._name,
                 request,
                 f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
-                f"request {request!r:.60}; reopened under its key: the state is back as its "
+                f"request {short_repr(request)}; reopened under its key: the state is back as its "
                 "store kept it, with every request whose reply was returned, and with this one "
                 "only if the store kept it before the host was lost",
                 restarted=True,
@@ -376,7 +376,7 @@ class SessionBase:
             self._name,
             request,
             f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
-            f"request {request!r:.60}; restarted from its factory (its state is lost)",
+            f"request {short_repr(request)}; restarted from its factory (its state is lost)",
             restarted=True,
         ) from cause
 
@@ -480,7 +480,8 @@ class StreamBase:
             self._handle._name,
             self.request,
             None,
-            f"the stream for request {self.request!r:.60} passed its deadline and was cancelled",
+            f"the stream for request {short_repr(self.request)} passed its deadline "
+            "and was cancelled",
         )
 
     def _end(self) -> None:
