@@ -20,6 +20,7 @@ from nanoservices.durable import JournalError, JournalStore, SQLiteStore, durabl
 
 from . import _target, _travel
 from ._app import app
+from ._keys import stored_key
 
 __all__ = ["journal"]
 
@@ -37,7 +38,12 @@ DsnOption = Annotated[
 ]
 ServiceOption = Annotated[
     str | None,
-    typer.Option("--service", metavar="MODULE:FACTORY", help="The service, to replay the key."),
+    typer.Option(
+        "--service",
+        metavar="MODULE:FACTORY|NAME",
+        help="The service, to replay the key; or only its name, to find a key served "
+        "under it (serve stores KEY as NAME/KEY).",
+    ),
 ]
 ForceOption = Annotated[
     bool,
@@ -102,17 +108,15 @@ def show(
     """A key's journal, entry by entry: number, time (UTC), kind and request; with
     --service, requests as the service's types and each reply or error (replayed)."""
     with _open(store, dsn) as opened:
-        if service is not None:
+        if service is not None and ":" in service:
             with _travel.open_history(opened, key, service, snapshots, force) as hist:
                 first, last = _window(hist.first + 1, hist.last, start, limit, tail)
                 for step in hist.steps(first, last):
                     _show_step(_travel.step_record(step), as_json)
             return
+        key = stored_key(opened, key, service)
         loaded = opened.entries(key)
         times = opened.entry_times(key)
-    if loaded.snapshot is None and not loaded.entries:
-        typer.echo(f"no journal for key {key!r}", err=True)
-        raise typer.Exit(1)
     if loaded.snapshot is not None and start is None and tail is None:
         state = msgspec.msgpack.decode(loaded.snapshot)
         if as_json:
@@ -189,6 +193,7 @@ def compact(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     with _open(store, dsn) as opened:
+        key = stored_key(opened, key, target.factory.spec.name)
         try:
             with durable(target.factory, key=key, store=opened, snapshots=snaps) as handle:
                 before = handle.stats.journal_length
@@ -216,6 +221,7 @@ def delete(
         raise typer.Exit(2)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     with _open(store, dsn) as opened:
+        key = stored_key(opened, key, exact=True)
         try:
             count = opened.delete(key)
         except BlockingIOError:

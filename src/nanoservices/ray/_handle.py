@@ -133,11 +133,12 @@ class RayStream(StreamBase, Generic[ReplyT]):
 
     def __next__(self) -> ReplyT:
         if self._at is None and self._items:  # the fast path: an item already here
-            return self._items.popleft()  # type: ignore[no-any-return]
-        item = steps.run(flow.next_item(self), _wait)
+            ready: ReplyT = self._items.popleft()
+            return ready
+        item: ReplyT = steps.run(flow.next_item(self), _wait)
         if item is flow.END:
             raise StopIteration
-        return item  # type: ignore[no-any-return]
+        return item
 
     def cancel(self) -> None:
         """Stop early: the service goes back to waiting for its next request."""
