@@ -108,7 +108,7 @@ class SyncEngine:
             return self._handle.call(request)
         return await self._run(self._handle.call, request)
 
-    async def open_stream(self, request: object) -> Any:
+    async def open_stream(self, request: object) -> object:
         # a ReplyStream or SharedStream (checked at each item under a deadline in force)
         open_ = functools.partial(self._handle.stream, timeout=remaining())
         items: Any = await self._run(open_, request)

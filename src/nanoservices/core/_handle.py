@@ -648,7 +648,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         return self._spec
 
     @property
-    def generator(self) -> Any:
+    def generator(self) -> AnyGenerator:
         """The live generator object (for inspection; do not drive it directly)."""
         return self._gen
 

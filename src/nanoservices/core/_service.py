@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Generator
 from dataclasses import replace
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Generic, ParamSpec, TypeAlias, TypeVar, overload
 
 from ._handle import LocalHandle
 from ._protocol import NATIVE, Protocol, RawProtocol
@@ -38,6 +38,11 @@ class _Default:
     def __repr__(self) -> str:
         return self._name
 
+
+#: What ``@service(...)`` and ``raw(...)`` return when given options only.
+_Decorator: TypeAlias = Callable[
+    [Callable[..., Generator[Any, Any, Any]]], "ServiceFactory[Any, Any, Any]"
+]
 
 FROM_ANNOTATION: Any = _Default("FROM_ANNOTATION")
 """``request_type``'s default: read from the ``Generator[Reply, Request, Return]`` annotation."""
@@ -170,7 +175,7 @@ def service(
     request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
     refuses: bool | None = None,
-) -> Any:
+) -> ServiceFactory[Any, Any, Any] | _Decorator:
     """Make a service factory from a generator function (native protocol).
 
     Args:
@@ -238,7 +243,7 @@ def raw(
     reset_with: type[BaseException] | None = None,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-) -> Any:
+) -> ServiceFactory[Any, Any, Any] | _Decorator:
     """Host a generator written in the talk's style, unchanged.
 
     ``call(x)`` is ``send(x)``; ``stream(x)`` hands out what it yields until it

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
@@ -34,6 +34,7 @@ _get_ident = threading.get_ident
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
+T = TypeVar("T")
 
 
 class SharedHandle(Generic[RequestT, ReplyT]):
@@ -235,7 +236,7 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         if opened is not None and self._owner == _get_ident():
             opened._give_back()
 
-    def _locked(self, op: str, fn: Any, *args: Any) -> Any:
+    def _locked(self, op: str, fn: Callable[..., T], *args: Any) -> T:
         self._acquire(op)
         try:
             return fn(*args)

@@ -203,7 +203,7 @@ class ConvertCheck:
         #: requests of these exact classes are accepted as they are (no conversion)
         self.exact = _passed_through(tp)
 
-    def convert(self, request: object) -> Any:
+    def convert(self, request: object) -> object:
         """The request as the declared type; ``Invalid`` with the reason if it is not."""
         try:
             return msgspec.convert(request, self.tp, strict=True)

@@ -97,11 +97,12 @@ class AsyncRayStream(StreamBase, Generic[ReplyT]):
 
     async def __anext__(self) -> ReplyT:
         if self._at is None and self._items:  # an item already here
-            return self._items.popleft()  # type: ignore[no-any-return]
-        item = await steps.arun(flow.next_item(self), _wait)
+            ready: ReplyT = self._items.popleft()
+            return ready
+        item: ReplyT = await steps.arun(flow.next_item(self), _wait)
         if item is flow.END:
             raise StopAsyncIteration
-        return item  # type: ignore[no-any-return]
+        return item
 
     async def cancel(self) -> None:
         """Stop early: the service goes back to waiting for its next request."""

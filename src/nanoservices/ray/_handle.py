@@ -49,6 +49,9 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         (a [`DeadlineExceeded`][nanoservices.DeadlineExceeded]). A sync service running on
         the host cannot be interrupted (``ray.cancel`` cannot stop a running sync
         actor method): it finishes there, and the session's next request waits.
+        An async service (``@aservice``) is cancelled at its own ``await`` on the
+        host, as locally; for that answer the handle waits up to ``ASYNC_GRACE``
+        (1 s) past the deadline.
         """
         reply: ReplyT = steps.run(flow.call(self, request, timeout), _wait)
         return reply
@@ -133,11 +136,12 @@ class RayStream(StreamBase, Generic[ReplyT]):
 
     def __next__(self) -> ReplyT:
         if self._at is None and self._items:  # the fast path: an item already here
-            return self._items.popleft()  # type: ignore[no-any-return]
-        item = steps.run(flow.next_item(self), _wait)
+            ready: ReplyT = self._items.popleft()
+            return ready
+        item: ReplyT = steps.run(flow.next_item(self), _wait)
         if item is flow.END:
             raise StopIteration
-        return item  # type: ignore[no-any-return]
+        return item
 
     def cancel(self) -> None:
         """Stop early: the service goes back to waiting for its next request."""

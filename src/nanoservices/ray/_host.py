@@ -34,7 +34,7 @@ from nanoservices import (
     StreamReplyError,
 )
 from nanoservices._session_stores import sessions_at
-from nanoservices.aio import AsyncServiceFactory
+from nanoservices.aio import AsyncHandle, AsyncServiceFactory
 from nanoservices.core import RemoteCause, ServiceFactory, State
 from nanoservices.sessions import KeyedSessions
 
@@ -160,7 +160,7 @@ def load_factory(path: str, options: dict[str, Any] | None = None) -> Factory:
 
 async def _started(
     factory: AsyncServiceFactory[Any, Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
+) -> AsyncHandle[Any, Any]:
     """An async service started (primed) on the host's loop."""
     return await factory(*args, **kwargs)
 
