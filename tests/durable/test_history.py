@@ -347,3 +347,68 @@ def test_the_time_travel_benchmark_runs() -> None:
     assert figures.at_median_ms > 0
     assert figures.replay_per_entry_us > 0
     assert "at(n), random n: median" in render(figures)
+
+
+def test_a_replayed_nap_is_instant(store: JournalStore) -> None:
+    """The bundled ``patient`` skips its sleep when replaying (counted, not timed: the
+    nap's reply and the notes come back, and replaying() was true around the step)."""
+    from nanoservices.examples.basics import patient
+
+    with durable(patient, key="p", store=store) as h:
+        assert h.call(["note", "before"]) == "before"
+        assert h.call(["nap", 0.01]) == "rested"
+    slept: list[float] = []
+    import nanoservices.examples.basics as basics
+
+    real_sleep = basics.time.sleep
+    basics.time.sleep = slept.append  # type: ignore[assignment]
+    try:
+        with history(patient, key="p", store=store) as hist:
+            assert hist[2].reply == "rested"
+    finally:
+        basics.time.sleep = real_sleep  # type: ignore[assignment]
+    assert slept == []
+
+
+def test_debug_refuses_an_async_service(store: JournalStore) -> None:
+    async def write() -> None:
+        h = await adurable(acounter, key="a", store=store)
+        await h.call(Add(1))
+        await h.aclose()
+
+    asyncio.run(write())
+    with (
+        history(acounter, key="a", store=store) as hist,
+        pytest.raises(JournalError, match="sync service"),
+    ):
+        hist.debug(1)
+
+
+def test_a_journal_written_by_another_factory_is_refused_unless_forced(
+    store: JournalStore,
+) -> None:
+    _audited(store, [])
+    recorded = store.factory_of("acme")
+    assert recorded is not None
+    assert recorded[0] == "nanoservices.examples.ledger:ledger"
+    refused = r"written by nanoservices\.examples\.ledger:ledger, not"
+    with pytest.raises(JournalError, match=refused):
+        history(fixed_ledger, key="acme", store=store)
+    with history(fixed_ledger, key="acme", store=store, force=True) as hist:
+        assert hist[5].reply == 30  # its own answers, not the journal's: forced
+        assert not hist[5].matches
+
+
+def test_a_journal_written_before_the_code_changed_is_refused_unless_forced(
+    store: JournalStore,
+) -> None:
+    _audited(store, [])
+    store.record_factory("acme", "nanoservices.examples.ledger:ledger", "0" * 16)
+    with pytest.raises(JournalError, match="changed since the journal was written"):
+        history(ledger, key="acme", store=store)
+    with history(ledger, key="acme", store=store, force=True) as hist:
+        assert hist[5].reply == -10
+    with durable(ledger, key="acme", store=store) as h:  # reopening records the code now
+        h.call(Balance())
+    with history(ledger, key="acme", store=store) as hist:
+        assert len(hist) == 8

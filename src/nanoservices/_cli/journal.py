@@ -45,6 +45,14 @@ ServiceOption = Annotated[
         "under it (serve stores KEY as NAME/KEY).",
     ),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replay even a journal written by another factory, or by the service's code "
+        "before it changed.",
+    ),
+]
 SnapshotsOption = Annotated[
     str | None,
     typer.Option(
@@ -95,19 +103,20 @@ def show(
         int | None, typer.Option("--tail", metavar="N", help="Show the last N entries.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """A key's journal, entry by entry: number, time (UTC), kind and request; with
     --service, requests as the service's types and each reply or error (replayed)."""
     with _open(store, dsn) as opened:
         if service is not None and ":" in service:
-            with _travel.open_history(opened, key, service, snapshots) as hist:
+            with _travel.open_history(opened, key, service, snapshots, force) as hist:
                 first, last = _window(hist.first + 1, hist.last, start, limit, tail)
                 for step in hist.steps(first, last):
                     _show_step(_travel.step_record(step), as_json)
             return
         key = stored_key(opened, key, service)
         loaded = opened.entries(key)
-        times: dict[int, float] = getattr(opened, "entry_times", lambda key: {})(key)
+        times = opened.entry_times(key)
     if loaded.snapshot is not None and start is None and tail is None:
         state = msgspec.msgpack.decode(loaded.snapshot)
         if as_json:
