@@ -16,6 +16,11 @@ HTML comment on the line before the fence, saying why::
     ```
 
 Blocks in other languages (``bash``, ``text``, ``pycon``) are not run.
+
+A ``python`` block titled with a file name (```` ```python title="bank.py" ````)
+is a file of the reader's project: it is saved under that name in the working
+directory (importable by the blocks after it, and by the commands they run)
+instead of being run in the page's namespace.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ README = ROOT / "README.md"
 # A fence opening: ```python, optionally with attributes (title="..."), at any indent.
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})\s*(?P<info>[^\n`]*)$")
 _SKIP = re.compile(r"<!--\s*skip:\s*(?P<why>[^>]*?)\s*-->")
+_TITLED_FILE = re.compile(r'title="(?P<file>[\w-]+\.py)"')
 #: Why skipping is allowed at all: what the suite cannot start on every run.
 _ALLOWED_SKIP_REASONS = ("network", "postgres", "ray")
 
@@ -51,6 +57,7 @@ class Block:
     line: int  # 1-based line of the opening fence
     code: str
     skip: str | None  # the reason, when the block is marked skip
+    file: str | None = None  # a file name the block is saved as (title="name.py")
 
 
 def blocks_of(page: Path) -> list[Block]:
@@ -79,7 +86,10 @@ def blocks_of(page: Path) -> list[Block]:
         previous = next((line for line in reversed(lines[:start]) if line.strip()), "")
         skip = _SKIP.search(previous)
         code = textwrap.dedent("\n".join(line.removeprefix(indent) for line in body))
-        found.append(Block(page, start + 1, code, skip["why"] if skip else None))
+        titled = _TITLED_FILE.search(info)
+        found.append(
+            Block(page, start + 1, code, skip["why"] if skip else None, titled and titled["file"])
+        )
     return found
 
 
@@ -122,7 +132,14 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     # Dataclasses and pickling look classes up in sys.modules[cls.__module__].
     monkeypatch.setitem(sys.modules, "__docs__", module)
     ran = 0
+    saved: list[str] = []  # modules the page saved as files, forgotten after it
     for block in blocks_of(page):
+        if block.file is not None:
+            (tmp_path / block.file).write_text(block.code, encoding="utf-8")
+            if not saved:
+                monkeypatch.syspath_prepend(str(tmp_path))
+            saved.append(block.file.removesuffix(".py"))
+            continue
         if block.skip is not None:
             assert any(word in block.skip.lower() for word in _ALLOWED_SKIP_REASONS), (
                 f"{_page_id(page)}:{block.line}: skip only for network, PostgreSQL or Ray, "
@@ -150,7 +167,33 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
             except Exception:
                 pass
     namespace.clear()
+    for name in saved:
+        sys.modules.pop(name, None)
     gc.collect()
+
+
+def test_a_titled_block_is_a_file_of_the_page(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        'Save this:\n\n```python title="greet.py"\nWHO = "you"\n```\n\n'
+        "```python\nfrom greet import WHO\n```\n",
+        encoding="utf-8",
+    )
+    saved, run = blocks_of(page)
+    assert (saved.file, saved.code) == ("greet.py", 'WHO = "you"')
+    assert run.file is None
+
+
+def test_a_how_to_shows_typed_commands_on_every_path() -> None:
+    """Several kinds of command as one tagged msgspec.Struct union: the how-to runs it
+    locally, over HTTP, durably and through ``nanoservices run`` (its blocks assert)."""
+    page = DOCS / "howto" / "typed-commands.md"
+    code = "\n".join(block.code for block in blocks_of(page))
+    assert "msgspec.Struct, tag=" in code
+    for used in ("connect(", "durable(", '"run"'):
+        assert used in code, used
+    assert any(block.file for block in blocks_of(page))
+    assert "typed-commands.md" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
 
 
 def test_skips_are_rare() -> None:

@@ -29,6 +29,8 @@ TOP_LEVEL = {
     "RoutingError", "StageError", "DeadlineExceeded",
     # deadlines (the exception above; what a service reads to stop in time)
     "remaining",
+    # replay (what a service reads to skip side effects when its journal is replayed)
+    "replaying",
     # composition
     "router", "route", "menu", "pipeline", "Registry",
 }  # fmt: skip

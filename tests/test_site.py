@@ -1,4 +1,4 @@
-"""The built site: a sitemap with every page's URL, and internal pages kept out (issue 18)."""
+"""The built site: a sitemap with every page's URL, the pages in its nav, the reference."""
 
 from __future__ import annotations
 
@@ -33,9 +33,19 @@ def test_the_sitemap_lists_pages_under_the_site_url(site: Path) -> None:
     assert sitemap.count("<loc>https://") > 20
 
 
-def test_the_internal_api_contract_page_is_not_published(site: Path) -> None:
-    assert not (site / "api-contract" / "index.html").exists()
-    assert "api-contract" not in (site / "search" / "search_index.json").read_text("utf-8")
+def test_the_service_contract_page_is_in_the_site_and_its_nav(site: Path) -> None:
+    """The contract (requests convert to the declared type, errors, the handle API) is
+    what a service author reads: published, searchable, and reachable from the nav."""
+    page = site / "api-contract" / "index.html"
+    assert page.is_file()
+    assert "api-contract" in (site / "search" / "search_index.json").read_text("utf-8")
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="api-contract/"' in home  # the nav on every page links it
+
+
+def test_the_typed_commands_how_to_is_in_the_nav(site: Path) -> None:
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="howto/typed-commands/"' in home
 
 
 def test_the_benchmark_chart_is_served_as_svg(site: Path) -> None:
@@ -44,7 +54,7 @@ def test_the_benchmark_chart_is_served_as_svg(site: Path) -> None:
     assert (site / "img" / "bench.svg").is_file()
 
 
-# --- The rendered reference (issue 18): what a reader sees, checked on the built HTML ---
+# --- The rendered reference: what a reader sees, checked on the built HTML ---
 
 #: A Sphinx role left as text: ``:meth:`stop``` renders as ``:meth:<code>stop</code>``.
 RAW_ROLE = re.compile(

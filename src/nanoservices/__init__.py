@@ -46,6 +46,7 @@ from .core import UnknownServiceError as UnknownServiceError
 from .core import raw as raw
 from .core import refuse as refuse
 from .core import remaining as remaining
+from .core import replaying as replaying
 from .core import service as service
 from .core import streamed as streamed
 
@@ -107,6 +108,7 @@ __all__ = [
     "raw",
     "refuse",
     "remaining",
+    "replaying",
     "route",
     "router",
     "service",

@@ -85,3 +85,23 @@ def test_an_unpicklable_cause_arrives_as_text(pool: ServiceHostPool) -> None:
         assert isinstance(cause, RemoteCause)
         assert cause.type_name == "LockedError"
         assert "holding the lock" in str(caught.value)
+
+
+def test_the_location_of_a_failure_crosses_ray(pool: ServiceHostPool) -> None:
+    from nanoservices.observe import explain
+    from tests import _cart_services as carts
+
+    with pool.start("tests._cart_services:cart") as h:
+        h("start")
+        with pytest.raises(ServiceFailedError) as caught:
+            h("BOGUS")
+    where = caught.value.where
+    assert where is not None
+    assert (where.function, where.chain) == ("coupon_value", ("cart", "checkout", "coupon_value"))
+    assert where.file == carts.__file__  # the host's own path: Ray hosts are the operator's
+    notes = "\n".join(caught.value.__notes__)
+    assert f"the service failed in coupon_value() at {carts.__file__}:{where.line}" in notes
+    text = str(explain(caught.value))
+    assert f"coupon_value  {carts.__file__}:{where.line}" in text
+    assert "cart > checkout" not in text  # explain draws the chain as a tree
+    assert "checkout" in text

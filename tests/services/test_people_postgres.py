@@ -124,6 +124,18 @@ def test_bad_query_fails_its_stream_and_the_service_lives_on(dsn: str) -> None:
         assert [p.id for p in h.stream({"id": {"in": [3, 1]}})] == [1, 3]
 
 
+@pytest.mark.parametrize(
+    "bad", [{"id": 10**4400}, {"id": {"<": -(10**4400)}}, {"id": 2**63}, {"$offset": 10**4400}]
+)
+def test_a_value_the_database_cannot_take_is_an_invalid_request(dsn: str, bad: object) -> None:
+    with people(dsn) as h:
+        with pytest.raises(InvalidRequestError) as caught:
+            list(h.stream(bad))
+        assert "digits" in str(caught.value) or "64-bit" in str(caught.value)
+        assert h.state is State.READY
+        assert [p.id for p in h.stream({"id": 1})] == [1]
+
+
 def test_the_connection_is_read_only(backend: PostgresBackend) -> None:
     connection = backend.connection
     assert connection is not None

@@ -54,8 +54,21 @@ def test_replies_come_one_per_step(handle: LocalHandle[Any, Stream[Person]]) -> 
     assert handle.state is State.READY
 
 
+HUGE = 10**4400  # past Python's 4,300-digit limit for int -> str
+
+
 @pytest.mark.parametrize(
-    "bad", [{"age": 3}, {"last_name": {"=='x' OR 1=1 --": "x"}}, "SELECT * FROM people", None]
+    "bad",
+    [
+        {"age": 3},
+        {"last_name": {"=='x' OR 1=1 --": "x"}},
+        "SELECT * FROM people",
+        None,
+        {"id": HUGE},
+        {"id": {"in": [1, -HUGE]}},
+        {"id": 2**63},
+        {"$limit": HUGE},
+    ],
 )
 def test_bad_query_fails_its_stream_and_the_service_lives_on(
     handle: LocalHandle[Any, Stream[Person]], bad: object
@@ -63,6 +76,7 @@ def test_bad_query_fails_its_stream_and_the_service_lives_on(
     with pytest.raises(InvalidRequestError) as caught:
         list(handle.stream(bad))
     assert caught.value.service == "people"
+    str(caught.value)  # its text never raises
     assert handle.state is State.READY
     assert len(list(handle.stream({"$limit": 3}))) == 3
 

@@ -33,6 +33,7 @@ from ._errors import StageError as StageError
 from ._errors import StreamReplyError as StreamReplyError
 from ._errors import TransportError as TransportError
 from ._errors import UnknownServiceError as UnknownServiceError
+from ._errors import short_repr as short_repr
 from ._events import CallTimer as CallTimer
 from ._events import Event as Event
 from ._events import EventKind as EventKind
@@ -46,20 +47,23 @@ from ._protocol import Stream as Stream
 from ._protocol import refuse as refuse
 from ._protocol import streamed as streamed
 from ._public import publish
+from ._replaying import during_replay as during_replay
+from ._replaying import replaying as replaying
 from ._service import ServiceFactory as ServiceFactory
-from ._service import ServiceSpec as ServiceSpec
 from ._service import coroutine as coroutine
 from ._service import raw as raw
 from ._service import service as service
 from ._shared import ACCELERATED_SHARED as _SHARED_ACCELERATED
 from ._shared import SharedHandle as SharedHandle
 from ._shared import SharedStream as SharedStream
+from ._spec import ServiceSpec as ServiceSpec
 from ._state import State as State
 from ._stream import ReplyStream as ReplyStream
 from ._supervise import Never as Never
 from ._supervise import OnFailure as OnFailure
 from ._supervise import RestartPolicy as RestartPolicy
 from ._supervise import SupervisionStats as SupervisionStats
+from ._where import Where as Where
 
 #: Whether the local and shared handles are the C accelerator's types.
 ACCELERATED: bool = _LOCAL_ACCELERATED and _SHARED_ACCELERATED
@@ -101,11 +105,15 @@ __all__ = [
     "SupervisionStats",
     "TransportError",
     "UnknownServiceError",
+    "Where",
     "coroutine",
+    "during_replay",
     "raw",
     "refuse",
     "remaining",
+    "replaying",
     "service",
+    "short_repr",
     "streamed",
 ]
 

@@ -26,7 +26,11 @@ errors survive pickling (Ray pickles them); messages show requests through
 from __future__ import annotations
 
 import itertools
+import math
 import reprlib
+from typing import Final
+
+from ._where import Where
 
 __all__ = [
     "DeadlineExceeded",
@@ -48,8 +52,9 @@ __all__ = [
 ]
 
 
-class _InOrder(reprlib.Repr):
-    """``reprlib.Repr`` that shows a dict's keys in the caller's order (it sorts them)."""
+class BoundedRepr(reprlib.Repr):
+    """``reprlib.Repr`` that shows a dict's keys in the caller's order (it sorts them)
+    and a huge int by its length (converting it whole is slow, past 4,300 digits refused)."""
 
     def repr_dict(self, x: dict[object, object], level: int) -> str:
         if not x:
@@ -57,22 +62,63 @@ class _InOrder(reprlib.Repr):
         if level <= 0:
             return "{" + self.fillvalue + "}"
         pieces = [
-            f"{self.repr1(key, level - 1)}: {self.repr1(value, level - 1)}"
+            f"{self.repr1(key, level - 1)}: {self.repr_value(key, value, level - 1)}"
             for key, value in itertools.islice(x.items(), self.maxdict)
         ]
         if len(x) > self.maxdict:
             pieces.append(self.fillvalue)
         return "{" + ", ".join(pieces) + "}"
 
+    def repr_value(self, key: object, value: object, level: int) -> str:
+        """The text of the value under ``key`` in a dict (a subclass may hide it)."""
+        return self.repr1(value, level)
 
-_short = _InOrder()
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > _INT_BITS:  # its repr would convert all of it, or refuse to
+            return f"<int of {int_digits(x):,} digits>"
+        return super().repr_int(x, level)
+
+
+#: Ints longer than this many bits (about 300 digits) are shown by their length.
+_INT_BITS: Final = 1000
+#: Up to this many bits the digit count is exact (one power of ten), past it about.
+_EXACT_BITS: Final = 100_000
+_LOG10_2: Final = math.log10(2)
+
+
+def int_digits(x: int) -> int:
+    """The number of decimal digits of ``x``, without converting it to text (for a
+    very long one an estimate, off by at most one)."""
+    bits = abs(x).bit_length()
+    low = int((bits - 1) * _LOG10_2) + 1  # 2**(bits-1) <= |x| < 2**bits
+    high = int(bits * _LOG10_2) + 1
+    if low == high or bits > _EXACT_BITS:
+        return high
+    return high if abs(x) >= 10**low else low
+
+
+_short = BoundedRepr()
 _short.maxstring = 60
 _short.maxother = 60
 
 
 def short_repr(value: object) -> str:
-    """A bounded ``repr`` for messages: requests may be huge or hold secrets."""
-    return _short.repr(value)
+    """A bounded ``repr`` for messages: requests may be huge or hold secrets. It
+    never raises (a huge int is shown by its length, a broken ``__repr__`` by its type)."""
+    try:
+        return _short.repr(value)
+    except Exception as exc:  # an error's text must not raise
+        return f"<{type(value).__name__} object (repr raised {type(exc).__name__})>"
+
+
+def exception_text(exc: BaseException) -> str:
+    """``"Type: text"`` for an exception, even when its ``str()`` raises (a
+    ``KeyError`` of a huge int does)."""
+    try:
+        text = str(exc)
+    except Exception as failure:
+        text = f"<str() raised {type(failure).__name__}>"
+    return f"{type(exc).__name__}: {text}"
 
 
 class Thrown:
@@ -90,6 +136,29 @@ class Thrown:
         return isinstance(other, Thrown) and other.exception is self.exception
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class UnreadRequest:
+    """Stands for the request when it was refused before anyone read it: a server
+    took no body that large. ``.size`` is its size in bytes, when the server knew it.
+    (``None`` is a request like any other, so it cannot stand for an unknown one.)
+    """
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int | None) -> None:
+        self.size = size
+
+    def __repr__(self) -> str:
+        return "a request" if self.size is None else f"a request of {self.size:,} bytes"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnreadRequest) and other.size == self.size
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[UnreadRequest], tuple[int | None]]:
+        return (UnreadRequest, (self.size,))
 
 
 class ServiceError(Exception):
@@ -119,9 +188,13 @@ class ServiceFailedError(ServiceError, RuntimeError):
 
     The original exception is ``__cause__``. ``.restarted`` says whether the
     supervisor replaced the dead generator, so the next call will be served.
+    ``.where`` says where it was raised (the frame, and the chain of calls from
+    the service's own function), when a service's frame was in the traceback;
+    it crosses HTTP and Ray, which the traceback does not.
     """
 
     request: object
+    where: Where | None = None
 
     def __init__(
         self, service: str, request: object, message: str = "", restarted: bool = False
@@ -140,7 +213,7 @@ class ServiceFailedError(ServiceError, RuntimeError):
         )
         cause = self.__cause__
         if cause is not None and not self.message:
-            text += f": {type(cause).__name__}: {cause}"
+            text += f": {exception_text(cause)}"
         return f"service {self.service!r}: {text}"
 
 
@@ -189,9 +262,10 @@ class InvalidRequestError(ServiceError, TypeError):
         self.reason = reason
 
     def __str__(self) -> str:
-        return (
-            f"service {self.service!r}: invalid request {short_repr(self.request)}: {self.reason}"
-        )
+        what = self.request
+        if isinstance(what, UnreadRequest):  # the reason says what was wrong with it
+            return f"service {self.service!r}: invalid request: {self.reason}"
+        return f"service {self.service!r}: invalid request {short_repr(what)}: {self.reason}"
 
 
 class StreamReplyError(ServiceError, TypeError):

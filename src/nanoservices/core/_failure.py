@@ -19,8 +19,11 @@ from ._errors import (
     RestartLimitError,
     ServiceError,
     ServiceFailedError,
+    exception_text,
+    short_repr,
 )
 from ._supervise import RestartPolicy, Supervision
+from ._where import where_failed
 
 __all__ = [
     "Verdict",
@@ -48,20 +51,14 @@ def passes_through(exc: BaseException) -> bool:
 
 
 def note_where(error: BaseException, exc: BaseException, code: CodeType | None) -> None:
-    """Add to ``error`` a note saying where the service's own frame (``code``) was
-    when ``exc`` left it: file, line and function. Error path only."""
-    if code is None:
+    """Record on ``error`` where ``exc`` was raised: ``error.where`` (a [`Where`][])
+    and a note naming the raising frame, its file and line, and the chain from the
+    service's own function (``code``) down to it. Error path only."""
+    where = where_failed(exc, code)
+    if where is None or not isinstance(error, ServiceFailedError):
         return
-    tb = exc.__traceback__
-    where = None
-    while tb is not None:
-        if tb.tb_frame.f_code is code:
-            where = tb
-        tb = tb.tb_next
-    if where is not None:
-        error.add_note(
-            f"the service failed in {code.co_qualname}() at {code.co_filename}:{where.tb_lineno}"
-        )
+    error.where = where
+    error.add_note(f"the service failed in {where}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +92,7 @@ def judge_failure(
     if not sup.may_restart(policy):
         return Verdict(
             False,
-            RestartLimitError(name, request, sup.restarts, f"{type(exc).__name__}: {exc}"),
+            RestartLimitError(name, request, sup.restarts, exception_text(exc)),
         )
     return Verdict(True, ServiceFailedError(name, request, restarted=True))
 
@@ -104,12 +101,10 @@ def restart_failed(
     name: str, request: object, exc: BaseException, restart_error: ServiceError
 ) -> ServiceFailedError:
     """The error when the body failed and starting a fresh instance failed too."""
-    from ._errors import short_repr
-
     return ServiceFailedError(
         name,
         request,
-        f"failed on request {short_repr(request)} ({type(exc).__name__}: {exc}), "
+        f"failed on request {short_repr(request)} ({exception_text(exc)}), "
         f"and restarting it failed too: {restart_error}",
     )
 
@@ -142,4 +137,4 @@ def close_failure(name: str, exc: Exception) -> ServiceError:
         return ProtocolViolationError(
             name, "the generator yielded while being closed (it caught GeneratorExit)"
         )
-    return ServiceFailedError(name, None, f"raised while being closed: {type(exc).__name__}: {exc}")
+    return ServiceFailedError(name, None, f"raised while being closed: {exception_text(exc)}")

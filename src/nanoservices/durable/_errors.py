@@ -2,50 +2,36 @@
 
 ```text
 ServiceError
-└── JournalError               the journal of a key cannot be used as asked
-    ├── KeyLockedError         another handle (this process or another) holds the key
-    ├── ReplayMismatchError    replay gave another reply than the one journalled
-    └── JournalTypeError       an entry no longer decodes as the service's request type
+└── SessionStateError              (nanoservices.sessions)
+    └── JournalError               the journal of a key cannot be used as asked
+        ├── KeyLockedError         another handle (this process or another) holds the key
+        │                          (also a nanoservices.sessions.KeyHeldError)
+        ├── ReplayMismatchError    replay gave another reply than the one journalled
+        └── JournalTypeError       an entry no longer decodes as the service's request type
 ```
+
+They are the errors of the keyed-session protocol (``nanoservices.sessions``), so a
+transport answers them without knowing durable services.
 """
 
 from __future__ import annotations
 
-import reprlib
-
-from nanoservices import ServiceError
+from nanoservices.core import short_repr
+from nanoservices.sessions import KeyHeldError, SessionStateError
 
 __all__ = [
     "JournalError",
     "JournalTypeError",
     "KeyLockedError",
     "ReplayMismatchError",
-    "short_repr",
 ]
 
-_short = reprlib.Repr()
-_short.maxstring = 60
-_short.maxother = 60
 
-
-def short_repr(value: object) -> str:
-    """A bounded ``repr`` for messages: requests may be large or secret."""
-    return _short.repr(value)
-
-
-class JournalError(ServiceError, RuntimeError):
+class JournalError(SessionStateError):
     """The journal of ``key`` cannot be used as asked (the store failed, or it is closed)."""
 
-    def __init__(self, service: str, key: str, message: str) -> None:
-        ServiceError.__init__(self, service, message)
-        self.args = (service, key, message)
-        self.key = key
 
-    def __str__(self) -> str:
-        return f"{self.service} [key {self.key!r}]: {self.message}"
-
-
-class KeyLockedError(JournalError):
+class KeyLockedError(JournalError, KeyHeldError):
     """Another handle holds ``key`` (in this process or another): never two writers."""
 
 

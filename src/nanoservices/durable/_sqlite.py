@@ -1,11 +1,11 @@
 """The default journal store: one SQLite file in WAL mode.
 
-Entries are rows ``(key, seq, kind, body, digest, crc)`` in a ``WITHOUT ROWID``
-table keyed by ``(key, seq)``; SQLite's transactions make an append all or
-nothing even under ``kill -9``, and the per-row checksum catches what they
-cannot (a corrupted page, a file edited by hand). Commits are fsynced
-(``synchronous=FULL``) in both modes: the modes differ in how many entries one
-commit carries.
+Entries are rows ``(key, seq, kind, body, digest, crc, at)`` in a ``WITHOUT
+ROWID`` table keyed by ``(key, seq)`` (``at``: when the row was committed);
+SQLite's transactions make an append all or nothing even under ``kill -9``,
+and the per-row checksum catches what they cannot (a corrupted page, a file
+edited by hand). Commits are fsynced (``synchronous=FULL``) in both modes: the
+modes differ in how many entries one commit carries.
 
 A key is locked with ``flock`` on a small file beside the database (one per
 key): the kernel drops the lock when its holder dies, so a killed process never
@@ -22,21 +22,30 @@ import sqlite3
 import time
 from pathlib import Path
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 __all__ = ["SQLiteStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
     key TEXT NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
-    body BLOB NOT NULL, digest INTEGER NOT NULL, crc INTEGER NOT NULL,
+    body BLOB NOT NULL, digest INTEGER NOT NULL, crc INTEGER NOT NULL, at REAL,
     PRIMARY KEY (key, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS factories (
+    key TEXT PRIMARY KEY, factory TEXT NOT NULL, fingerprint TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY, seq INTEGER NOT NULL, body BLOB NOT NULL,
     crc INTEGER NOT NULL, taken REAL NOT NULL
 );
 """
+#: When an entry was committed, in seconds since the epoch (SQLite's clock, in SQL).
+_NOW = "(julianday('now') - 2440587.5) * 86400.0"
+_INSERT = (
+    f"INSERT INTO journal (key, seq, kind, body, digest, crc, at) VALUES (?, ?, ?, ?, ?, ?, {_NOW})"
+)
 
 
 class SQLiteStore(JournalStore):
@@ -58,6 +67,9 @@ class SQLiteStore(JournalStore):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(journal)")}
+            if "at" not in columns:  # a file written before entries were dated
+                self._db.execute("ALTER TABLE journal ADD COLUMN at REAL")
             self._locks: dict[str, int] = {}
             self._lockdir = self.path.with_name(self.path.name + ".locks")
             self._lockdir.mkdir(exist_ok=True)
@@ -70,7 +82,7 @@ class SQLiteStore(JournalStore):
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(_INSERT, rows)
         except BaseException:
             db.execute("ROLLBACK")
             raise
@@ -87,6 +99,23 @@ class SQLiteStore(JournalStore):
             (key, seq),
         ).fetchall()
         return seq, body, crc, rows
+
+    def _entry_times(self, key: str) -> dict[int, float]:
+        rows = self._db.execute(
+            "SELECT seq, at FROM journal WHERE key = ? AND at IS NOT NULL", (key,)
+        ).fetchall()
+        return dict(rows)
+
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO factories VALUES (?, ?, ?)", (key, factory, fingerprint)
+        )
+
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        row = self._db.execute(
+            "SELECT factory, fingerprint FROM factories WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
 
     def _truncate(self, key: str, from_seq: int) -> None:
         self._db.execute("DELETE FROM journal WHERE key = ? AND seq >= ?", (key, from_seq))
@@ -138,6 +167,7 @@ class SQLiteStore(JournalStore):
         db.execute("BEGIN IMMEDIATE")
         count = db.execute("DELETE FROM journal WHERE key = ?", (key,)).rowcount
         db.execute("DELETE FROM snapshots WHERE key = ?", (key,))
+        db.execute("DELETE FROM factories WHERE key = ?", (key,))
         db.execute("COMMIT")
         return int(count)
 

@@ -19,7 +19,8 @@ import hashlib
 import time
 from typing import Any
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 try:
     import psycopg
@@ -35,12 +36,30 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nanoservices_journal (
     key text NOT NULL, seq bigint NOT NULL, kind smallint NOT NULL,
     body bytea NOT NULL, digest bigint NOT NULL, crc bigint NOT NULL,
+    -- when the entry was committed (the column is added to tables made before)
+    at double precision DEFAULT extract(epoch from now()),
     PRIMARY KEY (key, seq)
+);
+CREATE TABLE IF NOT EXISTS nanoservices_factories (
+    key text PRIMARY KEY, factory text NOT NULL, fingerprint text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS nanoservices_snapshots (
     key text PRIMARY KEY, seq bigint NOT NULL, body bytea NOT NULL,
     crc bigint NOT NULL, taken double precision NOT NULL
 );
+"""
+
+#: Tables made before entries were dated gain the column (old rows stay undated); a
+#: no-op, taking no table lock, when the column is there.
+_DATED = """
+DO $$ BEGIN
+IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_name = 'nanoservices_journal' AND column_name = 'at'
+               AND table_schema = current_schema()) THEN
+    ALTER TABLE nanoservices_journal ADD COLUMN at double precision;
+    ALTER TABLE nanoservices_journal ALTER COLUMN at SET DEFAULT extract(epoch from now());
+END IF;
+END $$;
 """
 
 
@@ -73,6 +92,7 @@ class PostgresStore(JournalStore):
         with self._db.transaction():
             self._db.execute("SELECT pg_advisory_xact_lock(7301)")  # one schema creator
             self._db.execute(_SCHEMA)
+            self._db.execute(_DATED)
         self._locked: set[str] = set()
         super().__init__(mode, batch=batch, interval=interval)
 
@@ -93,6 +113,26 @@ class PostgresStore(JournalStore):
             (key, seq),
         ).fetchall()
         return seq, None if body is None else bytes(body), crc, rows
+
+    def _entry_times(self, key: str) -> dict[int, float]:
+        rows = self._db.execute(
+            "SELECT seq, at FROM nanoservices_journal WHERE key = %s AND at IS NOT NULL",
+            (key,),
+        ).fetchall()
+        return {int(seq): float(at) for seq, at in rows}
+
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        self._db.execute(
+            "INSERT INTO nanoservices_factories VALUES (%s, %s, %s) ON CONFLICT (key) "
+            "DO UPDATE SET factory = EXCLUDED.factory, fingerprint = EXCLUDED.fingerprint",
+            (key, factory, fingerprint),
+        )
+
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        row = self._db.execute(
+            "SELECT factory, fingerprint FROM nanoservices_factories WHERE key = %s", (key,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
 
     def _truncate(self, key: str, from_seq: int) -> None:
         self._db.execute(
@@ -165,6 +205,7 @@ class PostgresStore(JournalStore):
         with self._db.transaction():
             cur = self._db.execute("DELETE FROM nanoservices_journal WHERE key = %s", (key,))
             self._db.execute("DELETE FROM nanoservices_snapshots WHERE key = %s", (key,))
+            self._db.execute("DELETE FROM nanoservices_factories WHERE key = %s", (key,))
         return cur.rowcount
 
     def _close(self) -> None:

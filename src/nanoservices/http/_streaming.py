@@ -29,9 +29,10 @@ from nanoservices.aio import AsyncReplyStream
 from nanoservices.core import ServiceError
 
 from . import _problems
+from ._failures import failure
 from ._sessions import Session
 from ._stats import Counters
-from ._wire import encode, problem_for
+from ._wire import encode
 
 __all__ = ["frames"]
 
@@ -111,7 +112,8 @@ async def frames(
     except ServiceError as exc:
         pending = None
         counters.errors += 1
-        lines.append(_error_frame(problem_for(exc, session.state)))
+        refused = failure(exc, session.id, session.state, traceback=session.tracebacks)
+        lines.append(_error_frame(refused.doc))
         yield _sent(lines)
     except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
         counters.errors += 1

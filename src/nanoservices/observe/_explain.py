@@ -11,7 +11,6 @@ locals where it raised, and the restart policy's decision.
 from __future__ import annotations
 
 import linecache
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,14 +20,23 @@ from typing import TYPE_CHECKING, Any, Final
 
 from nanoservices.core import (
     InvalidRequestError,
+    RemoteCause,
     RestartLimitError,
     ServiceBusyError,
     ServiceClosedError,
     ServiceError,
     ServiceFailedError,
     State,
+    Where,
 )
-from nanoservices.core.seam import DEFAULT_SECRET_NAMES, Redact, safe_repr, show_locals
+from nanoservices.core.seam import (
+    DEFAULT_SECRET_NAMES,
+    Redact,
+    exception_text,
+    is_plumbing,
+    safe_repr,
+    show_locals,
+)
 
 from ._inspect import FrameView, live_services
 
@@ -44,20 +52,7 @@ __all__ = [
     "uninstall_excepthook",
 ]
 
-_PACKAGE_DIR: Final = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: The folders holding the library's own plumbing (a service's frames are elsewhere).
-_PLUMBING: Final = frozenset(
-    os.path.join(_PACKAGE_DIR, folder) for folder in ("core", "aio", "compose", "observe")
-)
-
-
 _GENERATORS: Final = CO_GENERATOR | CO_ASYNC_GENERATOR  # a service's body, sync or async
-
-
-def _is_core(filename: str) -> bool:
-    """The library's own plumbing (``nanoservices/core/_*.py``...), not a service."""
-    directory, base = os.path.split(os.path.abspath(filename))
-    return directory in _PLUMBING and base.startswith("_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +83,7 @@ class Explanation:
                 root.add(f"[red]{escape(ex.error)}[/]")
             node = root
             for view in ex.frames:
-                kind = "" if view.status == "generator" else " [dim](called)[/]"
+                kind = " [dim](called)[/]" if view.status == "function" else ""
                 label = f"[bold]{escape(view.function)}[/]{kind}  [dim]{escape(view.where)}[/]"
                 if view.source:
                     label += f"\n[cyan]> {escape(view.source)}[/]"
@@ -110,7 +105,7 @@ def _frames(exc: BaseException, redact: Redact) -> tuple[FrameView, ...]:
     raw: list[tuple[Any, int]] = []
     tb: TracebackType | None = exc.__traceback__
     while tb is not None:
-        if not _is_core(tb.tb_frame.f_code.co_filename):
+        if not is_plumbing(tb.tb_frame.f_code.co_filename):
             raw.append((tb.tb_frame, tb.tb_lineno))
         tb = tb.tb_next
     views = []
@@ -128,6 +123,23 @@ def _frames(exc: BaseException, redact: Redact) -> tuple[FrameView, ...]:
             )
         )
     return tuple(views)
+
+
+def _frames_named(where: Where) -> tuple[FrameView, ...]:
+    """The chain a [`Where`][nanoservices.core.Where] names, for an error that came
+    from another process (its traceback stayed there): names, and the raising line."""
+    names = where.chain or (where.function,)
+    last = len(names) - 1
+    return tuple(
+        FrameView(
+            function=name,
+            filename=(where.file or where.module) if i == last else "",
+            lineno=where.line if i == last else None,
+            source="",
+            status="remote",
+        )
+        for i, name in enumerate(names)
+    )
 
 
 def _find_handle(name: str) -> AnyHandle | None:
@@ -165,9 +177,17 @@ def _hint(error: BaseException) -> str:
         return "the service was closed (or its generator returned); make a new one from its factory"
     if isinstance(error, ServiceBusyError):
         return "not a failure: the service was in use; try again, or use handle.shared()"
-    if isinstance(error, ServiceFailedError) and error.__cause__ is not None:
+    cause = error.__cause__ if isinstance(error, ServiceFailedError) else None
+    if cause is None:
+        return ""
+    if cause.__traceback__ is not None:
         return "full traceback: error.__cause__ (traceback.print_exception(error))"
-    return ""
+    if getattr(cause, "__notes__", None):  # Ray: the host's traceback came as a note
+        return (
+            "raised in another process: its traceback is in the notes of error.__cause__ "
+            "(traceback.print_exception(error))"
+        )
+    return "raised in another process: its traceback is in that server's log"
 
 
 def _headline(ex: Explanation) -> str:
@@ -188,8 +208,8 @@ def _render_text(ex: Explanation, depth: int = 0) -> str:
         lines.append(f"{pad}where (outermost first):")
         for i, view in enumerate(ex.frames):
             indent = pad + "  " + "   " * i
-            kind = "" if view.status == "generator" else " (called)"
-            lines.append(f"{indent}└─ {view.function}{kind}  {view.where}")
+            kind = " (called)" if view.status == "function" else ""
+            lines.append(f"{indent}└─ {view.function}{kind}  {view.where}".rstrip())
             if view.source:
                 lines.append(f"{indent}     > {view.source}")
         last = ex.frames[-1]
@@ -232,8 +252,10 @@ def explain(
     origin = cause if cause is not None else error
     if isinstance(error, ServiceError) and cause is None:
         message = error.message or str(error)
+    elif isinstance(origin, RemoteCause):  # the original's type name and text
+        message = str(origin)
     else:
-        message = f"{type(origin).__name__}: {origin}"
+        message = exception_text(origin)
     caused_by = None
     if (
         isinstance(cause, ServiceFailedError)
@@ -241,11 +263,15 @@ def explain(
         and cause.__cause__ is not None
     ):
         caused_by = explain(cause, redact=redact)
+    frames = _frames(origin, redact)
+    where = getattr(error, "where", None)
+    if not frames and isinstance(where, Where):  # it crossed HTTP or Ray: no traceback
+        frames = _frames_named(where)
     return Explanation(
         service=service,
         request=None if request is None else safe_repr(request),
         error=message,
-        frames=_frames(origin, redact),
+        frames=frames,
         policy=_policy(error, handle) if isinstance(error, ServiceError) else "",
         hint=_hint(error),
         caused_by=caused_by,

@@ -55,7 +55,9 @@ class FrameView:
     right now, in this or another thread), ``finished``, or ``iterator`` for a
     plain iterator delegated to (``yield from some_list``), which has no frame.
     For async services the chain follows ``await`` (coroutines, then whatever
-    has no frame, such as a future: ``awaiting``).
+    has no frame, such as a future: ``awaiting``). In an [`explain`][] report it is
+    ``generator`` or ``function`` (a plain call), or ``remote`` for a frame that
+    ran in another process (only its name is known, and the raising line).
     """
 
     function: str

@@ -18,11 +18,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
-import reprlib
 from collections.abc import Callable, Mapping
 from typing import Final
 
 from nanoservices import InvalidRequestError
+from nanoservices.core import short_repr
 
 from ._schema import PEOPLE
 from ._table import Column, Kind, Table
@@ -68,10 +68,6 @@ _KIND_OPERATORS: Final[Mapping[Kind, frozenset[str]]] = {
     Kind.OTHER: frozenset(),
 }
 _OPERATOR_ORDER: Final = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "startswith")
-
-_repr = reprlib.Repr()
-_repr.maxstring = 40
-_repr.maxother = 40
 
 Value = int | float | bool | str | datetime.date | None
 
@@ -153,11 +149,11 @@ def _parse(request: object, table: Table) -> Query:
     conditions: list[Condition] = []
     for key, spec in request.items():
         if not isinstance(key, str):
-            raise _Refused(f"query keys are strings, got {_repr.repr(key)}")
+            raise _Refused(f"query keys are strings, got {short_repr(key)}")
         if key.startswith("$"):
             if key not in _OPTIONS:
                 raise _Refused(
-                    f"unknown option {_repr.repr(key)}; options are {', '.join(_OPTIONS)}"
+                    f"unknown option {short_repr(key)}; options are {', '.join(_OPTIONS)}"
                 )
             continue
         conditions.extend(_conditions(_column(table, key, "unknown column"), spec))
@@ -174,7 +170,7 @@ def _column(table: Table, name: str, unknown: str) -> Column:
     """The queryable column called ``name``, or a refusal listing the table's columns."""
     column = table.by_name.get(name)
     if column is None:
-        raise _Refused(f"{unknown} {_repr.repr(name)}; {_has(table)}")
+        raise _Refused(f"{unknown} {short_repr(name)}; {_has(table)}")
     if column.kind is Kind.OTHER:
         raise _Refused(
             f"column {name!r} has type {column.type_name or 'none'}, which queries cannot "
@@ -197,7 +193,7 @@ def _conditions(column: Column, spec: object) -> list[Condition]:
     for operator, operand in spec.items():
         if operator not in OPERATORS:
             raise _Refused(
-                f"unknown operator {_repr.repr(operator)} for column {column.name!r}; "
+                f"unknown operator {short_repr(operator)} for column {column.name!r}; "
                 f"operators are {', '.join(_OPERATOR_ORDER)}"
             )
         if operator not in allowed:
@@ -235,24 +231,24 @@ def _value(column: Column, value: object) -> Value:
     name, kind = column.name, column.kind
     if kind is Kind.INTEGER:
         if type(value) is not int:  # bool is an int subclass but never a count or an id
-            raise _Refused(f"column {name!r} takes an int, got {_repr.repr(value)}")
+            raise _Refused(f"column {name!r} takes an int, got {short_repr(value)}")
         if not _INT64_MIN <= value <= _INT64_MAX:
-            raise _Refused(f"column {name!r}: {value} is out of the 64-bit range")
+            raise _Refused(f"column {name!r}: {short_repr(value)} is out of the 64-bit range")
         return value
     if kind is Kind.REAL:
         if type(value) not in (int, float):
-            raise _Refused(f"column {name!r} takes a number, got {_repr.repr(value)}")
+            raise _Refused(f"column {name!r} takes a number, got {short_repr(value)}")
         assert isinstance(value, int | float)
         try:
             number = float(value)
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
-            raise _Refused(f"column {name!r} takes a finite number, got {_repr.repr(value)}")
+            raise _Refused(f"column {name!r} takes a finite number, got {short_repr(value)}")
         return number
     if kind is Kind.BOOLEAN:
         if type(value) is not bool:
-            raise _Refused(f"column {name!r} takes True or False, got {_repr.repr(value)}")
+            raise _Refused(f"column {name!r} takes True or False, got {short_repr(value)}")
         return value
     if kind is Kind.DATE:
         if isinstance(value, datetime.datetime):  # a date subclass, but its time would be lost
@@ -266,14 +262,14 @@ def _value(column: Column, value: object) -> Value:
                 pass
         raise _Refused(
             f"column {name!r} takes a date or an ISO date string 'YYYY-MM-DD', "
-            f"got {_repr.repr(value)}"
+            f"got {short_repr(value)}"
         )
     return _text(name, value)
 
 
 def _text(name: str, value: object) -> str:
     if not isinstance(value, str):
-        raise _Refused(f"column {name!r} takes a str, got {_repr.repr(value)}")
+        raise _Refused(f"column {name!r} takes a str, got {short_repr(value)}")
     if len(value) > MAX_TEXT:
         raise _Refused(f"column {name!r}: value longer than {MAX_TEXT} characters")
     if "\0" in value:  # PostgreSQL text cannot hold NUL; refuse it on every backend alike
@@ -289,7 +285,7 @@ def _values(column: Column, operator: str, operand: object) -> tuple[Value, ...]
     if not isinstance(operand, list | tuple | set | frozenset):
         raise _Refused(
             f"operator {operator!r} on column {column.name!r} takes a list of values, "
-            f"got {_repr.repr(operand)}"
+            f"got {short_repr(operand)}"
         )
     if len(operand) > MAX_IN:
         raise _Refused(f"operator {operator!r} takes at most {MAX_IN} values")
@@ -319,11 +315,11 @@ def _pattern(column: Column, operator: str, operand: object) -> str:
 def _order(table: Table, spec: object) -> tuple[OrderKey, ...]:
     names = [spec] if isinstance(spec, str) else spec
     if not isinstance(names, list | tuple):
-        raise _Refused(f"$order takes a column name or a list of them, got {_repr.repr(spec)}")
+        raise _Refused(f"$order takes a column name or a list of them, got {short_repr(spec)}")
     keys: list[OrderKey] = []
     for name in names:
         if not isinstance(name, str):
-            raise _Refused(f"$order takes column names, got {_repr.repr(name)}")
+            raise _Refused(f"$order takes column names, got {short_repr(name)}")
         descending = name.startswith("-")
         column = _column(table, name[1:] if descending else name, "$order: unknown column")
         if any(key.column == column.name for key in keys):
@@ -336,7 +332,7 @@ def _count(option: str, value: object) -> int | None:
     if value is None:
         return None
     if type(value) is not int or not 0 <= value <= _INT64_MAX:
-        raise _Refused(f"{option} takes a non-negative int, got {_repr.repr(value)}")
+        raise _Refused(f"{option} takes a non-negative int, got {short_repr(value)}")
     return value
 
 
