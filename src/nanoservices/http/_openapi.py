@@ -2,12 +2,15 @@
 
 Request and reply schemas come from ``msgspec.json.schema_components`` over
 each service's ``Generator[Reply, Request, ...]`` (or ``AsyncGenerator``)
-annotation; a type msgspec cannot describe is left open (``{}``).
+annotation (a union msgspec cannot take as one type, like ``str | bytes``, is
+each member's schema, any of them); a type msgspec cannot describe is left
+open (``{}``).
 """
 
 from __future__ import annotations
 
 import collections.abc
+import types
 import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -191,14 +194,37 @@ def _reply_types(fn: Any) -> tuple[object, object]:
     return replied, item
 
 
+def _schema(tp: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON schema of ``tp`` and the components it refers to; a union msgspec
+    will not decode as one type (``str | bytes``) is each member's schema, any of
+    them; a type msgspec cannot describe at all is left open (``{}``)."""
+    try:
+        (schema,), comps = msgspec.json.schema_components([tp], ref_template=_REF)
+    except Exception:  # a type msgspec cannot describe (or its hints do not resolve)
+        members = typing.get_args(tp) if _is_union(tp) else ()
+        if not members:
+            return {}, {}
+        parts: list[dict[str, Any]] = []
+        comps = {}
+        for member in members:
+            part, more = _schema(member)
+            if not part:
+                return {}, {}
+            parts.append(part)
+            comps.update(more)
+        return {"anyOf": parts}, comps
+    return schema, comps
+
+
+def _is_union(tp: object) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
 def _schemas(types: list[object]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     out: list[dict[str, Any]] = []
     components: dict[str, Any] = {}
     for tp in types:
-        try:
-            (schema,), comps = msgspec.json.schema_components([tp], ref_template=_REF)
-        except Exception:  # a type msgspec cannot describe (or its hints do not resolve)
-            schema, comps = {}, {}
+        schema, comps = _schema(tp)
         out.append(schema)
         components.update(comps)
     return out, components

@@ -9,7 +9,8 @@ status, kind, title and words of each situation the server meets.
 
 ```text
 Refused
-├── 400 malformed, too-deep, bad-timeout, bad-window, bad-session-open, bad-throw
+├── 400 not-http (h11 refused it), malformed, too-deep, bad-timeout, bad-window,
+│       bad-session-open, bad-throw
 ├── 401 unauthorized
 ├── 403 shared-operation
 ├── 404 unknown-service, unknown-session, not-found (no route)
@@ -18,6 +19,7 @@ Refused
 ├── 409 busy (a shared service's stream is open, a page in flight), no-open-stream, key-locked
 ├── 410 session-expired, closed
 ├── 413 too-large
+├── 431 not-http (headers past h11's size limit)
 ├── 415 unsupported-media-type
 ├── 422 shared-args, bad-session-open, bad-throw (and service_error's invalid-request)
 ├── 429 too-many-sessions, client-quota
@@ -125,6 +127,15 @@ def session_closed(service: str) -> Refused:
     return _refused(
         410, "closed", "ServiceClosedError", "cannot use it: the session was closed",
         error="ServiceClosedError", service=service, state="closed",
+    )  # fmt: skip
+
+
+def not_http(status: int, reason: str) -> Refused:
+    """A request that is not valid HTTP/1.1 (h11 refused it before the app could run;
+    ``status`` is h11's hint: 400, or 431 for headers past the size limit)."""
+    return _refused(
+        status, "not-http", "Invalid HTTP request",
+        f"the request is not valid HTTP/1.1 ({reason}); the connection is closed",
     )  # fmt: skip
 
 
