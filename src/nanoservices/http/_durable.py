@@ -194,6 +194,11 @@ class DurableSessions:
         """Open the stores (at the server's start)."""
         self._stores = await asyncio.to_thread(open_stores, dict(self._services))
 
+    def stores(self) -> list[JournalStore]:
+        """The stores open now, each once (services naming one location share one)."""
+        distinct = {id(store): store for store, _owned in self._stores.values()}
+        return list(distinct.values())
+
     async def stop(self) -> None:
         """Close the stores the server opened (at its end, after every session)."""
         await asyncio.to_thread(close_stores, self._stores)
