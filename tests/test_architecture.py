@@ -45,7 +45,7 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "observe": frozenset({f"{PACKAGE}.core", SEAM, f"{PACKAGE}.aio"}),
     # the transports know keyed sessions by their protocol (``sessions``) and get them
     # from the one module that names the implementation, never from durable itself
-    "http": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES),
+    "http": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES - {DURABLE}),
     "ray": frozenset({PACKAGE, SEAM, SESSION_STORES} | FACES - {DURABLE}),
     # the protocol of keyed sessions: neutral, above the core and asyncio only
     "sessions": frozenset({PACKAGE, f"{PACKAGE}.core", f"{PACKAGE}.aio"}),
@@ -332,6 +332,9 @@ def test_every_folder_is_in_the_map() -> None:
         ("nanoservices.compose._router", "import nanoservices.observe._trace\n"),
         # an application folder importing a private module
         ("nanoservices._cli._repl", "from nanoservices.observe._inspect import FrameView\n"),
+        # a transport importing the durable layer (it knows keyed sessions only)
+        ("nanoservices.http._keyed", "from nanoservices.durable import JournalError\n"),
+        ("nanoservices.http._host", "def f():\n    from ..durable import JournalStore\n"),
         # a transport that knows durability rather than the session protocol
         ("nanoservices.ray._host", "from nanoservices.durable import durable\n"),
         ("nanoservices.ray._host", "def f():\n    import nanoservices.durable\n"),
@@ -348,9 +351,31 @@ def test_the_rule_catches_a_broken_import(module: str, source: str) -> None:
         ("nanoservices.http._client", "from nanoservices.core.seam import Op, refusal\n"),
         ("nanoservices.core._handle", "from ._steps import run\nfrom . import _protocol\n"),
         ("nanoservices.observe._trace", "from ..core import Event\n"),
+        ("nanoservices.http._keyed", "from nanoservices.sessions import KeyHeldError\n"),
+        ("nanoservices.http._keyed", "from nanoservices._session_stores import sessions_at\n"),
         ("nanoservices.ray._host", "from nanoservices._session_stores import sessions_at\n"),
         ("nanoservices.ray._host", "from nanoservices.sessions import KeyedSessions\n"),
     ],
 )
 def test_the_rule_allows_public_names_and_the_seam(module: str, source: str) -> None:
     assert not violations(module, source)
+
+
+#: The transports: they know sessions opened with a key only by their protocol.
+TRANSPORTS = ("http", "ray")
+
+
+@pytest.mark.parametrize("folder", TRANSPORTS)
+def test_no_transport_imports_the_durable_layer(folder: str) -> None:
+    """No module under a transport's folder imports ``nanoservices.durable``: HTTP and
+    Ray speak the keyed-session protocol (``nanoservices.sessions``), durable services
+    implement it, and ``nanoservices._session_stores`` names the implementation."""
+    assert DURABLE not in MAY_IMPORT[folder]
+    found = [
+        problem
+        for module, path in _modules()
+        if _folder(module) == folder
+        for problem in violations(module, path.read_text(), path.name == "__init__.py")
+        if problem.endswith(f" imports {DURABLE}") or f" imports {DURABLE}." in problem
+    ]
+    assert not found, "\n".join(found)

@@ -145,6 +145,25 @@ def test_a_router_lets_routed_pairs_through_and_refuses_the_rest(kind: type[Any]
     assert h.call(route("echo", "again")) == "again"
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_typed_and_nested_routes_are_checked_as_in_python(kind: type[Any]) -> None:
+    inner = router({"echo": _echo, "num": _typed(int)}, name="inner")
+    h = kind(router({"in": inner, "md5": md5}, name="outer")().spec)
+    assert h.call(route("md5", "x")) == md5().call("x")  # a typed route's payload
+    assert h.call(route("in", route("echo", "x"))) == "x"  # a nested router
+    assert h.call(route("in", route("num", 7))) == 7
+    for bad, reason in [
+        (route("md5", 5), "expected str"),
+        (route("in", route("num", True)), "expected int"),
+        (route("in", route("nope", 1)), "no route 'nope'"),
+        (route("in", "echo"), "expected a \\(key, payload\\) pair"),
+    ]:
+        with pytest.raises(ns.InvalidRequestError, match=reason):
+            h.call(bad)
+    assert h.state is ns.State.READY
+    assert h.call(route("in", route("num", 8))) == 8
+
+
 @dataclasses.dataclass
 class AddD:
     item: str

@@ -197,3 +197,13 @@ def test_step_on_postgres(pg_cluster: object) -> None:
     done = journal("step", "acme", "--service", LEDGER, "--dsn", dsn, input="goto 5\nwhere\n")
     assert done.returncode == 0, done.stderr
     assert "step 5: call Check(entry='food') -> -10" in done.stdout
+
+
+def test_another_factory_is_refused_unless_forced(where: list[str]) -> None:
+    done = journal("inspect", "acme", "--at", "5", "--service", FIXED, *where)
+    assert done.returncode == 1
+    assert "written by nanoservices.examples.ledger:ledger" in done.stderr
+    assert "--force" in done.stderr
+    forced = journal("inspect", "acme", "--at", "5", "--service", FIXED, "--force", *where)
+    assert forced.returncode == 0, forced.stderr
+    assert "after step 5: call Check(entry='food') -> 30" in forced.stdout

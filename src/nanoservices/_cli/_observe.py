@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.tree import Tree
 
-    from nanoservices.observe import Statistics
+    from nanoservices.observe import Explanation, Inspection, Statistics
 
 __all__ = ["Observer", "basic_inspection"]
 
@@ -110,26 +110,28 @@ class Observer:
             return None
         return tree
 
-    def inspect(self, handle: Any) -> Any:
+    def inspect(self, handle: Any) -> Inspection | dict[str, Any]:
         """What the inspection module says about ``handle``, or the basic facts."""
         if self._inspect is not None:
             try:
-                return self._inspect(handle)
+                inspection: Inspection = self._inspect(handle)
+                return inspection
             except Exception as exc:  # inspection must never end a session
                 info = basic_inspection(handle)
                 info["inspection_error"] = f"{type(exc).__name__}: {exc}"
                 return info
         return basic_inspection(handle)
 
-    def explain(self, error: BaseException) -> Any:
+    def explain(self, error: BaseException) -> Explanation | None:
         """What ``explain()`` says about ``error`` (``str()`` it, or ``.rich()``), or
         None without the module."""
         if self._explain is None:
             return None
         try:
-            return self._explain(error)
+            explanation: Explanation = self._explain(error)
         except Exception:  # explaining must never end a session
             return None
+        return explanation
 
 
 def basic_inspection(handle: Any) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from nanoservices import Handle, ServiceError, ServiceFailedError, State, Stream
 from ._observe import Observer
 
 if TYPE_CHECKING:
-    from nanoservices.observe import Statistics
+    from nanoservices.observe import Explanation, Inspection, Statistics
 from ._target import StartError, Target, TargetError, start_service
 
 __all__ = ["ErrorInfo", "Items", "Session", "describe_error"]
@@ -239,11 +239,11 @@ class Session:
         """The statistics snapshot, or None when this build has none."""
         return self.observer.statistics(self.handle)
 
-    def inspect(self) -> Any:
+    def inspect(self) -> Inspection | dict[str, Any]:
         """What the inspection module (or the handle itself) tells about the service."""
         return self.observer.inspect(self.handle)
 
-    def explain(self) -> Any | None:
+    def explain(self) -> Explanation | None:
         """What ``explain()`` says about the last error (None when there was none)."""
         error = self.last_error
         return None if error is None else self.observer.explain(error)

@@ -14,6 +14,7 @@ import typer
 from nanoservices.durable import History, JournalError, JournalStore, Kind, Step, history
 
 from . import _target
+from ._keys import stored_key
 
 __all__ = [
     "as_json",
@@ -66,17 +67,9 @@ def load_snapshots(spec: str | None) -> Any:
 
 
 def resolve_key(store: JournalStore, key: str, service: str | None) -> str:
-    """``key`` as stored: a key opened through ``serve`` is stored as ``service/key``,
-    so the short key is accepted when only the long one has a journal."""
-    if _exists(store, key) or service is None:
-        return key
-    served = f"{service}/{key}"
-    return served if _exists(store, served) else key
-
-
-def _exists(store: JournalStore, key: str) -> bool:
-    loaded = store.entries(key)
-    return loaded.snapshot is not None or bool(loaded.entries)
+    """``key`` as stored (see [`stored_key`][nanoservices._cli._keys.stored_key]): a key
+    opened through ``serve`` is stored as ``service/key``."""
+    return stored_key(store, key, service)
 
 
 @contextmanager

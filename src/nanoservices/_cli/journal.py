@@ -20,6 +20,7 @@ from nanoservices.durable import JournalError, JournalStore, SQLiteStore, durabl
 
 from . import _target, _travel
 from ._app import app
+from ._keys import stored_key
 
 __all__ = ["journal"]
 
@@ -37,7 +38,20 @@ DsnOption = Annotated[
 ]
 ServiceOption = Annotated[
     str | None,
-    typer.Option("--service", metavar="MODULE:FACTORY", help="The service, to replay the key."),
+    typer.Option(
+        "--service",
+        metavar="MODULE:FACTORY|NAME",
+        help="The service, to replay the key; or only its name, to find a key served "
+        "under it (serve stores KEY as NAME/KEY).",
+    ),
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replay even a journal written by another factory, or by the service's code "
+        "before it changed.",
+    ),
 ]
 SnapshotsOption = Annotated[
     str | None,
@@ -89,21 +103,20 @@ def show(
         int | None, typer.Option("--tail", metavar="N", help="Show the last N entries.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    force: ForceOption = False,
 ) -> None:
     """A key's journal, entry by entry: number, time (UTC), kind and request; with
     --service, requests as the service's types and each reply or error (replayed)."""
     with _open(store, dsn) as opened:
-        if service is not None:
-            with _travel.open_history(opened, key, service, snapshots) as hist:
+        if service is not None and ":" in service:
+            with _travel.open_history(opened, key, service, snapshots, force) as hist:
                 first, last = _window(hist.first + 1, hist.last, start, limit, tail)
                 for step in hist.steps(first, last):
                     _show_step(_travel.step_record(step), as_json)
             return
+        key = stored_key(opened, key, service)
         loaded = opened.entries(key)
-        times: dict[int, float] = getattr(opened, "entry_times", lambda key: {})(key)
-    if loaded.snapshot is None and not loaded.entries:
-        typer.echo(f"no journal for key {key!r}", err=True)
-        raise typer.Exit(1)
+        times = opened.entry_times(key)
     if loaded.snapshot is not None and start is None and tail is None:
         state = msgspec.msgpack.decode(loaded.snapshot)
         if as_json:
@@ -180,6 +193,7 @@ def compact(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     with _open(store, dsn) as opened:
+        key = stored_key(opened, key, target.factory.spec.name)
         try:
             with durable(target.factory, key=key, store=opened, snapshots=snaps) as handle:
                 before = handle.stats.journal_length
@@ -207,6 +221,7 @@ def delete(
         raise typer.Exit(2)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     with _open(store, dsn) as opened:
+        key = stored_key(opened, key, exact=True)
         try:
             count = opened.delete(key)
         except BlockingIOError:

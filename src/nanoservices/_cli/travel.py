@@ -18,7 +18,7 @@ from nanoservices.durable import JournalError
 
 from . import _travel
 from ._stepper import Stepper
-from .journal import DsnOption, SnapshotsOption, StoreOption, _open, journal
+from .journal import DsnOption, ForceOption, SnapshotsOption, StoreOption, _open, journal
 
 __all__ = ["debug", "diverge", "inspect_at", "step"]
 
@@ -38,10 +38,14 @@ def inspect_at(
     store: StoreOption = DEFAULT_STORE,
     dsn: DsnOption = None,
     snapshots: SnapshotsOption = None,
+    force: ForceOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="The frames as JSON.")] = False,
 ) -> None:
     """The service's frames right after step N: its yield-from chain, lines and locals."""
-    with _open(store, dsn) as opened, _travel.open_history(opened, key, service, snapshots) as hist:
+    with (
+        _open(store, dsn) as opened,
+        _travel.open_history(opened, key, service, snapshots, force) as hist,
+    ):
         moment = hist.at(at)
         if as_json:
             step = None if moment.step is None else _travel.step_record(moment.step)
@@ -67,11 +71,15 @@ def step(
     store: StoreOption = DEFAULT_STORE,
     dsn: DsnOption = None,
     snapshots: SnapshotsOption = None,
+    force: ForceOption = False,
     at: Annotated[int | None, typer.Option("--at", metavar="N", help="Start at step N.")] = None,
 ) -> None:
     """Step through KEY's history: next, back, goto N, locals, diff N M, changes NAME,
     where, quit (commands come from the terminal, or a pipe)."""
-    with _open(store, dsn) as opened, _travel.open_history(opened, key, service, snapshots) as hist:
+    with (
+        _open(store, dsn) as opened,
+        _travel.open_history(opened, key, service, snapshots, force) as hist,
+    ):
         stepper = Stepper(hist, typer.echo)
         stepper.run(sys.stdin, start=at, interactive=sys.stdin.isatty())
 
@@ -84,11 +92,15 @@ def debug(
     store: StoreOption = DEFAULT_STORE,
     dsn: DsnOption = None,
     snapshots: SnapshotsOption = None,
+    force: ForceOption = False,
 ) -> None:
     """pdb, stopped inside the service's own frame as it handles step N."""
     from ._debug import debug_step
 
-    with _open(store, dsn) as opened, _travel.open_history(opened, key, service, snapshots) as hist:
+    with (
+        _open(store, dsn) as opened,
+        _travel.open_history(opened, key, service, snapshots, force) as hist,
+    ):
         step = debug_step(hist, at)
     typer.echo(f"step {at}: {step}")
 
@@ -104,11 +116,15 @@ def diverge(
     store: StoreOption = DEFAULT_STORE,
     dsn: DsnOption = None,
     snapshots: SnapshotsOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Replay KEY into edited code: the first step it answers differently, with both
     services' frames there (exit status 1), or none (0)."""
     other = _travel.load_factory(edited)
-    with _open(store, dsn) as opened, _travel.open_history(opened, key, service, snapshots) as hist:
+    with (
+        _open(store, dsn) as opened,
+        _travel.open_history(opened, key, service, snapshots, force) as hist,
+    ):
         try:
             found = hist.diverge(other)
         except JournalError as exc:

@@ -408,10 +408,12 @@ def _fused_body(kinds: tuple[str, ...], lines: list[str]) -> dict[int, int]:
     return steps
 
 
-def _compiled(lines: list[str], name: str) -> Any:
+def _compiled(lines: list[str], name: str) -> Callable[..., Any]:
+    """The function ``name`` that ``lines`` (the fused stages' code) define."""
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(lines) + "\n", _FUSED_FILE, "exec"), namespace)
-    return namespace[name]
+    fused: Callable[..., Any] = namespace[name]
+    return fused
 
 
 # -- building stages -------------------------------------------------------------

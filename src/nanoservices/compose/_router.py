@@ -27,7 +27,7 @@ from types import GeneratorType
 from typing import Any, Final, NamedTuple, cast
 
 from nanoservices.core import RestartPolicy, RoutingError, ServiceFactory, ServiceSpec
-from nanoservices.core.seam import NATIVE, KeyedCheck, RawProtocol, short_repr
+from nanoservices.core.seam import NATIVE, KeyedCheck, RawProtocol, fast_form, short_repr
 
 __all__ = ["Menu", "Routed", "Router", "menu", "route", "route_of", "router"]
 
@@ -324,6 +324,12 @@ class Router:
         self._unchecked = frozenset(
             key for key, check in self._payload_checks.items() if check is None
         )
+        # key -> what its payload may be without a call (None: anything), for the
+        # handle's inline test; a nested router's is its own table
+        self._fast: dict[Hashable, Any] = {
+            key: route._fast if isinstance(route, Router) else fast_form(self._payload_checks[key])
+            for key, route in self.routes.items()
+        }
         self._spent = _Spent(self.routes)
 
     def __call__(self) -> Generator[Any, Any, None]:
@@ -444,8 +450,8 @@ class Router:
             raw=raw,
             reset_with=reset_with,
             restart=restart,
-            # the handle lets a pair naming an unchecked route through without a call
-            check=KeyedCheck(self.check, self._unchecked) if validate else None,
+            # the handle lets a pair its routes accept as it is through without a call
+            check=KeyedCheck(self.check, self._fast) if validate else None,
         )
 
     def __repr__(self) -> str:

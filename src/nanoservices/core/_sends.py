@@ -18,7 +18,7 @@ from ._errors import InvalidRequestError
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
 from ._protocol import Refusal
 from ._state import Op, State, refusal
-from ._validate import ConvertCheck, InstanceCheck, Invalid, KeyedCheck
+from ._validate import ConvertCheck, Fast, InstanceCheck, Invalid, KeyedCheck
 
 __all__ = [
     "CheckedSink",
@@ -90,8 +90,8 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
 class CheckedSink:
     """The sink of a typed service with nothing else on its path: the generator,
     the service's one check object (shared by all its handles), the name, and
-    ``fast``: what the check accepts as it is, without being called (a tuple of
-    exact classes, or a frozenset of route keys; None: nothing).
+    ``fast``: what the check accepts as it is, without being called (see
+    ``_validate.Fast``: a tuple of exact classes, or a router's routes; None: nothing).
 
     One small object per handle, where a ``validating`` chain costs a bound
     ``send``, a closure per path and a holder (about 600 bytes more per idle
@@ -107,7 +107,7 @@ class CheckedSink:
         gen: Any,
         check: Callable[[object], str | None],
         name: str,
-        fast: tuple[type, ...] | frozenset[Any] | None = None,
+        fast: Fast | None = None,
     ) -> None:
         self.gen = gen
         self.check = check
@@ -157,7 +157,7 @@ class _ConvertSink(CheckedSink):
 
     __slots__ = ()
     check: ConvertCheck
-    fast: frozenset[type]
+    fast: tuple[type, ...]
 
     def send(self, request: object) -> Any:
         if request.__class__ in self.fast:
@@ -174,12 +174,17 @@ class _ConvertSink(CheckedSink):
 _TUPLE_ITER = tuple.__iter__
 
 
+_CHECKED: Any = object()
+
+
 class _KeyedSink(CheckedSink):
     """A router's check: a pair naming a route whose payload needs no check goes
-    straight in (``fast``: those routes' keys); anything else asks the check."""
+    straight in (``fast``: route key -> None for those routes); anything else
+    asks the check (the C accelerator also lets through, without a call, a
+    payload its route accepts as it is)."""
 
     __slots__ = ()
-    fast: frozenset[Any]
+    fast: dict[Any, Any]
 
     def send(self, request: Any) -> Any:  # a pair is told by its type, then indexed
         kind = request.__class__
@@ -187,10 +192,10 @@ class _KeyedSink(CheckedSink):
             request
         ) == 2:
             try:
-                accepted = request[0] in self.fast
+                payload_form = self.fast.get(request[0], _CHECKED)
             except TypeError:  # an unhashable key: the check says why
-                accepted = False
-            if accepted:
+                payload_form = _CHECKED
+            if payload_form is None:
                 return self.gen.send(request)
         reason = self.check(request)
         if reason is not None:
@@ -209,7 +214,7 @@ def checked_sink(gen: Any, check: Callable[[object], str | None], name: str) -> 
     if isinstance(check, ConvertCheck):
         return _ConvertSink(gen, check, name, check.exact)
     if isinstance(check, KeyedCheck):
-        return _KeyedSink(gen, check, name, check.keys)
+        return _KeyedSink(gen, check, name, check.routes)
     return CheckedSink(gen, check, name)
 
 

@@ -123,6 +123,18 @@ def _make_spec(
     )
 
 
+def _factory_or_decorator(
+    fn: Callable[..., Generator[Any, Any, Any]] | None, **options: Any
+) -> ServiceFactory[Any, Any, Any] | _Decorator:
+    """``fn``'s factory made with ``options`` (those of ``_make_spec``), or, without
+    ``fn`` (``@service(...)``), the decorator that makes it."""
+
+    def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
+        return ServiceFactory(_make_spec(fn, **options))
+
+    return decorate if fn is None else decorate(fn)
+
+
 def _check_for(request_type: object, name: str) -> Check | None:
     """``build_check``, with a type it cannot check refused here, at declaration,
     naming the service (every call would otherwise be refused)."""
@@ -196,20 +208,15 @@ def service(
             names the service and says what to declare instead.
     """
 
-    def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
-        return ServiceFactory(
-            _make_spec(
-                fn,
-                name=name,
-                protocol=NATIVE,
-                restart=restart,
-                request_type=request_type,
-                validate=validate,
-                refuses=refuses,
-            )
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _factory_or_decorator(
+        fn,
+        name=name,
+        protocol=NATIVE,
+        restart=restart,
+        request_type=request_type,
+        validate=validate,
+        refuses=refuses,
+    )
 
 
 @overload
@@ -258,20 +265,15 @@ def raw(
         raise TypeError(f"reset_with must be an exception class, got {reset_with!r}")
     protocol = RawProtocol(reset_with)
 
-    def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
-        return ServiceFactory(
-            _make_spec(
-                fn,
-                name=name,
-                protocol=protocol,
-                restart=restart,
-                request_type=Any,
-                validate=False,
-                refuses=False,
-            )
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _factory_or_decorator(
+        fn,
+        name=name,
+        protocol=protocol,
+        restart=restart,
+        request_type=Any,
+        validate=False,
+        refuses=False,
+    )
 
 
 def coroutine(fn: Callable[P, GenT]) -> Callable[P, GenT]:

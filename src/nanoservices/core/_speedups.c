@@ -18,7 +18,7 @@
  * send is PyIter_Send, with no method lookup; so it is for a typed service's sink
  * (``CheckedSink``) when the request's class is one its check accepts as it is
  * (``str`` for a ``str`` service, the ``Struct`` class itself) or, for a router,
- * a pair naming a route whose payload needs no check. Anything but exactly one positional
+ * a pair naming a route whose payload that route accepts as it is. Anything but exactly one positional
  * argument (a keyword such as ``timeout=``, a wrong count) goes to the
  * pure-Python ``call``, which stays the reference implementation.
  *
@@ -144,10 +144,12 @@ generator_send(HandleObject *self, PyObject *gen, PyObject *request)
     return recover(self, request);
 }
 
-/* Whether a typed sink's ``fast`` accepts ``request`` as it is, as its check would:
- * a tuple of classes (the request's exact class is one of them), or a frozenset of
- * route keys (a pair, iterated as a tuple is, whose key is one of them). No: the
- * sink's own ``send`` decides (and explains a refusal). */
+/* Whether a typed sink's ``fast`` accepts ``request`` as it is, as its check
+ * would: a tuple of classes (the request's exact class is one of them), or a
+ * router's dict of route keys (a pair, iterated as a tuple is, whose key is one
+ * of them and whose payload that route accepts: None for any payload, else the
+ * route's own form, tested the same way). No: the sink's own ``send`` decides
+ * (and explains a refusal). */
 static int
 fast_accepts(PyObject *fast, PyObject *request)
 {
@@ -161,14 +163,26 @@ fast_accepts(PyObject *fast, PyObject *request)
         }
         return 0;
     }
-    if (PyFrozenSet_CheckExact(fast) && PyTuple_Check(request)
+    if (PyDict_CheckExact(fast) && PyTuple_Check(request)
         && Py_TYPE(request)->tp_iter == PyTuple_Type.tp_iter && PyTuple_GET_SIZE(request) == 2) {
-        int found = PySet_Contains(fast, PyTuple_GET_ITEM(request, 0));
-        if (found < 0) {
-            PyErr_Clear();  /* an unhashable key: the slow path says so */
+        PyObject *payload_form = PyDict_GetItemWithError(fast, PyTuple_GET_ITEM(request, 0));
+        if (payload_form == NULL) {
+            PyErr_Clear();  /* no such route, or an unhashable key: the slow path says so */
             return 0;
         }
-        return found;
+        PyObject *payload = PyTuple_GET_ITEM(request, 1);
+        if (payload_form == Py_None || payload == Py_None) {
+            return 1;  /* a route with no check, or PEP 380's next(): always routed */
+        }
+        if (Py_EnterRecursiveCall(" in a router's request check")) {
+            PyErr_Clear();
+            return 0;
+        }
+        Py_INCREF(payload_form);  /* a key's __eq__ may have changed the dict */
+        int accepted = fast_accepts(payload_form, payload);
+        Py_DECREF(payload_form);
+        Py_LeaveRecursiveCall();
+        return accepted;
     }
     return 0;
 }

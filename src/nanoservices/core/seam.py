@@ -40,6 +40,7 @@ from ._stream import Cursor as Cursor
 from ._supervise import Supervision as Supervision
 from ._validate import KeyedCheck as KeyedCheck
 from ._validate import build_check as build_check
+from ._validate import fast_form as fast_form
 from ._where import is_plumbing as is_plumbing
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "deadlines",
     "emit",
     "exception_text",
+    "fast_form",
     "install_hint",
     "is_plumbing",
     "masked_repr",

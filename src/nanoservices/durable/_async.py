@@ -64,7 +64,7 @@ class DurableEngine(AsyncGenEngine):
     """An async generator engine whose every step is journalled (see the module): it
     drives the durable flows ([`_flow`][nanoservices.durable._flow]) on itself."""
 
-    __slots__ = ("_journal",)
+    __slots__ = ("journal",)
 
     def __init__(
         self,
@@ -74,27 +74,13 @@ class DurableEngine(AsyncGenEngine):
         journal: Journal,
     ) -> None:
         super().__init__(factory.spec, args, kwargs)
-        self._journal = journal
+        #: The key's journal (its key, store and figures).
+        self.journal = journal
         journal.named = self
-
-    @property
-    def key(self) -> str:
-        return self._journal.key
-
-    @property
-    def store(self) -> JournalStore:
-        return self._journal.store
-
-    @property
-    def stats(self) -> DurableStats:
-        return self._journal.stats
-
-    def observe_extra(self) -> dict[str, object]:
-        return self._journal.observe_extra()
 
     async def open(self) -> None:
         """Take the key, start the service, restore its snapshot and replay its journal."""
-        await self._journalled(_flow.open_key(self._journal))
+        await self._journalled(_flow.open_key(self.journal))
 
     # -- the driver: what the flows ask of the service --------------------------------------
 
@@ -135,7 +121,7 @@ class DurableEngine(AsyncGenEngine):
         return await engine.close(self)
 
     def _snapshots(self) -> Snapshots:
-        snaps = self._journal.snapshots
+        snaps = self.journal.snapshots
         assert snaps is not None  # the flows ask for state only with snapshots=
         return snaps
 
@@ -147,25 +133,25 @@ class DurableEngine(AsyncGenEngine):
     async def snapshot(self) -> bool:
         """Store the service's state now and compact the journal to it (False without
         ``snapshots=``, or while a stream is open)."""
-        return bool(await self._journalled(_flow.snapshot_flow(self._journal)))
+        return bool(await self._journalled(_flow.snapshot_flow(self.journal)))
 
     async def call(self, request: object) -> Any:
-        return await self._journalled(_flow.call(self._journal, request))
+        return await self._journalled(_flow.call(self.journal, request))
 
     async def open_stream(self, request: object) -> Any:
-        return await self._journalled(_flow.open_stream(self._journal, request))
+        return await self._journalled(_flow.open_stream(self.journal, request))
 
     async def next_item(self, cursor: Any) -> Any:
         if cursor is None or self._stream is not cursor:  # over: nothing to journal
             raise StopAsyncIteration
-        item = await self._journalled(_flow.next_item(self._journal, cursor))
+        item = await self._journalled(_flow.next_item(self.journal, cursor))
         if item is fx.END:
             raise StopAsyncIteration
         return item
 
     async def cancel_stream(self, cursor: Any) -> None:
         if self.is_open(cursor):
-            await self._journalled(_flow.cancel_stream(self._journal, cursor))
+            await self._journalled(_flow.cancel_stream(self.journal, cursor))
         else:
             await super().cancel_stream(cursor)
 
@@ -174,23 +160,23 @@ class DurableEngine(AsyncGenEngine):
         dropped = super().abandon(cursor)
         if was_open:
             with contextlib.suppress(JournalError):  # from __del__: nobody to tell
-                self._journal.append(Kind.CANCEL, b"", 0)
+                self.journal.append(Kind.CANCEL, b"", 0)
         return dropped
 
     async def throw(self, exc: BaseException | type[BaseException]) -> Any:
-        self._journal.check()
-        flow = _flow.journalled(self._journal, Kind.THROW, throw_body(exc), fx.ThrowIn(exc), exc)
+        self.journal.check()
+        flow = _flow.journalled(self.journal, Kind.THROW, throw_body(exc), fx.ThrowIn(exc), exc)
         return await self._journalled(flow)
 
     async def reset(self) -> None:
-        await self._journalled(_flow.lifecycle(self._journal, Kind.RESET, fx.RESET))
+        await self._journalled(_flow.lifecycle(self.journal, Kind.RESET, fx.RESET))
 
     async def restart(self) -> None:
-        await self._journalled(_flow.lifecycle(self._journal, Kind.RESTART, fx.RESTART))
+        await self._journalled(_flow.lifecycle(self.journal, Kind.RESTART, fx.RESTART))
 
     async def close(self) -> None:
         """Close the service and give the key back; the journal stays."""
-        await self._journalled(_flow.close(self._journal, self._stream is not None))
+        await self._journalled(_flow.close(self.journal, self._stream is not None))
 
 
 class AsyncDurableHandle(AsyncHandle[RequestT, ReplyT]):
@@ -203,15 +189,16 @@ class AsyncDurableHandle(AsyncHandle[RequestT, ReplyT]):
 
     @property
     def key(self) -> str:
-        return self._engine.key
+        return self._engine.journal.key
 
     @property
     def store(self) -> JournalStore:
-        return self._engine.store
+        return self._engine.journal.store
 
     @property
     def stats(self) -> DurableStats:
-        return self._engine.stats
+        """The journal's figures now."""
+        return self._engine.journal.stats
 
     async def snapshot(self) -> bool:
         """Store the service's state now and compact the journal to it (in its turn)."""
@@ -220,7 +207,7 @@ class AsyncDurableHandle(AsyncHandle[RequestT, ReplyT]):
 
     def observe_extra(self) -> dict[str, object]:
         """The figures of [`stats`][], for ``nanoservices.observe`` (as the sync handle)."""
-        return self._engine.observe_extra()
+        return self._engine.journal.observe_extra()
 
     def __repr__(self) -> str:
         return f"<AsyncDurableHandle {self.name!r} key={self.key!r} {self.state.value}>"

@@ -52,6 +52,7 @@ def open_key(journal: Journal) -> fx.Flow:
     try:
         yield fx.START
         yield from bring_back(journal)
+        journal.record_factory()
     except BaseException:
         try:
             yield fx.CLOSE

@@ -45,6 +45,7 @@ __all__ = ["DEFAULT_PATH", "DurableHandle", "DurableStats", "DurableStream", "Sn
 
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
+T = TypeVar("T")
 
 
 def durable(
@@ -158,7 +159,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         """
         if timeout is not None or self.timeout is not None:
             given = self.timeout if timeout is None else timeout
-            return self._within(self.call, request, given)  # type: ignore[no-any-return]
+            return self._within(self.call, request, given)
         if not self._ready:  # closed, streaming, failed: off the hot path
             return self._call_not_ready(request)
         try:
@@ -187,7 +188,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
 
     # -- the other operations ---------------------------------------------------------------
 
-    def _within(self, op: Callable[[Any], Any], request: object, timeout: float | None) -> Any:
+    def _within(self, op: Callable[[Any], T], request: object, timeout: float | None) -> T:
         """``op(request)`` (``call`` or ``stream``) under the deadline ``timeout`` from now:
         refused (nothing journalled) if it has passed; for a call, in force while the
         service runs (the inner handle's default, for that call)."""
@@ -217,7 +218,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         """
         if timeout is not None or self.timeout is not None:
             given = self.timeout if timeout is None else timeout
-            return self._within(self.stream, request, given)  # type: ignore[no-any-return]
+            return self._within(self.stream, request, given)
         replies = self._run(_flow.open_stream(self._journal, request))
         stream: DurableStream[Any] = DurableStream(self, replies, request)
         self._stream = stream._token
@@ -341,10 +342,10 @@ class DurableStream(Generic[ItemT]):
         handle = self._handle
         if handle._stream is not self._token:
             raise StopIteration
-        item = fx.run(_flow.next_item(handle._journal, self._replies), self._do)
+        item: ItemT = fx.run(_flow.next_item(handle._journal, self._replies), self._do)
         if item is fx.END:
             raise StopIteration
-        return item  # type: ignore[no-any-return]
+        return item
 
     def _do(self, effect: fx.Effect) -> Any:
         """The handle's driver, but that the stream's end frees the handle before its

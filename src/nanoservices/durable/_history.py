@@ -30,10 +30,12 @@ from typing import Any
 from nanoservices.core import short_repr
 from nanoservices.observe import FrameView, Inspection
 
-from ._drive import SECRET_NAMES, Outcome, Replay, decode_step
-from ._entries import Entry, Kind, decoder_for
+from ._drive import SECRET_NAMES, Outcome, Replayer, decode_step
+from ._entries import Entry, Kind
 from ._errors import JournalError, ReplayMismatchError
+from ._fingerprint import provenance
 from ._journal import Snapshots
+from ._replay import Replay
 from ._store import JournalStore
 
 __all__ = ["Change", "Divergence", "History", "Moment", "Step", "history"]
@@ -109,6 +111,13 @@ class Moment:
         return f"{head}\n{self.inspection}"
 
 
+def _same_factory(recorded: str, mine: str) -> bool:
+    """Whether two ``module:qualname`` name one factory (a script run as ``__main__``
+    matches the module it is imported as)."""
+    module, _, qualname = recorded.partition(":")
+    return recorded == mine or (module == "__main__" and mine.endswith(f":{qualname}"))
+
+
 def _short(where: str) -> str:
     """``file:line`` with the file relative to the working folder when it is inside it."""
     here = os.getcwd() + os.sep
@@ -176,7 +185,9 @@ def history(
             needed when the journal starts from a stored snapshot; with them the
             history also keeps a state every ``every`` entries (default
             ``snapshots.every``) as it is read, so moving back is quick.
-        force: go on past steps whose outcome differs from the journal (else
+        force: replay even a journal recorded as written by another factory, or
+            by this one before its code changed (else ``JournalError``), and go on
+            past steps whose outcome differs from the journal (else
             [`ReplayMismatchError`][nanoservices.durable.ReplayMismatchError]).
         redact: which local variable names to hide, as ``inspect_service``'s
             ``redact`` (default: names that look secret).
@@ -234,6 +245,7 @@ class History:
                 f"the journal starts from a snapshot (entry {loaded.snapshot_seq}): "
                 "give snapshots= to restore it",
             )
+        self._check_factory(force)
         #: The first step the journal holds is ``first + 1`` (``first``: 0, or the
         #: stored snapshot's entry); the last is ``last``.
         self.first: int = loaded.snapshot_seq
@@ -243,17 +255,40 @@ class History:
                 break
             self._entries.append(entry)
         self.last: int = self.first + len(self._entries)
-        times = getattr(store, "entry_times", None)
-        self._times: dict[int, float] = times(key) if times is not None else {}
-        self._decode = decoder_for(factory.spec.request_type).decode
+        self._times = store.entry_times(key)
+        self._reader = Replay(self.name, key, [], factory.spec)  # decodes entries
         self._requests: dict[int, object] = {}
         self._outcomes: dict[int, Outcome] = {}
         self._checkpoints: dict[int, bytes] = {}
         self._marks: list[int] = [self.first]  # the checkpoints, sorted
         if loaded.snapshot is not None:
             self._checkpoints[self.first] = loaded.snapshot
-        self._replay: Replay | None = None
+        self._replay: Replayer | None = None
         self.position: int = self.first
+
+    def _check_factory(self, force: bool) -> None:
+        """Refuse a journal recorded as written by another factory, or by this one's
+        code before it changed (unless ``force``): its frames would never have existed."""
+        recorded = self.store.factory_of(self.key)
+        if recorded is None or force:
+            return
+        mine = provenance(self.factory.spec)
+        factory, fingerprint = recorded
+        if not _same_factory(factory, mine.factory):
+            raise JournalError(
+                self.name,
+                self.key,
+                f"the journal was written by {factory}, not {mine.factory}: "
+                "pass force=True (--force) to replay it anyway",
+            )
+        if fingerprint != mine.fingerprint:
+            raise JournalError(
+                self.name,
+                self.key,
+                f"the code of {mine.factory} changed since the journal was written "
+                f"(fingerprint {fingerprint}, now {mine.fingerprint}): pass force=True "
+                "(--force) to replay it anyway, or compare the two with diverge",
+            )
 
     # -- the steps ----------------------------------------------------------------------
 
@@ -272,7 +307,7 @@ class History:
     def _request(self, entry: Entry) -> object:
         request = self._requests.get(entry.seq)
         if request is None and entry.seq not in self._requests:
-            request = decode_step(entry, self._decode, self.factory.spec.check, self.name, self.key)
+            request = decode_step(self._reader, entry)
             self._requests[entry.seq] = request
         return request
 
@@ -347,7 +382,7 @@ class History:
                     bisect.insort(self._marks, here)
             entry = self._entries[here - self.first]
             request = self._request(entry)
-            outcome = replay.apply(entry, request)
+            outcome = replay.apply()
             self._outcomes[entry.seq] = outcome
             self.position = entry.seq
             if not outcome.matches and not self.force:
@@ -361,13 +396,21 @@ class History:
         if self._replay is not None:
             self._replay.close()
             self._replay = None
-        replay = Replay(self.factory, self._args, self._kwargs, key=self.key)
         body = self._checkpoints.get(mark)
+        start = mark if body is not None else self.first
+        replay = Replayer(
+            self.factory,
+            self._args,
+            self._kwargs,
+            key=self.key,
+            entries=self._entries[start - self.first :],
+            start_seq=start,
+        )
         if body is not None:
             assert self._snapshots is not None
             replay.restore(self._snapshots, body)
         self._replay = replay
-        self.position = mark if body is not None else self.first
+        self.position = start
 
     def debug(self, seq: int, debugger: Any = None) -> Step:
         """Run step ``seq`` under ``debugger`` (default a new ``pdb.Pdb()``), stopped
@@ -401,7 +444,7 @@ class History:
         previous = sys.gettrace()
         sys.settrace(arrive)
         try:
-            outcome = replay.apply(entry, request)
+            outcome = replay.apply()
         finally:
             sys.settrace(previous)
             self._replay = None  # a debugger may have changed anything: start afresh next time

@@ -22,6 +22,7 @@ from nanoservices import InvalidRequestError, ServiceBusyError, ServiceClosedErr
 
 from ._entries import RESULT, encode
 from ._errors import JournalError, KeyLockedError
+from ._fingerprint import provenance
 from ._replayable import Replayable
 from ._sqlite import SQLiteStore
 from ._store import JournalStore
@@ -237,6 +238,13 @@ class Journal:
     def record(self, body: bytes) -> None:
         """Journal a [`Replayable`][nanoservices.durable.Replayable]'s result."""
         self.append(RESULT, body, 0)
+
+    def record_factory(self) -> None:
+        """Record which factory, and which version of its code, writes the key (time
+        travel checks it); a read, and a write only when it changed."""
+        mine = provenance(self.spec)
+        if self.store.factory_of(self.key) != (mine.factory, mine.fingerprint):
+            self.store.record_factory(self.key, mine.factory, mine.fingerprint)
 
     def bind_replayables(self) -> None:
         for rep in self.replayables:

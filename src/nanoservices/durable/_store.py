@@ -117,6 +117,18 @@ class JournalStore(abc.ABC):
         """Delete everything of ``key``; how many entries went."""
 
     @abc.abstractmethod
+    def _entry_times(self, key: str) -> dict[int, float]:
+        """When each dated entry of ``key`` was committed (seconds since the epoch)."""
+
+    @abc.abstractmethod
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        """Store which factory (and code fingerprint) writes ``key``."""
+
+    @abc.abstractmethod
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        """The factory and fingerprint recorded for ``key``, if any."""
+
+    @abc.abstractmethod
     def _close(self) -> None:
         """Close the connection."""
 
@@ -226,6 +238,24 @@ class JournalStore(abc.ABC):
             self._flush_locked()
             snap_seq, snap_body, _crc, rows = self._read(key)
             return Loaded(snap_seq, snap_body, [Entry(r[1], r[2], bytes(r[3]), r[4]) for r in rows])
+
+    def entry_times(self, key: str) -> dict[int, float]:
+        """When each entry of ``key`` was committed (seconds since the epoch), by
+        ``seq``; entries written before the store dated them are left out."""
+        with self._lock:
+            self._flush_locked()
+            return self._entry_times(key)
+
+    def record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        """Record that ``factory`` (``module:qualname``), whose code has ``fingerprint``,
+        writes ``key`` (a durable handle does it as it opens the key)."""
+        with self._lock:
+            self._record_factory(key, factory, fingerprint)
+
+    def factory_of(self, key: str) -> tuple[str, str] | None:
+        """The factory and code fingerprint recorded as writing ``key`` (None: none)."""
+        with self._lock:
+            return self._factory_of(key)
 
     def delete(self, key: str) -> int:
         """Delete the journal and snapshot of ``key`` (it must not be open anywhere);

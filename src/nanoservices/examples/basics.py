@@ -7,7 +7,7 @@ import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import OnFailure, Stream, refuse, remaining, service, streamed
+from nanoservices import OnFailure, Stream, refuse, remaining, replaying, service, streamed
 
 __all__ = [
     "countdown",
@@ -231,7 +231,8 @@ def _ticks(n: int | None, notes: list[str]) -> Iterator[int]:
 def patient() -> Generator[Any, Any, None]:
     """Takes its time; notes what happened (the deadline tests and benchmark).
 
-    ``["nap", s]`` sleeps ``s`` seconds (5 at most), deaf to any deadline (replies "rested");
+    ``["nap", s]`` sleeps ``s`` seconds (5 at most), deaf to any deadline (replies "rested";
+    not when [`replaying`][nanoservices.replaying]: a replayed nap is instant);
     ``["until", s]`` works in short steps until its deadline passes (notes and
     replies "stopped") or ``s`` seconds do ("done"); ``["ticks", n]`` streams
     0, 1, ... (``n`` items; ``None``: until 5 s are up), a short step each, noting
@@ -252,7 +253,8 @@ def patient() -> Generator[Any, Any, None]:
             continue
         op, arg = request
         if op == "nap":
-            time.sleep(min(arg, MOST))
+            if not replaying():  # a replay rebuilds the state: waiting again is waste
+                time.sleep(min(arg, MOST))
             reply = "rested"
         elif op == "until":
             reply = _work_until(arg, notes)

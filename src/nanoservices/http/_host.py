@@ -13,7 +13,6 @@ import asyncio
 import builtins
 import importlib
 import inspect
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -143,9 +142,9 @@ class Served:
                 raise ValueError(bad) from None
 
     def _check_durable(self) -> None:
-        from nanoservices.durable import JournalStore
+        from nanoservices._session_stores import is_sessions_source
 
-        if not isinstance(self.durable, JournalStore | str | os.PathLike):
+        if not is_sessions_source(self.durable):
             raise TypeError(
                 f"durable= of {self.name!r} is a JournalStore, an SQLite path or a "
                 f"postgresql:// DSN, not {self.durable!r}"

@@ -210,12 +210,16 @@ class ServerMetrics:
         seconds.observe(float(extra.get("replay_seconds", 0.0)))
         entries.inc(int(extra.get("replayed", 0)))
 
-    def timing_appends(self, store: Any) -> Callable[[], None]:
-        """Time every append of ``store`` (a journal store: the durable layer stays
-        [`DurableSessions`][nanoservices.http._durable.DurableSessions]'s), by the
-        service its key belongs to; returns the undoing, for the server's end (a store
-        it was given outlives it)."""
-        put: Callable[[str, int, int, bytes, int], None] = store.append
+    def timing_appends(self, sessions: object) -> Callable[[], None]:
+        """Time every journal append of a keyed service's ``sessions``, by the service
+        its key belongs to, when they journal (a journal store's ``append``: the server
+        knows keyed sessions only by their protocol, so this looks, and leaves any
+        other kind alone); returns the undoing, for the server's end (a store the
+        operator passed in outlives the server)."""
+        store: Any = getattr(sessions, "store", None)
+        put: Callable[[str, int, int, bytes, int], None] | None = getattr(store, "append", None)
+        if put is None:
+            return lambda: None
         by_service = self._append
         clock = time.perf_counter
 

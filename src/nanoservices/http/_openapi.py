@@ -218,7 +218,7 @@ def _open_body(served: Served, components: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-#: A durable session's key (see ``nanoservices.http._durable.KEY_PATTERN``).
+#: A durable session's key (see ``nanoservices.http._keyed.KEY_PATTERN``).
 _KEY: Final = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"}
 
 

@@ -5,7 +5,7 @@ JSON, sessions and auth, never their own protocol logic. Who asks is
 [`Auth`][nanoservices.http._auth.Auth]'s to say, bodies are
 [`nanoservices.http._decoding`][]'s to read, refusals are drawn by
 [`nanoservices.http._problems`][], and durability is
-[`DurableSessions`][nanoservices.http._durable.DurableSessions]'s alone.
+[`KeyedServices`][nanoservices.http._keyed.KeyedServices]'s alone.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from nanoservices.core.seam import deadlines
 from . import _problems
 from ._auth import Auth
 from ._decoding import BodyReader, deadline, request_value
-from ._durable import DurableSessions
 from ._failures import failure
 from ._host import Served, start_for_client
+from ._keyed import KeyedServices
 from ._metrics import ServerMetrics
 from ._openapi import openapi
 from ._problems import Refused
@@ -99,7 +99,7 @@ class Endpoints:
         self.sessions = sessions
         self.reader = reader
         self.max_sessions_per_client = max_sessions_per_client
-        self.durable = DurableSessions(self.services)
+        self.keyed = KeyedServices(self.services)
         self.shared: dict[str, AsyncHandle[Any, Any]] = {}
         self.counters = {name: Counters() for name in self.services}
         self.stopping: asyncio.Event | None = None  # made in the server's loop
@@ -126,7 +126,7 @@ class Endpoints:
         is logged with its traceback)."""
         self.counters[session.service].errors += 1
         state = session.state
-        return self.durable.refusal(exc, state) or failure(
+        return self.keyed.refusal(exc, state) or failure(
             exc, session.id, state, traceback=session.tracebacks
         )
 
@@ -182,10 +182,10 @@ class Endpoints:
             "services": {
                 name: {
                     "shared": served.shared,
-                    "durable": self.durable.is_durable(served),
+                    "durable": self.keyed.is_keyed(served),
                     "sessions_open": len(handles[name]),
                     **self.counters[name].document(),
-                    **self.durable.stats(served, handles[name]),
+                    **self.keyed.stats(served, handles[name]),
                 }
                 for name, served in self.services.items()
             },
@@ -204,7 +204,7 @@ class Endpoints:
             {
                 "name": name,
                 "shared": s.shared,
-                "durable": self.durable.is_durable(s),
+                "durable": self.keyed.is_keyed(s),
                 "throwable": [c.__name__ for c in s.throwable],
             }
             for name, s in self.services.items()
@@ -227,8 +227,8 @@ class Endpoints:
         if self.sessions.count(client) >= self.max_sessions_per_client:
             raise _problems.client_quota(name, self.max_sessions_per_client)
         handle: AsyncHandle[Any, Any]
-        if self.durable.wanted(served, opening):
-            handle = await self.durable.open(served, opening)
+        if self.keyed.wanted(served, opening):
+            handle = await self.keyed.open(served, opening)
             if self.metrics is not None:
                 self.metrics.opened(name, handle)
         elif served.shared:

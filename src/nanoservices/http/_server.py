@@ -103,10 +103,10 @@ class _Server:
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         state = self.endpoints
         state.stopping = asyncio.Event()
-        await state.durable.start()
+        await state.keyed.start()
         metrics = state.metrics
         undo = (
-            [metrics.timing_appends(store) for store in state.durable.stores()]
+            [metrics.timing_appends(store) for store in state.keyed.stores()]
             if metrics is not None
             else []
         )
@@ -129,7 +129,7 @@ class _Server:
             finally:
                 for undo_timing in undo:
                     undo_timing()
-                await state.durable.stop()
+                await state.keyed.stop()
 
     def begin_shutdown(self) -> None:
         """The server stops: open streams end now with an error frame that says so.

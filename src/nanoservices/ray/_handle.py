@@ -49,6 +49,9 @@ class RayHandle(SessionBase, Generic[RequestT, ReplyT]):
         (a [`DeadlineExceeded`][nanoservices.DeadlineExceeded]). A sync service running on
         the host cannot be interrupted (``ray.cancel`` cannot stop a running sync
         actor method): it finishes there, and the session's next request waits.
+        An async service (``@aservice``) is cancelled at its own ``await`` on the
+        host, as locally; for that answer the handle waits up to ``ASYNC_GRACE``
+        (1 s) past the deadline.
         """
         reply: ReplyT = steps.run(flow.call(self, request, timeout), _wait)
         return reply
