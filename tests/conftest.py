@@ -4,13 +4,37 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+# pgcluster.py (the throwaway PostgreSQL cluster) lives beside the services' tests,
+# which import it by its own name; so do the durable tests and the benchmark.
+sys.path.insert(0, str(Path(__file__).parent / "services"))
+from pgcluster import PostgresCluster, find_bindir, throwaway_cluster
 
 # The package's pytest plugin (start_service, fake_clock...): installing the
 # package registers it as an entry point; naming it here also covers a checkout
 # run from src/ (loaded once either way: the entry point has the module's name).
 pytest_plugins = ["nanoservices.testing.plugin"]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """One throwaway PostgreSQL cluster per test process, shared by every module.
+
+    Under pytest-xdist each worker has its own (a worker is a process), so a test
+    that stops or restarts it affects only the tests of its own worker, which run
+    one at a time. Tests share it through databases of unique names
+    (``create_database(unique("people"))``), never through one fixed name: the
+    same module may set its fixtures up twice in one worker.
+    """
+    pytest.importorskip("psycopg")
+    if find_bindir() is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+    with throwaway_cluster() as cluster:
+        yield cluster
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
