@@ -63,3 +63,37 @@ def test_a_missing_version_is_reported_not_skipped(tmp_path: Path) -> None:
         ["bash", str(CI)], capture_output=True, text=True, env=env, timeout=60, check=False
     )
     assert required.returncode == 1, required.stdout
+
+
+GROUPED = """
+import os
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("one")
+
+
+@pytest.mark.parametrize("i", range(8))
+def test_where(i):
+    print("worker", os.environ["PYTEST_XDIST_WORKER"])
+"""
+
+
+def test_a_parallel_run_keeps_an_xdist_group_on_one_worker(tmp_path: Path) -> None:
+    """scripts/check and .ci/run count on ``--dist loadgroup``: the Ray tests share one
+    Ray, the site is built once. A pytest that the installed pytest-xdist cannot group
+    for would spread them silently; this fails instead."""
+    (tmp_path / "test_grouped.py").write_text(GROUPED, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-v",
+         "-p", "no:cacheprovider", "-p", "no:nanoservices.testing.plugin", "test_grouped.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    workers = {line.split()[0] for line in done.stdout.splitlines() if " PASSED " in line}
+    assert len(workers) == 1, done.stdout
+
+
+def test_scripts_check_runs_the_suite_in_parallel_by_groups() -> None:
+    check = (ROOT / "scripts" / "check").read_text(encoding="utf-8")
+    assert '-n "${NANOSERVICES_TEST_WORKERS:-auto}" --dist loadgroup' in check
