@@ -49,8 +49,8 @@ def pg_cluster() -> Iterator[PostgresCluster]:
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``mkdocs build --strict`` into a temporary folder, once per test process.
 
-    tests/test_docs.py checks that it builds, tests/test_site.py reads what it
-    built; both are in the xdist group ``site``, so a parallel run builds it once.
+    tests/test_site.py checks that it builds and reads what it built; its tests
+    are the xdist group ``site``, so a parallel run builds it once.
     """
     out = tmp_path_factory.mktemp("site")
     mkdocs = shutil.which("mkdocs")

@@ -25,6 +25,13 @@ def site(built_site: Path) -> Path:
     return built_site
 
 
+def test_mkdocs_build_strict(built_site: Path) -> None:
+    """``mkdocs build --strict`` passes: no broken link, no missing page, no bad reference
+    (the build itself asserts its exit status: tests/conftest.py)."""
+    assert (built_site / "index.html").is_file()
+    assert (built_site / "reference" / "index.html").is_file()
+
+
 def test_the_sitemap_lists_pages_under_the_site_url(site: Path) -> None:
     sitemap = (site / "sitemap.xml").read_text(encoding="utf-8")
     assert sitemap.count("<loc>https://") > 20
