@@ -1,7 +1,7 @@
 """Deadlines per transport: how far past its deadline a caller waits, and how soon
 a cancelled stream's ``finally`` has run.
 
-Run: ``python benchmarks/deadlines.py [--quick] [--runs N] [--no-ray]``. Every
+Run: ``python benchmarks/deadlines.py [--quick] [--runs N] [--no-ray] [--only NAME]``. Every
 row drives ``nanoservices.examples.basics.patient`` (its async twin for the
 async rows) on one transport, ``--runs`` times, and prints median and max:
 
@@ -70,7 +70,7 @@ def _http(factory: Any) -> Iterator[Start]:
 
 
 @contextmanager
-def _ray() -> Iterator[Start]:
+def _ray(factory: Any) -> Iterator[Start]:
     import ray
 
     from nanoservices.ray import ServiceHostPool
@@ -78,7 +78,7 @@ def _ray() -> Iterator[Start]:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         with ServiceHostPool(1, num_cpus=0.1) as pool:
-            yield lambda: pool.start("nanoservices.examples.basics:patient")
+            yield lambda: pool.start(factory)
     finally:
         ray.shutdown()
 
@@ -98,7 +98,8 @@ def transports(with_ray: bool) -> list[tuple[str, Callable[[], AbstractContextMa
         ("http (async service)", lambda: _http(abasics.patient)),
     ]
     if with_ray:
-        rows.append(("ray", _ray))
+        rows.append(("ray (sync service)", lambda: _ray(basics.patient)))
+        rows.append(("ray (async service)", lambda: _ray(abasics.patient)))
     return rows
 
 
@@ -150,7 +151,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, list[float]]]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 runs per row")
     parser.add_argument("--runs", type=int, help="runs per row (default 30)")
-    parser.add_argument("--no-ray", action="store_true", help="leave out the Ray row")
+    parser.add_argument("--no-ray", action="store_true", help="leave out the Ray rows")
+    parser.add_argument("--only", help="only the rows whose name contains this (say: ray)")
     args = parser.parse_args(argv)
     runs = args.runs or (5 if args.quick else 30)
     results: dict[str, dict[str, list[float]]] = {}
@@ -158,6 +160,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, list[float]]]:
     print(f"{'':22}{'past deadline (ms): stops':>26}{'deaf':>17}{'cancel -> finally':>20}")
     print(f"{'transport':22}{'median     max':>26}{'median     max':>17}{'median     max':>20}")
     for name, session in transports(with_ray=not args.no_ray):
+        if args.only and args.only not in name:
+            continue
         with session() as start:
             found = measure(start, runs)
         results[name] = found

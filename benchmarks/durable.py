@@ -29,7 +29,7 @@ from typing import Any
 from nanoservices import service
 from nanoservices.durable import Snapshots, SQLiteStore, durable
 from nanoservices.durable._entries import encode, row_crc
-from nanoservices.durable._sqlite import _SCHEMA
+from nanoservices.durable._sqlite import _INSERT, _SCHEMA
 
 BATCH = 1000
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float]]:
         db = _bare_db(fresh())
         for i in range(n):
             db.execute("BEGIN IMMEDIATE")
-            db.execute("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)", ("k", i, 1, b"\x01", 0, 0))
+            db.execute(_INSERT, ("k", i, 1, b"\x01", 0, 0))
             db.execute("COMMIT")
         db.close()
 
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float]]:
             pending.append(("k", i, 1, b"\x01", 0, 0))
             if len(pending) >= BATCH:
                 db.execute("BEGIN IMMEDIATE")
-                db.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)", pending)
+                db.executemany(_INSERT, pending)
                 db.execute("COMMIT")
                 pending = []
         db.close()
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, float]]:
             pending.append(("k", i + 1, 1, body, digest, crc))
             if len(pending) >= BATCH:
                 db.execute("BEGIN IMMEDIATE")
-                db.executemany("INSERT INTO journal VALUES (?, ?, ?, ?, ?, ?)", pending)
+                db.executemany(_INSERT, pending)
                 db.execute("COMMIT")
                 pending = []
         db.close()

@@ -49,3 +49,12 @@ async def acart() -> AsyncGenerator[int, str]:
     while True:
         code = yield reply
         reply = await acheckout(30, code)
+
+
+@service
+def redeem() -> Generator[object, dict[str, str], None]:
+    """Takes a form with a code and a password (which no log may show)."""
+    reply: object = None
+    while True:
+        form = yield reply
+        reply = coupon_value(form["code"])

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 import nanoservices._bench as bench_pkg
 from nanoservices._bench import BenchConfig, BenchResult
+from nanoservices._bench._compose import BENCH_ROWS as COMPOSE_ROWS
 from nanoservices._bench._mechanisms import MECHANISM_ROWS
 from nanoservices._bench._memory import MEMORY_KINDS, traced_delta
 from nanoservices._bench._services import primed_send
@@ -63,7 +64,7 @@ def result(tiny_bench: BenchResult) -> BenchResult:
 
 def test_every_row_is_measured(result: BenchResult) -> None:
     keys = [row.key for row in result.speed]
-    assert keys == [row.key for row in SPEED_ROWS + MECHANISM_ROWS]
+    assert keys == [row.key for row in SPEED_ROWS + COMPOSE_ROWS + MECHANISM_ROWS]
     assert not result.skipped
     for row in result.speed:
         assert row.median_ns > 0
@@ -145,6 +146,7 @@ def test_report_and_files(result: BenchResult, tmp_path: Path) -> None:
     text = render_text(result)
     for part in ("bare gen.send", "Pykka actor ask", "Goals"):
         assert part in text
+    assert "issue" not in text.lower()  # the product speaks of the product only
     written = write_outputs(result, tmp_path)
     data = json.loads(written.json.read_text(encoding="utf-8"))
     assert {row["key"] for row in data["speed"]} >= {"bare_send", "call", "hot", "pykka_ask"}
@@ -165,6 +167,27 @@ def test_cli_bench_quick_writes_everything(tmp_path: Path, monkeypatch: pytest.M
     assert "x gen.send" in outcome.output
     for name in ("bench.json", "bench.txt", "bench.png", "bench.svg"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+def test_cli_bench_time_travel_adds_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nanoservices._bench import _travel
+    from nanoservices._cli import _register_commands, app
+
+    monkeypatch.setattr(bench_pkg, "QUICK", TINY_IN_PROCESS)
+    measure = _travel.measure_time_travel
+    monkeypatch.setattr(
+        _travel, "measure_time_travel", lambda *a, **k: measure(steps=300, every=50, samples=5)
+    )
+    _register_commands()
+    args = ["bench", "--quick", "--time-travel", "--out", str(tmp_path)]
+    outcome = CliRunner().invoke(app, args)
+    assert outcome.exit_code == 0, outcome.output
+    assert "at(n), random n: median" in outcome.output
+    assert "goal at(n) median <= 50 ms" in outcome.output
+    figures = json.loads((tmp_path / "time-travel.json").read_text())
+    assert figures["steps"] == 300
 
 
 def _script() -> ModuleType:

@@ -1,9 +1,10 @@
 """The state table has no dead rows: both engines take every move it lists.
 
-``advance`` is the only writer of state (issue 11); this test records every move
-the sync and the async engine ask it for while they run through the contract,
-and checks that each row of the table is taken by both (the hot path's own
-READY -> BUSY -> READY is inlined, and CLOSED -> close -> CLOSED, "closing twice
+``advance`` is the only writer of state; this test records every move the sync
+and the async engine ask it for (and every move a flow checks with ``check_move``
+before its effects) while they run through the contract, and checks that each
+row of the table is taken by both (the hot path's own READY -> BUSY -> READY is
+inlined, and CLOSED -> close -> CLOSED, "closing twice
 is fine", is answered before the table is asked: those rows are documentation).
 """
 
@@ -32,8 +33,13 @@ def taken(monkeypatch: pytest.MonkeyPatch) -> set[tuple[State, Op]]:
         moves.add((state, op))
         return _state.advance(state, op, service)
 
-    for module in (_steps, _handle, _ahandle):
+    def checking(state: State, op: Op, service: str) -> None:
+        moves.add((state, op))  # a flow's check before its effects reads the table too
+        _state.check_move(state, op, service)
+
+    for module in (_handle, _ahandle):
         monkeypatch.setattr(module, "advance", recording)
+    monkeypatch.setattr(_steps, "check_move", checking)
     return moves
 
 

@@ -89,7 +89,93 @@ def test_a_reset_between_items_ends_the_loop() -> None:
         assert h.state is State.READY
 
 
-def test_the_fast_path_is_taken_for_generator_sources_only() -> None:
+class Pulls:
+    """A source that is not a generator (it cannot be closed), counting its pulls."""
+
+    def __init__(self, n: int, fail_at: int | None = None) -> None:
+        self.pulled = 0
+        self.n = n
+        self.fail_at = fail_at
+
+    def __iter__(self) -> Pulls:
+        return self
+
+    def __next__(self) -> int:
+        if self.pulled == self.n:
+            raise StopIteration
+        if self.pulled == self.fail_at:
+            raise ValueError(f"bad item {self.pulled}")
+        self.pulled += 1
+        return self.pulled - 1
+
+
+@service
+def pulls() -> Generator[object, Pulls, None]:
+    source = yield NO_REPLY
+    while True:
+        source = yield streamed(source)
+
+
+def test_a_source_that_cannot_be_closed_runs_through_the_fast_path_too() -> None:
+    with pulls() as h:
+        items = h.stream(Pulls(3))
+        assert iter(items) is not items
+        assert list(items) == [0, 1, 2]
+        assert h.state is State.READY
+
+
+@pytest.mark.parametrize("end", ["reset", "throw", "restart", "cancel"])
+def test_ending_a_stream_between_items_ends_a_loop_over_a_source_that_cannot_be_closed(
+    end: str,
+) -> None:
+    with pulls() as h:
+        source = Pulls(10)
+        items = h.stream(source)
+        seen: list[int] = []
+        for i in items:
+            seen.append(i)
+            if i == 1:
+                if end == "throw":
+                    with pytest.raises(ServiceFailedError):
+                        h.throw(KeyError("x"))
+                    h.restart()  # the body does not catch it: it failed
+                else:
+                    getattr(items if end == "cancel" else h, end)()
+        assert seen == [0, 1]
+        assert source.pulled == 2  # not one item more
+        assert h.state is State.READY
+
+
+def test_a_source_that_cannot_be_closed_and_raises_fails_the_stream_not_the_service() -> None:
+    with pulls() as h:
+        seen: list[int] = []
+
+        def read_all() -> None:
+            for i in h.stream(Pulls(5, fail_at=2)):
+                seen.append(i)
+
+        with pytest.raises(ServiceFailedError, match="bad item 2"):
+            read_all()
+        assert seen == [0, 1]
+        assert h.state is State.READY
+
+
+def test_breaking_out_of_a_source_that_cannot_be_closed_frees_the_service() -> None:
+    with pulls() as h:
+        for i in h.stream(Pulls(10)):
+            if i == 2:
+                break
+        assert h.state is State.READY  # the dropped stream was cancelled
+        items = h.stream(Pulls(5))
+        for i in items:
+            if i == 1:
+                break
+        assert h.state is State.STREAMING  # a stream still held goes on where it was
+        assert list(items) == [2, 3, 4]
+        assert h.state is State.READY
+
+
+def test_the_fast_path_is_taken_for_generator_sources() -> None:
     with numbers() as h:
         items = h.stream((3, None))
         assert iter(items) is not items  # the loop runs through its own generator

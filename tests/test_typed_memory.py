@@ -1,5 +1,6 @@
 """A typed service's handles share its one check object: an idle typed handle
-costs within twice an untyped one (it once built a closure chain per handle)."""
+costs within twice an untyped one (it once built a closure chain per handle),
+unions and services that refuse included (the bundled md5 is both)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 import nanoservices as ns
-from nanoservices.examples.basics import md5
+from nanoservices.services.hashing import hasher, md5
 
 
 def _body() -> Generator[str | None, str, None]:
@@ -24,6 +25,8 @@ def _body() -> Generator[str | None, str, None]:
 
 typed = ns.service(_body)
 untyped = ns.service(validate=False)(_body)
+#: the bundled md5 (``str | bytes``, and it may refuse) without its request check
+md5_untyped = hasher.with_options(name="md5", validate=False)
 
 
 def _per_handle(factory: Callable[[], Any], n: int = 2_000) -> float:
@@ -46,6 +49,13 @@ def test_a_typed_idle_handle_is_within_twice_an_untyped_one() -> None:
     assert _per_handle(typed) <= 2 * _per_handle(untyped)
 
 
+def test_the_bundled_md5_is_within_twice_its_own_body_untyped() -> None:
+    assert md5.spec.check is not None
+    assert md5.spec.refuses
+    assert md5_untyped.spec.check is None
+    assert _per_handle(md5) <= 2 * _per_handle(md5_untyped)
+
+
 def test_handles_of_one_service_share_its_check() -> None:
     a, b = md5(), md5()
     assert a._sink is not b._sink  # each handle's sink holds its own generator...
@@ -54,7 +64,12 @@ def test_handles_of_one_service_share_its_check() -> None:
 
 @pytest.mark.parametrize(
     ("request_", "error"),
-    [("abc", None), (b"abc", ns.InvalidRequestError), (3, ns.InvalidRequestError)],
+    [
+        ("abc", None),
+        (b"abc", None),
+        (3, ns.InvalidRequestError),
+        ("\ud800", ns.InvalidRequestError),  # refused by the service itself
+    ],
 )
 def test_the_shared_check_still_refuses_and_the_service_survives(
     request_: object, error: type[Exception] | None

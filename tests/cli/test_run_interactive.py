@@ -113,6 +113,20 @@ def test_commands_state_reset_close_stats_inspect(spawn: Spawn) -> None:
     assert child.exitstatus == 0
 
 
+def test_explain_and_traceback_after_a_failure(spawn: Spawn) -> None:
+    child = spawn("run", "tests/_cart_services.py:cart")
+    expect(child, "cart> ")
+    say(child, ":explain", "nothing has failed yet", "cart> ")
+    say(child, "'start'", "30", "cart> ")
+    say(child, "'BOGUS'", "ServiceFailedError", "cart \\[failed\\]> ")
+    say(child, ":inspect", "inspect cart", ":explain says where", "cart \\[failed\\]> ")
+    say(child, ":explain", "failed on request 'BOGUS'", "coupon_value", "return COUPONS",
+        "cart \\[failed\\]> ")  # fmt: skip
+    say(child, ":traceback", "Traceback", "in coupon_value", "KeyError: 'BOGUS'",
+        "cart \\[failed\\]> ")  # fmt: skip
+    assert leave(child) == 0
+
+
 def test_raw_talk_generator_with_its_reset_exception(spawn: Spawn) -> None:
     child = spawn("run", "--raw", "--reset-with", "Skip", "tests/cli/services_for_cli.py:letters")
     expect(child, "\\(raw\\)", "letters> ")

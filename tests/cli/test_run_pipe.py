@@ -234,3 +234,30 @@ def test_throw_takes_built_in_exceptions_too(run_cli: RunCli) -> None:
     assert out[0]["error"]["type"] == "ServiceFailedError"
     assert "did not catch ValueError" in out[0]["error"]["message"]
     assert out[1]["error"]["type"] == "ServiceFailedError"  # md5 has no restart policy
+
+
+CART = "tests/_cart_services.py:cart"
+
+
+def test_explain_and_traceback_say_where_the_last_error_happened(run_cli: RunCli) -> None:
+    done = run_cli(
+        "run", CART, input=":explain\n'start'\n'BOGUS'\n:inspect\n:explain\n:traceback\n"
+    )
+    before, started, failed, inspected, explained, traced = records(done.stdout)
+    assert before == {"explain": None, "note": "nothing has failed yet"}
+    assert started == {"reply": 30}
+    assert failed["error"]["type"] == "ServiceFailedError"
+    assert inspected["inspect"]["service"] == "cart"
+    text = explained["explain"]
+    assert text.startswith("service 'cart' failed on request 'BOGUS'\n  KeyError: 'BOGUS'")
+    for frame in ("└─ cart", "└─ checkout", "└─ coupon_value (called)"):
+        assert frame in text
+    assert "> return COUPONS[code]" in text  # the line that raised, not the yield from
+    assert "locals in coupon_value:\n  code = 'BOGUS'" in text
+    traceback = traced["traceback"]
+    assert traceback.startswith("Traceback (most recent call last):")
+    assert "in coupon_value\n    return COUPONS[code]" in traceback
+    assert "KeyError: 'BOGUS'" in traceback
+    assert "ServiceFailedError: service 'cart': failed on request 'BOGUS'" in traceback
+    assert "the service failed in coupon_value() at " in traceback
+    assert done.returncode == 1  # the failed request; :explain and :traceback are not failures

@@ -17,6 +17,7 @@ from nanoservices import (
     ServiceClosedError,
     ServiceFailedError,
     State,
+    StreamReplyError,
 )
 
 B = "nanoservices.examples.basics"
@@ -89,6 +90,19 @@ def test_reset_mid_stream(start: Start) -> None:
         assert h.state is State.READY
         assert list(items) == []  # the reset stream is over for its caller too
         assert list(h.stream(2)) == [2, 1]
+
+
+def test_call_tells_a_streamed_reply_or_a_refusal_by_its_type(start: Start) -> None:
+    # relay builds its streams and refusals through helpers: its own code names neither
+    with start(f"{B}:relay") as h:
+        with pytest.raises(StreamReplyError, match="relay"):
+            h.call(3)
+        assert h.state is State.READY
+        with pytest.raises(InvalidRequestError, match="odd requests are refused"):
+            h.call("odd")
+        assert h.state is State.READY
+        assert list(h.stream(2)) == [2, 1]
+        assert h("x") == "x"
 
 
 def test_body_error_names_service_and_request(start: Start) -> None:

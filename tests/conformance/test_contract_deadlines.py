@@ -11,7 +11,8 @@ What a deadline can do depends on where the service runs (docs/deadlines.md):
 * WAITS: the service runs in the caller's thread (or inline on the loop) and
   cannot be interrupted: the deadline is checked before it runs and between
   stream items, and the service reads what is left with ``remaining()``;
-* CANCELS: an async service: the deadline cancels it at its own ``await``;
+* CANCELS: an async service (in the caller's loop, or on a Ray host's): the
+  deadline cancels it at its own ``await``;
 * GIVES_UP: a sync service on the other side of a thread, HTTP or Ray: the
   caller gets ``DeadlineExceeded`` at its deadline, the step runs to its end
   there, and the service serves the next request after it.
@@ -32,7 +33,7 @@ B = "nanoservices.examples.basics"
 Start = Callable[..., Any]
 
 WAITS = frozenset({"local", "local-pure", "shared", "shared-pure", "async-wrapped"})
-CANCELS = frozenset({"async"})
+CANCELS = frozenset({"async", "ray-async"})
 GIVES_UP = frozenset({"async-offload", "http", "ray"})
 
 SHORT = 0.05  # a deadline that passes while the service works (seconds)

@@ -1,4 +1,8 @@
-"""The Ray transport: each service runs in a ``ServiceHost`` actor on the local Ray."""
+"""The Ray transports: each service runs in a ``ServiceHost`` actor on the local Ray.
+
+``ray`` hosts the sync services of ``basics``; ``ray-async`` hosts their async
+twins in ``abasics`` (``@aservice``), which run on the host's event loop.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ from tests.ray.cluster import ensure_local_ray
 
 from . import transports
 
+_SYNC = "nanoservices.examples.basics:"
+_ASYNC = "nanoservices.examples.abasics:"
+
 
 @contextmanager
 def _ray() -> Iterator[Callable[..., Any]]:
@@ -22,4 +29,14 @@ def _ray() -> Iterator[Callable[..., Any]]:
         yield lambda path, *args: pool.start(path, *args)
 
 
-transports.TRANSPORTS.append(transports.Transport("ray", _ray, marks=(pytest.mark.ray,)))
+@contextmanager
+def _ray_async() -> Iterator[Callable[..., Any]]:
+    """``basics:x`` is served by its async twin ``abasics:x``, on the host's event loop."""
+    with _ray() as start:
+        yield lambda path, *args: start(path.replace(_SYNC, _ASYNC), *args)
+
+
+transports.TRANSPORTS += [
+    transports.Transport("ray", _ray, marks=(pytest.mark.ray,)),
+    transports.Transport("ray-async", _ray_async, marks=(pytest.mark.ray,)),
+]

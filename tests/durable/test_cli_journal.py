@@ -47,7 +47,7 @@ def test_list_and_show(journal_path: Path) -> None:
     shown = journal("show", "acct-1", "--store", str(journal_path))
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
-    assert [line.split()[1] for line in lines] == ["call", "stream", "item", "cancel", "call"]
+    assert [line.split()[3] for line in lines] == ["call", "stream", "item", "cancel", "call"]
     assert "{'type': 'Add', 'n': 5}" in lines[0]
     missing = journal("show", "nobody", "--store", str(journal_path))
     assert missing.returncode == 1

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nanoservices import ServiceFailedError, replaying, service
+from nanoservices.aio import aservice
 from nanoservices.durable import (
     JournalError,
     JournalStore,
@@ -39,7 +40,7 @@ from nanoservices.examples.ledger import (
 
 from .aservices import acounter
 from .conftest import open_store
-from .services import Add, Boom, Count, Get, counter, snapshots
+from .services import Add, Boom, Count, Get, Request, counter, snapshots
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -336,3 +337,117 @@ def test_locals_are_redacted_as_inspect_redacts(store: JournalStore) -> None:
 def test_no_journal_no_history(store: JournalStore) -> None:
     with pytest.raises(JournalError, match="no journal"):
         history(counter, key="nothing", store=store)
+
+
+def test_the_time_travel_benchmark_runs() -> None:
+    """A smoke run of the benchmark's time travel rows (no speed asserted here)."""
+    from nanoservices._bench._travel import measure_time_travel, render
+
+    figures = measure_time_travel(steps=300, every=50, samples=5)
+    assert figures.steps == 300
+    assert figures.at_median_ms > 0
+    assert figures.replay_per_entry_us > 0
+    assert "at(n), random n: median" in render(figures)
+
+
+def test_a_replayed_nap_is_instant(store: JournalStore) -> None:
+    """The bundled ``patient`` skips its sleep when replaying (counted, not timed: the
+    nap's reply and the notes come back, and replaying() was true around the step)."""
+    from nanoservices.examples.basics import patient
+
+    with durable(patient, key="p", store=store) as h:
+        assert h.call(["note", "before"]) == "before"
+        assert h.call(["nap", 0.01]) == "rested"
+    slept: list[float] = []
+    import nanoservices.examples.basics as basics
+
+    real_sleep = basics.time.sleep
+    basics.time.sleep = slept.append  # type: ignore[assignment]
+    try:
+        with history(patient, key="p", store=store) as hist:
+            assert hist[2].reply == "rested"
+    finally:
+        basics.time.sleep = real_sleep  # type: ignore[assignment]
+    assert slept == []
+
+
+def test_debug_refuses_an_async_service(store: JournalStore) -> None:
+    async def write() -> None:
+        h = await adurable(acounter, key="a", store=store)
+        await h.call(Add(1))
+        await h.aclose()
+
+    asyncio.run(write())
+    with (
+        history(acounter, key="a", store=store) as hist,
+        pytest.raises(JournalError, match="sync service"),
+    ):
+        hist.debug(1)
+
+
+def test_a_journal_written_by_another_factory_is_refused_unless_forced(
+    store: JournalStore,
+) -> None:
+    _audited(store, [])
+    recorded = store.factory_of("acme")
+    assert recorded is not None
+    assert recorded[0] == "nanoservices.examples.ledger:ledger"
+    refused = r"written by nanoservices\.examples\.ledger:ledger, not"
+    with pytest.raises(JournalError, match=refused):
+        history(fixed_ledger, key="acme", store=store)
+    with history(fixed_ledger, key="acme", store=store, force=True) as hist:
+        assert hist[5].reply == 30  # its own answers, not the journal's: forced
+        assert not hist[5].matches
+
+
+def test_a_journal_written_before_the_code_changed_is_refused_unless_forced(
+    store: JournalStore,
+) -> None:
+    _audited(store, [])
+    store.record_factory("acme", "nanoservices.examples.ledger:ledger", "0" * 16)
+    with pytest.raises(JournalError, match="changed since the journal was written"):
+        history(ledger, key="acme", store=store)
+    with history(ledger, key="acme", store=store, force=True) as hist:
+        assert hist[5].reply == -10
+    with durable(ledger, key="acme", store=store) as h:  # reopening records the code now
+        h.call(Balance())
+    with history(ledger, key="acme", store=store) as hist:
+        assert len(hist) == 8
+
+
+def test_a_fork_of_a_journal_that_starts_from_a_snapshot(store: JournalStore) -> None:
+    with durable(counter, key="s", store=store, snapshots=snapshots(every=4)) as h:
+        for n in range(1, 7):
+            h.call(Add(n))
+    with history(counter, key="s", store=store, snapshots=snapshots()) as hist:
+        with hist.fork(5, "s2") as fork:
+            assert fork.call(Get()) == [5, 15]  # the snapshot's 4 adds, then step 5
+        assert store.entries("s").snapshot_seq == 4  # the original is untouched
+    with durable(counter, key="s2", store=store, snapshots=snapshots()) as again:
+        assert again.call(Get()) == [5, 15]
+
+
+@aservice
+async def adoubling() -> AsyncGenerator[Any, Request]:
+    """The async counter's edit: adds twice what it is sent."""
+    total = 0
+    reply: Any = None
+    while True:
+        request = yield reply
+        total += 2 * request.n if isinstance(request, Add) else 0
+        reply = total
+
+
+def test_divergence_of_an_async_service(store: JournalStore) -> None:
+    async def write() -> None:
+        h = await adurable(acounter, key="a", store=store)
+        await h.call(Add(0))
+        await h.call(Add(3))
+        await h.aclose()
+
+    asyncio.run(write())
+    with history(acounter, key="a", store=store) as hist:
+        found = hist.diverge(adoubling)
+        assert found is not None
+        assert (found.seq, found.step.reply, found.edited.reply) == (2, 3, 6)
+        assert found.changed.chain[0].function == "adoubling"

@@ -76,6 +76,20 @@ def test_oversized_body_is_413(http: httpx.Client) -> None:
     _still_serving(http)
 
 
+def test_an_oversized_request_is_named_by_its_size_not_as_none(url: str) -> None:
+    from nanoservices.core.seam import UnreadRequest
+
+    with connect(url, "echo") as h:
+        with pytest.raises(InvalidRequestError) as caught:
+            h("x" * 10_000)
+        assert str(caught.value) == (
+            "service 'echo': invalid request: a request of 10,002 bytes is larger than "
+            "the 4,096 bytes this server takes"
+        )
+        assert caught.value.request == UnreadRequest(10_002)
+        assert h(None) is None  # None is a request like any other
+
+
 def test_oversized_chunked_body_is_413(http: httpx.Client) -> None:
     path = _session(http, "echo")
 
@@ -85,7 +99,8 @@ def test_oversized_chunked_body_is_413(http: httpx.Client) -> None:
             yield b"x" * 100
         yield b'"'
 
-    _problem(http.post(path + "/call", content=chunks()), 413)
+    doc = _problem(http.post(path + "/call", content=chunks()), 413)
+    assert doc["detail"] == "the request body is larger than the 4,096 bytes this server takes"
 
 
 def test_unknown_session_is_404(http: httpx.Client) -> None:

@@ -79,7 +79,7 @@ def test_the_request_in_flight_fails_once_and_nothing_acknowledged_is_lost(
         h(Exit())  # the host's process ends in the middle of this request
     error = caught.value
     assert error.restarted
-    assert "reopened from its journal" in str(error)
+    assert "reopened under its key" in str(error)
     assert h.state is State.READY
     assert h(Get()) == [10, acked[-1]]  # every acknowledged request is back
     h.close()
@@ -121,7 +121,7 @@ def test_a_durable_session_is_declared_with_a_key_and_a_reachable_store(
     with SQLiteStore(journal) as store, pytest.raises(TypeError, match="cannot travel"):
         hosts.start(COUNTER, key="k", store=store)  # type: ignore[arg-type]
     plain = hosts.start(COUNTER)
-    with pytest.raises(ValueError, match="only a durable session moves"):
+    with pytest.raises(ValueError, match="only a keyed session moves"):
         hosts.move(plain, 1)
     plain.close()
 

@@ -40,7 +40,8 @@ from nanoservices.services.people import (
     people,
     table,
 )
-from nanoservices.services.people._backend import Backend, TableSpec, open_backend
+from nanoservices.services.people._backend import Backend, TableSpec
+from nanoservices.services.people._connect import open_backend
 from nanoservices.services.people._query import POSTGRES, SQLITE
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

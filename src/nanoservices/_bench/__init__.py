@@ -1,4 +1,4 @@
-"""The nanoservices benchmark (issue 2), shared by ``nanoservices bench`` and
+"""The nanoservices benchmark, shared by ``nanoservices bench`` and
 ``benchmarks/bench_core.py``.
 
 What a request costs through every nanoservices call path and through what
@@ -18,7 +18,7 @@ from .core import (
     SpeedRow,
     run_suite,
 )
-from .targets import Target
+from .results import Target
 
 __all__ = [
     "FULL",

@@ -28,7 +28,7 @@ from nanoservices.compose import Router, collect, menu, router, transform
 from ._services import REQUEST, echo_body, echo_service, primed_send
 from ._timing import Batch, Candidate, Sample, calibrate, interleave, summarize
 
-__all__ = ["COMPOSE_ROWS", "ComposeResult", "measure_compose"]
+__all__ = ["BENCH_ROWS", "COMPOSE_ROWS", "ComposeResult", "measure_compose"]
 
 
 def _sending(fn: Callable[[Any], Any], request: Any) -> Batch:
@@ -149,6 +149,22 @@ COMPOSE_ROWS: tuple[Candidate, ...] = (
     ),
     Candidate("by_hand", "5 functions by hand", "baseline", _by_hand),
     Candidate("pipeline", "5-stage pipeline", "nanoservices", _pipeline),
+)
+
+
+#: The composition rows ``nanoservices bench`` adds to its speed table (its own
+#: rows already time the bare send, the direct call and one router).
+_BENCH_LABELS = {
+    "menu": "menu (yield from)",
+    "router2_checked": "2 routers nested",
+    "router2": "2 routers, validate=False",
+    "by_hand": "5 functions, per item",
+    "pipeline": "5-stage pipe, per item",
+}
+BENCH_ROWS: tuple[Candidate, ...] = tuple(
+    Candidate(row.key, _BENCH_LABELS[row.key], row.group, row.setup)
+    for row in COMPOSE_ROWS
+    if row.key in _BENCH_LABELS
 )
 
 

@@ -30,7 +30,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from nanoservices.examples.basics import md5
+from nanoservices.services.hashing import md5
 
 from ._services import echo_body, echo_service, md5_untyped_service
 
@@ -63,7 +63,7 @@ def _services(holder: list[Any]) -> Iterator[None]:
 
 @contextmanager
 def _md5_services(holder: list[Any]) -> Iterator[None]:
-    factory = md5  # the bundled typed service: its handles check ``str`` requests
+    factory = md5  # the bundled service: ``str | bytes`` checked, and it may refuse
     for i in range(len(holder)):
         holder[i] = factory()
     yield
@@ -71,7 +71,7 @@ def _md5_services(holder: list[Any]) -> Iterator[None]:
 
 @contextmanager
 def _md5_untyped(holder: list[Any]) -> Iterator[None]:
-    factory = md5_untyped_service  # the same body, no request check
+    factory = md5_untyped_service  # the same service, no request check
     for i in range(len(holder)):
         holder[i] = factory()
     yield

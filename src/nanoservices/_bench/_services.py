@@ -6,19 +6,22 @@ same generator, so the rows differ only in what it costs to reach it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Generator
 from itertools import repeat
 from typing import Any
 
+import msgspec
+
 from nanoservices.core import ServiceFactory, Stream, service, streamed
+from nanoservices.services.hashing import hasher
 
 __all__ = [
     "REQUEST",
+    "TYPED_REQUESTS",
+    "Point",
     "echo_body",
     "echo_fn",
     "echo_service",
-    "echo_str_service",
     "md5_untyped_service",
     "primed_send",
     "streamer_service",
@@ -54,19 +57,26 @@ def _streamer_body() -> Generator[Stream[str] | None, int, None]:
         count = yield streamed(repeat(REQUEST, count))
 
 
+class Point(msgspec.Struct):
+    """The ``Struct`` request of the typed-call row."""
+
+    x: int
+    y: int
+
+
+#: The typed-call rows: (key, label, declared request type, the request sent).
+TYPED_REQUESTS: tuple[tuple[str, str, type, object], ...] = (
+    ("validated", "h.call(x), typed str", str, REQUEST),
+    ("typed_bytes", "h.call(x), typed bytes", bytes, b"ping"),
+    ("typed_int", "h.call(x), typed int", int, 7),
+    ("typed_float", "h.call(x), typed float", float, 7.5),
+    ("typed_struct", "h.call(x), typed Struct", Point, Point(1, 2)),
+)
+
 echo_service: ServiceFactory[[], Any, Any] = service(echo_body)
-#: The same body with a declared ``str`` request type: the handle validates each request.
-echo_str_service: ServiceFactory[[], Any, Any] = service(request_type=str)(echo_body)
 streamer_service: ServiceFactory[[], int, Stream[str] | None] = service(_streamer_body)
 
 
-def _md5_body(encoding: str = "utf-8") -> Generator[str | None, str, None]:
-    """The bundled md5 service's body (``nanoservices.examples.basics.md5``)."""
-    reply = None
-    while True:
-        request = yield reply
-        reply = hashlib.md5(request.encode(encoding)).hexdigest()
-
-
-#: The md5 body with its request type unchecked: the typed memory row's baseline.
-md5_untyped_service: ServiceFactory[[], Any, Any] = service(validate=False)(_md5_body)
+#: The bundled md5 service (``nanoservices.services.hashing``) with its request type
+#: unchecked: the typed memory row's baseline (the same body, the same options).
+md5_untyped_service: ServiceFactory[[], Any, Any] = hasher.with_options(name="md5", validate=False)

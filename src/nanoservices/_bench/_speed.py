@@ -8,18 +8,20 @@ Each setup is a context manager giving a batch (``n`` requests in a tight
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from itertools import repeat
 from typing import Any
 
-from nanoservices.core import ACCELERATED
+from nanoservices.compose import route, router
+from nanoservices.core import ACCELERATED, service
 from nanoservices.core.seam import PureLocalHandle, PureSharedHandle
 
 from ._services import (
     REQUEST,
+    TYPED_REQUESTS,
+    echo_body,
     echo_fn,
     echo_service,
-    echo_str_service,
     primed_send,
     streamer_service,
 )
@@ -39,11 +41,10 @@ def _sending(fn: Callable[[Any], Any]) -> Batch:
     return batch
 
 
-def _calling(h: Any) -> Batch:
+def _calling(h: Any, request: object = REQUEST) -> Batch:
     """A batch of ``h.call(request)``: the method is looked up on every request."""
 
     def batch(n: int) -> None:
-        request = REQUEST
         for _ in repeat(None, n):
             h.call(request)
 
@@ -94,12 +95,28 @@ def _hot() -> Iterator[Batch]:
         yield batch
 
 
-@contextmanager
-def _validated() -> Iterator[Batch]:
-    with echo_str_service() as h:
-        if h.spec.check is None:  # pragma: no cover - guards the row's meaning
-            raise RuntimeError("the validated row's service does not validate")
-        yield _calling(h)
+def _typed(tp: type, request: object) -> Callable[[], AbstractContextManager[Batch]]:
+    """A typed-call row: the echo body declared to take ``tp``, sent ``request``."""
+
+    @contextmanager
+    def setup() -> Iterator[Batch]:
+        with service(request_type=tp)(echo_body)() as h:
+            if h.spec.check is None:  # pragma: no cover - guards the row's meaning
+                raise RuntimeError(f"the typed {tp.__name__} row's service does not check")
+            yield _calling(h, request)
+
+    return setup
+
+
+def _routed(validate: bool) -> Callable[[], AbstractContextManager[Batch]]:
+    """A call through one keyed router, as the docs write it: ``route(key, payload)``."""
+
+    @contextmanager
+    def setup() -> Iterator[Batch]:
+        with router({"echo": echo_body}, validate=validate)() as h:
+            yield _calling(h, route("echo", REQUEST))
+
+    return setup
 
 
 @contextmanager
@@ -150,8 +167,18 @@ SPEED_ROWS: tuple[Candidate, ...] = (
     Candidate("bare_send", "bare gen.send", "baseline", _bare_send),
     Candidate("call", "h.call(x)", "nanoservices", _handle_call),
     Candidate("dunder_call", "h(x)", "nanoservices", _handle_dunder_call),
-    Candidate("hot", "with h.hot() as send", "nanoservices", _hot),
-    Candidate("validated", "h.call(x), str validated", "nanoservices", _validated),
+    Candidate("hot", "h.hot() send (faster)", "nanoservices", _hot),
+    *(
+        Candidate(key, label, "nanoservices", _typed(tp, request))
+        for key, label, tp, request in TYPED_REQUESTS
+    ),
+    Candidate("routed", "h.call(route(k, x))", "nanoservices", _routed(True)),
+    Candidate(
+        "routed_unchecked",
+        "validate=False (faster)",
+        "nanoservices",
+        _routed(False),
+    ),
     Candidate("shared", "h.shared().call(x)", "nanoservices", _shared),
     Candidate("stream_item", "one item of h.stream(n)", "nanoservices", _stream_item),
 )

@@ -1,4 +1,4 @@
-"""The benchmark suite: configuration, one run of every row, and its results.
+"""The benchmark suite: the presets, and one run of every row into a result.
 
 ``run_suite(config)`` sets every speed row up at once, sizes each row's batch,
 times them interleaved (see ``_timing``), then measures idle memory (see
@@ -14,14 +14,15 @@ import platform
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ._compose import BENCH_ROWS as COMPOSE_ROWS
 from ._mechanisms import MECHANISM_ROWS
 from ._memory import MEMORY_KINDS, rss_delta, traced_delta
 from ._speed import SPEED_ROWS
 from ._timing import Batch, Candidate, Sample, calibrate, interleave, summarize
-from .targets import Target, check_targets
+from .results import BenchConfig, BenchResult, MemoryRow, MillionRow, SpeedRow
+from .targets import check_targets
 
 __all__ = [
     "FULL",
@@ -39,24 +40,6 @@ BASELINE = "bare_send"
 
 #: Told (what is happening, steps done, steps in all) as the run goes.
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class BenchConfig:
-    """How hard to measure. ``QUICK`` and ``FULL`` are the presets; tests use
-    tiny ones."""
-
-    mode: str
-    rounds: int
-    target_batch_ns: int  # each batch runs about this long
-    max_batch: int  # in-process rows: at most this many calls per batch
-    min_batch: int
-    slow_max_batch: int  # rows that cross a thread or process
-    slow_min_batch: int
-    memory_counts: dict[str, int] = field(default_factory=dict)
-    million: int = 0  # live services for the total-memory target; 0: skip
-    million_md5: int = 0  # live bundled md5 services (typed) for their target; 0: skip
-    rss: bool = True  # also measure RSS deltas in fresh child processes
 
 
 QUICK = BenchConfig(
@@ -96,68 +79,6 @@ FULL = BenchConfig(
     million=1_000_000,
     million_md5=1_000_000,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SpeedRow:
-    """One speed row: median ns per request, quartiles, and ratios to bare send."""
-
-    key: str
-    label: str
-    group: str
-    median_ns: float
-    q1_ns: float
-    q3_ns: float
-    ratio: float  # median / bare send's median
-    net_ratio: float | None  # the same with the empty loop's cost taken off both
-    batch: int
-    rounds: int
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryRow:
-    """One memory row: bytes per live idle instance."""
-
-    key: str
-    label: str
-    count: int
-    traced_bytes: float  # tracemalloc, per instance
-    rss_bytes: float | None  # RSS growth in a fresh process, per instance
-    ratio: float  # traced bytes / a bare primed generator's
-
-
-@dataclass(frozen=True, slots=True)
-class MillionRow:
-    """The total-memory target: many live services in one fresh process."""
-
-    count: int
-    rss_delta_bytes: int | None
-    rss_total_bytes: int | None
-
-
-@dataclass(slots=True)
-class BenchResult:
-    """Everything one run measured, plus where and how."""
-
-    config: BenchConfig
-    speed: list[SpeedRow]
-    memory: list[MemoryRow]
-    million: MillionRow | None
-    targets: list[Target]
-    environment: dict[str, Any]
-    skipped: dict[str, str]  # row key -> why it could not run
-    million_md5: MillionRow | None = None  # the typed services' total-memory target
-
-    def row(self, key: str) -> SpeedRow:
-        """The speed row called ``key``."""
-        for row in self.speed:
-            if row.key == key:
-                return row
-        raise KeyError(key)
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain data for ``json.dump``."""
-        return asdict(self)
 
 
 def environment() -> dict[str, Any]:
@@ -218,7 +139,7 @@ def measure_speed(
     """Open every speed row, size its batches, time them all interleaved."""
     with ExitStack() as stack:
         step("starting threads, a process, a loop and an actor")
-        opened = _open_rows(stack, SPEED_ROWS + MECHANISM_ROWS, skipped)
+        opened = _open_rows(stack, SPEED_ROWS + COMPOSE_ROWS + MECHANISM_ROWS, skipped)
         step("sizing batches")
         sizes = {
             key: calibrate(

@@ -12,7 +12,7 @@ from ._app import app
 
 __all__ = ["app", "main"]
 
-_COMMAND_MODULES = ("demo", "run", "serve", "bench", "journal")
+_COMMAND_MODULES = ("demo", "run", "serve", "bench", "journal", "travel")
 
 
 def _register_commands() -> None:

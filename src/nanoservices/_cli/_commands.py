@@ -18,6 +18,8 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "state": ("", "the service's state: ready, streaming, failed, closed"),
     "stats": ("", "requests, errors, items and latency percentiles so far"),
     "inspect": ("", "what the service is and where its generator is paused"),
+    "explain": ("", "where and why the last error happened: the line, the chain, the policy"),
+    "traceback": ("", "the last error's full traceback"),
     "help": ("", "this list"),
     "quit": ("", "leave (Ctrl-D too); the service is closed"),
 }

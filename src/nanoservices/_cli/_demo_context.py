@@ -10,12 +10,15 @@ import contextlib
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
 
 from ._observe import Observer
+
+if TYPE_CHECKING:
+    from nanoservices.services.forecast import LocalWMOServer
 
 __all__ = ["DemoContext", "SectionSkipped"]
 
@@ -38,7 +41,7 @@ class DemoContext:
     observer: Observer = field(default_factory=Observer)
     handles: list[Any] = field(default_factory=list)
     stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
-    _wmo: Any = None
+    _wmo: LocalWMOServer | None = None
     _wmo_transport: Any = None  # where loopback is down: the WWIS data answered in process
 
     def track(self, handle: HandleT) -> HandleT:
@@ -48,7 +51,7 @@ class DemoContext:
         self.stack.callback(_close_quietly, handle)
         return handle
 
-    def wmo(self) -> Any:
+    def wmo(self) -> LocalWMOServer:
         """The local WMO server (a ``LocalWMOServer``), started on first use."""
         if self._wmo is None:
             try:

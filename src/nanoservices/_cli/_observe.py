@@ -11,9 +11,15 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.tree import Tree
+
+    from nanoservices.observe import Explanation, Inspection, Statistics
 
 __all__ = ["Observer", "basic_inspection"]
 
@@ -31,9 +37,9 @@ def _find(names: Iterable[str], module: str) -> Callable[..., Any] | None:
         except ImportError:
             continue
         for name in names:
-            obj = getattr(found, name, None)
+            obj: object = getattr(found, name, None)
             if callable(obj):
-                return obj  # type: ignore[no-any-return]
+                return obj
     return None
 
 
@@ -45,6 +51,7 @@ class Observer:
         self._snapshot = _find(["statistics"], _STATS_MODULE)
         self._table = _find(["render_statistics_table"], _STATS_MODULE)
         self._inspect = _find(_INSPECT_NAMES, _INSPECT_MODULE)
+        self._explain = _find(["explain"], _INSPECT_MODULE)
 
     @property
     def has_statistics(self) -> bool:
@@ -71,20 +78,21 @@ class Observer:
             return False
         return True
 
-    def statistics(self, handle: Any) -> Any | None:
+    def statistics(self, handle: Any) -> Statistics | None:
         """A statistics snapshot of ``handle`` (a frozen record), or None."""
         if self._snapshot is None:
             return None
         try:
-            return self._snapshot(handle)
+            snapshot: Statistics = self._snapshot(handle)
         except TypeError:
             return None
+        return snapshot
 
-    def table(self, handles: Iterable[Any], title: str) -> Any | None:
+    def table(self, handles: Iterable[Any], title: str) -> Table | None:
         """A rich table of the statistics of ``handles``, or None."""
         if self._table is not None:
             try:
-                table = self._table(list(handles), title=title)
+                table: Table = self._table(list(handles), title=title)
             except TypeError:
                 return None
             # No vertical rules: nine columns then fit 80 (what rich assumes off a terminal).
@@ -92,25 +100,38 @@ class Observer:
             return table
         return None
 
-    def inspection_tree(self, handle: Any) -> Any | None:
+    def inspection_tree(self, handle: Any) -> Tree | None:
         """A rich tree of the service's ``yield from`` chain, or None without the module."""
         if self._inspect is None:
             return None
         try:
-            return self._inspect(handle).tree()
+            tree: Tree = self._inspect(handle).tree()
         except Exception:  # inspection must never end a session
             return None
+        return tree
 
-    def inspect(self, handle: Any) -> Any:
+    def inspect(self, handle: Any) -> Inspection | dict[str, Any]:
         """What the inspection module says about ``handle``, or the basic facts."""
         if self._inspect is not None:
             try:
-                return self._inspect(handle)
+                inspection: Inspection = self._inspect(handle)
+                return inspection
             except Exception as exc:  # inspection must never end a session
                 info = basic_inspection(handle)
                 info["inspection_error"] = f"{type(exc).__name__}: {exc}"
                 return info
         return basic_inspection(handle)
+
+    def explain(self, error: BaseException) -> Explanation | None:
+        """What ``explain()`` says about ``error`` (``str()`` it, or ``.rich()``), or
+        None without the module."""
+        if self._explain is None:
+            return None
+        try:
+            explanation: Explanation = self._explain(error)
+        except Exception:  # explaining must never end a session
+            return None
+        return explanation
 
 
 def basic_inspection(handle: Any) -> dict[str, Any]:

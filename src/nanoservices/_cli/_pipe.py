@@ -14,7 +14,9 @@ with ``#`` are skipped. On stdout, one JSON object per line, in input order:
 * commands answer with their own key: ``{"state": "ready"}``, ``{"reset": true}``,
   ``{"closed": true}``, ``{"restarted": true}``, ``{"thrown": NAME, "reply": R}``,
   ``{"stats": {...}}`` (``null`` plus a ``"note"`` when unavailable),
-  ``{"inspect": {...}}``, ``{"commands": {...}}``.
+  ``{"inspect": {...}}``, ``{"explain": TEXT}`` and ``{"traceback": TEXT}`` (of the
+  last error: ``null`` plus a ``"note"`` when nothing has failed yet),
+  ``{"commands": {...}}``.
 
 Errors are also written to stderr, one readable line each, for the person
 watching. Exit status: 0 if every line was served, 1 if any failed (with
@@ -80,6 +82,7 @@ class _Pipe:
             name = self.session.name
             self.error(ErrorInfo(type(exc).__name__, name, f"service {name!r}: {exc}"), number)
         except Exception as exc:  # every failure is reported; Ctrl-C still ends the run
+            self.session.last_error = exc
             self.error(describe_error(exc, self.session.name), number)
 
     def request(self, request: object, *, stream: bool) -> None:
@@ -134,12 +137,27 @@ class _Pipe:
                 self.emit({"stats": stats})
         elif name == "inspect":
             self.emit({"inspect": session.inspect()})
+        elif name in ("explain", "traceback"):
+            self.last_error(name)
         elif name == "help":
             self.emit({"commands": {f":{k}": v[1] for k, v in COMMANDS.items()}})
         elif name == "quit":
             self.quit = True
         else:  # pragma: no cover - parse_command knows only the names above
             raise TargetError(f"unknown command :{name}")
+
+    def last_error(self, name: str) -> None:
+        """``{"explain": text}`` or ``{"traceback": text}`` of the last error; null
+        and a note when nothing has failed yet."""
+        session = self.session
+        if session.last_error is None:
+            self.emit({name: None, "note": "nothing has failed yet"})
+        elif name == "traceback":
+            self.emit({"traceback": session.traceback()})
+        else:
+            explained = session.explain()
+            text = str(explained) if explained is not None else session.traceback()
+            self.emit({"explain": text})
 
 
 def _parse(argument: str, text: bool) -> object:

@@ -4,7 +4,8 @@ A request is JSON or a Python literal (``'hello'``, ``44``, ``{'last_name':
 'Lerner'}``); a line starting with ``:`` is a command (``:help`` lists them).
 Streamed replies are shown one item at a time: Enter for the next, ``a`` for
 all the rest, ``q`` to stop early (the service goes back to waiting). Errors
-are printed with the service's name and never end the session.
+are printed with the service's name and never end the session; ``:explain``
+says where the last one happened, ``:traceback`` shows it in full.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class Repl:
             name = self.session.name
             self.error(ErrorInfo(type(exc).__name__, name, f"service {name!r}: {exc}"))
         except Exception as exc:  # any failure is shown; the session goes on
+            self.session.last_error = exc
             self.error(describe_error(exc, self.session.name))
         return True
 
@@ -196,11 +198,30 @@ class Repl:
             tree = session.observer.inspection_tree(session.handle)
             body = tree if tree is not None else Pretty(session.inspect())
             self.console.print(Panel(body, title=f"inspect {session.name}", expand=False))
+            if session.state is State.FAILED and session.last_error is not None:
+                self.console.print("[dim]it failed: :explain says where, :traceback shows it[/]")
+        elif name == "explain":
+            self.explain()
+        elif name == "traceback":
+            text = session.traceback()
+            self.console.print(escape(text) if text is not None else "nothing has failed yet")
         elif name == "help":
             self.help()
         elif name == "quit":
             return False
         return True
+
+    def explain(self) -> None:
+        """What ``explain()`` says about the last error, as a panel."""
+        session = self.session
+        if session.last_error is None:
+            self.console.print("nothing has failed yet")
+            return
+        explained = session.explain()
+        if explained is None:  # no explain in this build: the traceback says it all
+            self.console.print(escape(session.traceback() or ""))
+            return
+        self.console.print(explained.rich())
 
     def stats(self) -> None:
         session = self.session

@@ -17,13 +17,17 @@ Errors keep the service's name and what went wrong; none ends the session.
 from __future__ import annotations
 
 import builtins
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nanoservices import Handle, ServiceError, ServiceFailedError, State, Stream
 
 from ._observe import Observer
+
+if TYPE_CHECKING:
+    from nanoservices.observe import Explanation, Inspection, Statistics
 from ._target import StartError, Target, TargetError, start_service
 
 __all__ = ["ErrorInfo", "Items", "Session", "describe_error"]
@@ -133,6 +137,8 @@ class Session:
         self.args = list(args or ())  # what the factory was called with, for :restart
         self.kwargs = dict(kwargs or {})
         self.collecting = observer.watch(handle)
+        #: The last error a request or command raised (for ``:explain``, ``:traceback``).
+        self.last_error: BaseException | None = None
 
     @property
     def name(self) -> str:
@@ -229,10 +235,22 @@ class Session:
                 restarted=failed.restarted,
             ) from failed.__cause__
 
-    def statistics(self) -> Any | None:
+    def statistics(self) -> Statistics | None:
         """The statistics snapshot, or None when this build has none."""
         return self.observer.statistics(self.handle)
 
-    def inspect(self) -> Any:
+    def inspect(self) -> Inspection | dict[str, Any]:
         """What the inspection module (or the handle itself) tells about the service."""
         return self.observer.inspect(self.handle)
+
+    def explain(self) -> Explanation | None:
+        """What ``explain()`` says about the last error (None when there was none)."""
+        error = self.last_error
+        return None if error is None else self.observer.explain(error)
+
+    def traceback(self) -> str | None:
+        """The last error's full traceback, its causes first (None when there was none)."""
+        error = self.last_error
+        if error is None:
+            return None
+        return "".join(traceback.format_exception(error)).rstrip()

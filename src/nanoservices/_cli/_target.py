@@ -257,7 +257,9 @@ def _lookup(module: ModuleType, attr: str, spec: str) -> Any:
     return obj
 
 
-def _raw_factory(obj: Any, module: ModuleType, spec: str, reset_with: str | None) -> Any:
+def _raw_factory(
+    obj: Any, module: ModuleType, spec: str, reset_with: str | None
+) -> ServiceFactory[Any, Any, Any]:
     if isinstance(obj, ServiceFactory):
         if reset_with is None and obj.spec.protocol.name == "raw":
             return obj  # already hosted with nanoservices.raw

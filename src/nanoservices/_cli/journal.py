@@ -16,14 +16,18 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from nanoservices.durable import JournalError, JournalStore, Kind, SQLiteStore, durable
+from nanoservices.durable import JournalError, JournalStore, SQLiteStore, durable
 
-from . import _target
+from . import _target, _travel
 from ._app import app
+from ._keys import stored_key
 
 __all__ = ["journal"]
 
-journal = typer.Typer(help="Durable services' journals: list, show, compact, delete.")
+journal = typer.Typer(
+    help="Durable services' journals: list, show, compact, delete, and time travel "
+    "(inspect, step, debug, diverge)."
+)
 app.add_typer(journal, name="journal")
 
 log = logging.getLogger("nanoservices.durable")
@@ -31,6 +35,31 @@ log = logging.getLogger("nanoservices.durable")
 StoreOption = Annotated[Path, typer.Option("--store", help="The SQLite journal file.")]
 DsnOption = Annotated[
     str | None, typer.Option("--dsn", help="A PostgreSQL store instead (psycopg conninfo).")
+]
+ServiceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--service",
+        metavar="MODULE:FACTORY|NAME",
+        help="The service, to replay the key; or only its name, to find a key served "
+        "under it (serve stores KEY as NAME/KEY).",
+    ),
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replay even a journal written by another factory, or by the service's code "
+        "before it changed.",
+    ),
+]
+SnapshotsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--snapshots",
+        metavar="MODULE:NAME",
+        help="Its durable.Snapshots (for a journal that starts from a snapshot).",
+    ),
 ]
 
 
@@ -62,20 +91,87 @@ def show(
     key: str,
     store: StoreOption = Path("nanoservices-journal.sqlite"),
     dsn: DsnOption = None,
+    service: ServiceOption = None,
+    snapshots: SnapshotsOption = None,
+    start: Annotated[
+        int | None, typer.Option("--from", metavar="N", help="Start at entry N.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", metavar="N", help="Show at most N entries.")
+    ] = None,
+    tail: Annotated[
+        int | None, typer.Option("--tail", metavar="N", help="Show the last N entries.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    force: ForceOption = False,
 ) -> None:
-    """A key's journal, entry by entry (requests decoded as plain data)."""
+    """A key's journal, entry by entry: number, time (UTC), kind and request; with
+    --service, requests as the service's types and each reply or error (replayed)."""
     with _open(store, dsn) as opened:
+        if service is not None and ":" in service:
+            with _travel.open_history(opened, key, service, snapshots, force) as hist:
+                first, last = _window(hist.first + 1, hist.last, start, limit, tail)
+                for step in hist.steps(first, last):
+                    _show_step(_travel.step_record(step), as_json)
+            return
+        key = stored_key(opened, key, service)
         loaded = opened.entries(key)
-    if loaded.snapshot is None and not loaded.entries:
-        typer.echo(f"no journal for key {key!r}", err=True)
-        raise typer.Exit(1)
-    if loaded.snapshot is not None:
+        times = opened.entry_times(key)
+    if loaded.snapshot is not None and start is None and tail is None:
         state = msgspec.msgpack.decode(loaded.snapshot)
-        typer.echo(f"snapshot at entry {loaded.snapshot_seq}: {state!r}")
-    for entry in loaded.entries:
-        kind = Kind(entry.kind).name.lower() if entry.kind in Kind._value2member_map_ else "result"
-        body: Any = msgspec.msgpack.decode(entry.body) if entry.body else ""
-        typer.echo(f"{entry.seq:>8} {kind:8} {entry.digest:#010x} {body!r}")
+        if as_json:
+            typer.echo(_travel.as_json({"snapshot": loaded.snapshot_seq, "state": state}))
+        else:
+            typer.echo(f"snapshot at entry {loaded.snapshot_seq}: {state!r}")
+    entries = loaded.entries
+    if entries:
+        first, last = _window(entries[0].seq, entries[-1].seq, start, limit, tail)
+        entries = [e for e in entries if first <= e.seq <= last]
+    for entry in entries:
+        body: Any = msgspec.msgpack.decode(entry.body) if entry.body else None
+        record = {
+            "seq": entry.seq,
+            "kind": _travel.kind_name(entry.kind),
+            "time": times.get(entry.seq),
+            "request": body,
+            "digest": entry.digest,
+        }
+        _show_step(record, as_json)
+
+
+def _window(
+    first: int, last: int, start: int | None, limit: int | None, tail: int | None
+) -> tuple[int, int]:
+    """The entries to show, from ``first`` to ``last``, as ``--from``, ``--limit`` and
+    ``--tail`` narrow them."""
+    for name, value in (("--from", start), ("--limit", limit), ("--tail", tail)):
+        if value is not None and value < (1 if name == "--from" else 0):
+            typer.echo(f"{name} must be a positive number, not {value}", err=True)
+            raise typer.Exit(2)
+    if tail is not None:
+        first = max(first, last - tail + 1)
+    if start is not None:
+        first = max(first, start)
+    if limit is not None:
+        last = min(last, first + limit - 1)
+    return first, last
+
+
+def _show_step(record: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(_travel.as_json(record))
+        return
+    request = "" if record["request"] is None else repr(record["request"])
+    line = f"{record['seq']:>8} {_travel.shown_time(record['time'])} {record['kind']:8} {request}"
+    if "digest" in record:
+        line += f" {record['digest']:#010x}"
+    elif "error" in record:
+        line += f" !! {record['error']}"
+    elif "reply" in record and record["kind"] in ("call", "throw", "item", "result"):
+        line += f" -> {record['reply']!r}"
+    if record.get("matches") is False:
+        line += "  (differs from the journal)"
+    typer.echo(line.rstrip())
 
 
 @journal.command()
@@ -97,6 +193,7 @@ def compact(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     with _open(store, dsn) as opened:
+        key = stored_key(opened, key, target.factory.spec.name)
         try:
             with durable(target.factory, key=key, store=opened, snapshots=snaps) as handle:
                 before = handle.stats.journal_length
@@ -124,6 +221,7 @@ def delete(
         raise typer.Exit(2)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     with _open(store, dsn) as opened:
+        key = stored_key(opened, key, exact=True)
         try:
             count = opened.delete(key)
         except BlockingIOError:

@@ -93,6 +93,15 @@ def serve(
             "server restarts.",
         ),
     ] = None,
+    tracebacks: Annotated[
+        bool,
+        typer.Option(
+            "--tracebacks",
+            help="For development: a failure's problem document carries the server's "
+            "traceback (absolute paths, source lines). Without it, only where it failed; "
+            "the log has the traceback either way.",
+        ),
+    ] = False,
     durable_mode: Annotated[
         str,
         typer.Option(
@@ -145,6 +154,7 @@ def serve(
                 client_args=client_args,
                 shared_operations=frozenset(allow_shared or ("reset",)),
                 durable=store,
+                tracebacks=tracebacks,
             )
             for f in factories.values()
         ]

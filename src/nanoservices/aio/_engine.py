@@ -21,9 +21,9 @@ that does not is failed, or restarted by its policy (``_failure``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from types import AsyncGeneratorType, CodeType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nanoservices.core import (
     Event,
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncGenEngine"]
 
 _READY = State.READY
+R = TypeVar("R")
 _current_task = asyncio.current_task
 
 ASend = Callable[[Any], Awaitable[Any]]
@@ -67,7 +68,7 @@ ASend = Callable[[Any], Awaitable[Any]]
 def _atraced(asend: ASend, hooks: list[Hook], name: str) -> ASend:
     """The async twin of ``_sends.traced``: reports each request and reply."""
 
-    async def asend_traced(request: object) -> Any:
+    async def asend_traced(request: object) -> object:
         start = now_ns()
         emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
         reply = await asend(request)
@@ -81,7 +82,7 @@ def _atraced(asend: ASend, hooks: list[Hook], name: str) -> ASend:
 def _atimed(asend: ASend, records: tuple[Callable[[int], None], ...]) -> ASend:
     """The async twin of ``_sends.timed``: only times each call (statistics)."""
 
-    async def asend_timed(request: object) -> Any:
+    async def asend_timed(request: object) -> object:
         start = now_ns()
         try:
             return await asend(request)
@@ -153,12 +154,13 @@ class AsyncGenEngine:
         return (self._sup or Supervision()).snapshot(self._spec.restart or Never())
 
     @property
-    def generator(self) -> Any:
+    def generator(self) -> AsyncGenerator[Any, Any]:
         """The live async generator (for inspection; do not drive it directly)."""
-        return self._agen
+        agen: AsyncGenerator[Any, Any] = self._agen
+        return agen
 
     @property
-    def stream_source(self) -> Any:
+    def stream_source(self) -> object:
         """The source of the open stream (for inspection), or None."""
         cursor = self._stream
         if cursor is None:
@@ -206,7 +208,7 @@ class AsyncGenEngine:
 
     # -- what the protocol steps (``_steps``) need: their effects, awaited ---------------
 
-    async def _run(self, flow: _steps.Flow) -> Any:
+    async def _run(self, flow: _steps.Flow[R]) -> R:
         return await _steps.arun(flow, self._do)
 
     async def _do(self, effect: _steps.Effect) -> Any:
@@ -221,9 +223,13 @@ class AsyncGenEngine:
             return await self._agen.athrow(effect.exc)
         raise AssertionError(effect)  # pragma: no cover
 
-    def _move(self, op: Op, current: State | None = None) -> None:
-        """The one writer of state: the table's answer to ``op`` from ``current``."""
-        self._state = advance(self._state if current is None else current, op, self.name)
+    def _move(self, op: Op) -> None:
+        """The one writer of state: the table's answer to ``op`` from the stored state."""
+        self._state = advance(self._state, op, self.name)
+
+    def _end_step(self, op: Op) -> None:
+        """A step ends by ``op``: it ran from BUSY (read off the generator, never stored)."""
+        self._state = advance(State.BUSY, op, self.name)
 
     def _emit(
         self, kind: EventKind, value: object = None, error: BaseException | None = None
@@ -237,30 +243,30 @@ class AsyncGenEngine:
             self._sup = Supervision()
         return self._sup
 
-    def _policy(self) -> RestartPolicy | None:
+    def _restart_policy(self) -> RestartPolicy | None:
         return self._spec.restart
 
-    def _generator(self) -> Any:
+    def _service_generator(self) -> Any:
         return self._agen
 
-    def _code(self) -> CodeType | None:
+    def _service_code(self) -> CodeType | None:
         code: CodeType | None = getattr(self._agen, "ag_code", None)
         return code
 
-    def _alive(self) -> bool:
+    def _generator_alive(self) -> bool:
         return self._agen.ag_frame is not None
 
-    def _busy(self, exc: BaseException | None) -> ServiceBusyError | None:
+    def _in_use_error(self, exc: BaseException | None) -> ServiceBusyError | None:
         if self._agen.ag_running and (exc is None or isinstance(exc, RuntimeError)):
             return ServiceBusyError(
                 self.name, "the service is already running a step (it called itself?)"
             )
         return None
 
-    def _returned(self, exc: BaseException) -> tuple[bool, Any]:
+    def _generator_returned(self, exc: BaseException) -> tuple[bool, Any]:
         return isinstance(exc, StopAsyncIteration), None
 
-    def _set_result(self, value: object) -> None:
+    def _keep_result(self, value: object) -> None:
         self._result = value
 
     def _cursor_for(self, reply: object) -> AsyncCursor:

@@ -19,7 +19,7 @@ import collections.abc
 import contextlib
 import functools
 import typing
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload, runtime_checkable
 
 from nanoservices.core import (
@@ -57,6 +57,7 @@ P = ParamSpec("P")
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
+T = TypeVar("T")
 
 _UNSET: Any = FROM_ANNOTATION  # the older name, kept for code that still uses it
 
@@ -100,7 +101,9 @@ class AsyncHandleProtocol(Protocol[RequestT_contra, ReplyT_co]):
         """Same as [`call`][]."""
         ...
 
-    def stream(self, request: RequestT_contra, /, *, timeout: float | None = None) -> Any:
+    def stream(
+        self, request: RequestT_contra, /, *, timeout: float | None = None
+    ) -> AsyncIterator[Any]:
         """The streamed reply to ``request``, for ``async for``."""
         ...
 
@@ -135,11 +138,15 @@ class _Engine(Protocol):
     def subscribe(self, hook: Hook) -> None: ...
     def unsubscribe(self, hook: Hook) -> None: ...
     async def call(self, request: object) -> Any: ...
-    async def open_stream(self, request: object) -> Any: ...
+    async def open_stream(self, request: object) -> object:
+        """The open stream's token for ``next_item`` (None: it ended at once)."""
+
     def is_open(self, token: Any) -> bool: ...
     async def next_item(self, token: Any) -> Any: ...
     async def cancel_stream(self, token: Any) -> None: ...
-    def abandon(self, token: Any) -> Any: ...
+    def abandon(self, token: Any) -> object:
+        """Give the service back now; what to close later (None: nothing)."""
+
     async def reset(self) -> None: ...
     async def throw(self, exc: BaseException | type[BaseException]) -> Any: ...
     async def restart(self) -> None: ...
@@ -203,7 +210,7 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
             with contextlib.suppress(Exception):
                 await cursor.cancel()
 
-    async def _locked(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+    async def _locked(self, what: str, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         await self._turn(what)
         try:
             return await fn(*args)
@@ -226,7 +233,8 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
             return await self._call_within(request, timeout)
         await self._turn("call")
         try:
-            return await self._engine.call(request)  # type: ignore[no-any-return]
+            reply: ReplyT = await self._engine.call(request)
+            return reply
         finally:
             self._done()
 
@@ -343,13 +351,13 @@ class AsyncHandle(Generic[RequestT, ReplyT]):
         self._engine.unsubscribe(hook)
 
     @property
-    def local(self) -> Any:
+    def local(self) -> LocalHandle[Any, Any] | None:
         """The local handle behind a wrapped sync handle (the shared handle's own
         local, for ``to_async(h.shared())``), for hooks and inspection; else None."""
         if not isinstance(self._engine, SyncEngine):
             return None
         handle = self._engine.handle
-        return getattr(handle, "local", handle)
+        return handle.local if isinstance(handle, SharedHandle) else handle
 
     def __repr__(self) -> str:
         return f"<AsyncHandle {self.name!r} {self.state.value}>"
@@ -391,7 +399,7 @@ class AsyncReplyStream(Generic[ItemT]):
             )
         return self
 
-    async def _bounded(self, fn: Callable[..., Any], *args: Any) -> Any:
+    async def _bounded(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         """One step of the stream under its deadline; past it the stream is closed."""
         handle = self._handle
         try:
@@ -414,8 +422,10 @@ class AsyncReplyStream(Generic[ItemT]):
         if not handle._engine.is_open(self._token):
             raise StopAsyncIteration
         if self._at is not None:
-            return await self._bounded(handle._engine.next_item, self._token)  # type: ignore[no-any-return]
-        return await handle._locked("stream", handle._engine.next_item, self._token)  # type: ignore[no-any-return]
+            item: ItemT = await self._bounded(handle._engine.next_item, self._token)
+            return item
+        pulled: ItemT = await handle._locked("stream", handle._engine.next_item, self._token)
+        return pulled
 
     @property
     def is_open(self) -> bool:
@@ -532,7 +542,10 @@ def aservice(
     restart: RestartPolicy | None = None,
     request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
-) -> Any:
+) -> (
+    AsyncServiceFactory[Any, Any, Any]
+    | Callable[[Callable[..., AsyncGenerator[Any, Any]]], AsyncServiceFactory[Any, Any, Any]]
+):
     """Make an async service factory from an async generator function (native protocol).
 
     Options as for ``@service``: the request type is read from the

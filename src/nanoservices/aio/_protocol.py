@@ -49,7 +49,7 @@ class AsyncCursor:
             raise StopAsyncIteration from None
 
     @property
-    def source(self) -> Any:
+    def source(self) -> object:
         """What the items come from (for inspection): an async iterator, or the
         sync cursor's source."""
         if self._aitems is not None:

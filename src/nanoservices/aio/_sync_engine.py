@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from nanoservices.core import (
@@ -33,7 +33,7 @@ T = TypeVar("T")
 _END: Any = object()
 
 
-def _next_or_end(items: Any) -> Any:
+def _next_or_end(items: Iterator[T]) -> T:
     # StopIteration cannot cross a Future, so the end travels as a sentinel.
     return next(items, _END)
 
@@ -75,7 +75,7 @@ class SyncEngine:
         return state
 
     @property
-    def handle(self) -> Any:
+    def handle(self) -> LocalHandle[Any, Any] | SharedHandle[Any, Any]:
         return self._handle
 
     @property
@@ -108,7 +108,7 @@ class SyncEngine:
             return self._handle.call(request)
         return await self._run(self._handle.call, request)
 
-    async def open_stream(self, request: object) -> Any:
+    async def open_stream(self, request: object) -> object:
         # a ReplyStream or SharedStream (checked at each item under a deadline in force)
         open_ = functools.partial(self._handle.stream, timeout=remaining())
         items: Any = await self._run(open_, request)

@@ -408,10 +408,12 @@ def _fused_body(kinds: tuple[str, ...], lines: list[str]) -> dict[int, int]:
     return steps
 
 
-def _compiled(lines: list[str], name: str) -> Any:
+def _compiled(lines: list[str], name: str) -> Callable[..., Any]:
+    """The function ``name`` that ``lines`` (the fused stages' code) define."""
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(lines) + "\n", _FUSED_FILE, "exec"), namespace)
-    return namespace[name]
+    fused: Callable[..., Any] = namespace[name]
+    return fused
 
 
 # -- building stages -------------------------------------------------------------
@@ -670,7 +672,7 @@ class OpenPipeline:
             tb = tb.tb_next
         return found
 
-    def _fed_item(self, exc: BaseException) -> Any:
+    def _fed_item(self, exc: BaseException) -> object:
         """The item the fused head's loop was on when ``exc`` left it."""
         tb: TracebackType | None = exc.__traceback__
         while tb is not None:
@@ -700,7 +702,7 @@ def _frame_of(gen: StageGen) -> FrameType | None:
     return frame
 
 
-def _finish(gen: StageGen) -> Any:
+def _finish(gen: StageGen) -> object:
     """Close ``gen`` and return what it returned (``close()`` drops it before 3.13)."""
     if _frame_of(gen) is None:
         return None

@@ -26,7 +26,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from nanoservices.core import Handle, ServiceClosedError, State, UnknownServiceError
 
@@ -41,6 +41,8 @@ __all__ = [
     "ServiceRef",
     "default_registry",
 ]
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -364,7 +366,7 @@ class ServiceRef:
 
     __call__ = call
 
-    def _in_flight(self, op: Callable[[Handle[Any, Any]], Any]) -> Any:
+    def _in_flight(self, op: Callable[[Handle[Any, Any]], T]) -> T:
         """``op(handle)`` on the current service, counted as a call in flight."""
         registry, name = self._registry, self.name
         while True:
@@ -385,8 +387,8 @@ class ServiceRef:
         """Open a streamed reply on the current service (it stays on it; a
         replacement closes the old service, and so the stream, between items)."""
         if timeout is None:
-            return self._in_flight(lambda handle: handle.stream(request))  # type: ignore[no-any-return]
-        return self._in_flight(lambda handle: handle.stream(request, timeout=timeout))  # type: ignore[no-any-return]
+            return self._in_flight(lambda handle: handle.stream(request))
+        return self._in_flight(lambda handle: handle.stream(request, timeout=timeout))
 
     def reset(self) -> None:
         self._in_flight(lambda handle: handle.reset())

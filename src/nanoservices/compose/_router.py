@@ -27,7 +27,7 @@ from types import GeneratorType
 from typing import Any, Final, NamedTuple, cast
 
 from nanoservices.core import RestartPolicy, RoutingError, ServiceFactory, ServiceSpec
-from nanoservices.core.seam import NATIVE, RawProtocol, short_repr
+from nanoservices.core.seam import NATIVE, KeyedCheck, RawProtocol, fast_form, short_repr
 
 __all__ = ["Menu", "Routed", "Router", "menu", "route", "route_of", "router"]
 
@@ -41,19 +41,21 @@ _NOTE_PREFIX: Final = "nanoservices route: "
 
 
 class Routed(NamedTuple):
-    """A request for a keyed [`Router`][]; a plain ``(key, payload)`` tuple works too."""
+    """A request for a keyed [`Router`][] with named fields; a plain ``(key,
+    payload)`` tuple (what [`route`][] makes) is the same request."""
 
     key: Hashable
     payload: Any = None
 
 
-def route(key: Hashable, payload: object = None) -> Routed:
+def route(key: Hashable, payload: object = None) -> tuple[Hashable, Any]:
     """The request a router sends to its route ``key``: ``h.call(route("add", 1))``.
 
-    The same as the tuple ``(key, payload)``, spelled without double parentheses;
-    a ``None`` payload is PEP 380's ``next()`` (the sub-service's next yield).
+    The tuple ``(key, payload)``, spelled without double parentheses (a plain
+    tuple, the router's fastest request); a ``None`` payload is PEP 380's
+    ``next()`` (the sub-service's next yield).
     """
-    return Routed(key, payload)
+    return (key, payload)
 
 
 # -- failure paths -------------------------------------------------------------
@@ -115,8 +117,11 @@ def _open(route: object) -> Iterable[Any]:
     if isinstance(route, ServiceFactory):
         return route.spec.fn()
     if callable(route):
-        return route()  # type: ignore[no-any-return]
-    return route  # type: ignore[return-value]
+        opened: Iterable[Any] = route()
+        return opened
+    if not isinstance(route, Iterable):
+        raise TypeError(f"a route is a service, a callable or an iterable, not {route!r}")
+    return route
 
 
 class _Spent:
@@ -319,6 +324,12 @@ class Router:
         self._unchecked = frozenset(
             key for key, check in self._payload_checks.items() if check is None
         )
+        # key -> what its payload may be without a call (None: anything), for the
+        # handle's inline test; a nested router's is its own table
+        self._fast: dict[Hashable, Any] = {
+            key: route._fast if isinstance(route, Router) else fast_form(self._payload_checks[key])
+            for key, route in self.routes.items()
+        }
         self._spent = _Spent(self.routes)
 
     def __call__(self) -> Generator[Any, Any, None]:
@@ -331,7 +342,7 @@ class Router:
         # the hot path of validation: a plain pair naming a route whose payload
         # needs no check (the class test first: unpacking must not consume an
         # arbitrary iterable); everything else goes the long way
-        if request.__class__ is tuple:
+        if request.__class__ is tuple or request.__class__ is Routed:
             try:
                 key, _ = request
                 if key in self._unchecked:
@@ -439,7 +450,8 @@ class Router:
             raw=raw,
             reset_with=reset_with,
             restart=restart,
-            check=self.check if validate else None,
+            # the handle lets a pair its routes accept as it is through without a call
+            check=KeyedCheck(self.check, self._fast) if validate else None,
         )
 
     def __repr__(self) -> str:
@@ -472,7 +484,7 @@ def _priming(sub: Iterator[Any], send: Callable[[Any], Any]) -> Callable[[Any], 
     what it yields first is the reply to a None payload; otherwise that first
     yield (its greeting) is dropped and the payload is sent."""
 
-    def prime(payload: Any) -> Any:
+    def prime(payload: object) -> object:
         reply = next(sub)
         return reply if payload is None else send(payload)
 
@@ -486,7 +498,7 @@ def _send_of(sub: Iterator[Any]) -> Callable[[Any], Any]:
     if type(sub) is GeneratorType:
         return sub.send
 
-    def send_to_iterator(payload: Any) -> Any:
+    def send_to_iterator(payload: object) -> object:
         if payload is None:
             return next(sub)
         return sub.send(payload)  # type: ignore[attr-defined]

@@ -50,13 +50,13 @@ from ._public import publish
 from ._replaying import during_replay as during_replay
 from ._replaying import replaying as replaying
 from ._service import ServiceFactory as ServiceFactory
-from ._service import ServiceSpec as ServiceSpec
 from ._service import coroutine as coroutine
 from ._service import raw as raw
 from ._service import service as service
 from ._shared import ACCELERATED_SHARED as _SHARED_ACCELERATED
 from ._shared import SharedHandle as SharedHandle
 from ._shared import SharedStream as SharedStream
+from ._spec import ServiceSpec as ServiceSpec
 from ._state import State as State
 from ._stream import ReplyStream as ReplyStream
 from ._supervise import Never as Never

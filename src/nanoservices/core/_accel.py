@@ -41,7 +41,7 @@ def accelerate(pure: type[Any], name: str = "LocalHandle") -> tuple[type[Any], b
     if _forced_pure():
         return pure, False
     try:
-        from . import _speedups  # type: ignore[attr-defined]
+        from . import _speedups
 
         fast: type[Any] = getattr(_speedups, name)
         own_fields = set(pure.__slots__)
@@ -54,6 +54,11 @@ def accelerate(pure: type[Any], name: str = "LocalHandle") -> tuple[type[Any], b
             setattr(fast, attr, value)
         fast.__class_getitem__ = classmethod(types.GenericAlias)  # LocalHandle[Req, Rep]
         _speedups.set_fallback(name, pure.call)
+        from ._protocol import Refusal, Stream
+        from ._sends import CheckedSink
+
+        # the replies call() refuses, told by type; the typed sink it reads directly
+        _speedups.set_types(Stream, Refusal, CheckedSink)
     except (ImportError, AttributeError, TypeError):
         # missing, or built from another version of the source (an editable
         # install's in-place build is not redone when the C file changes; reinstall):

@@ -113,7 +113,7 @@ class Bounded:
         self.seconds = seconds
         self.name = name
 
-    def __call__(self, request: object) -> Any:
+    def __call__(self, request: object) -> object:
         at = deadline_at(self.seconds)
         assert at is not None
         if _monotonic() >= at:

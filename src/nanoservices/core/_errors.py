@@ -62,12 +62,16 @@ class BoundedRepr(reprlib.Repr):
         if level <= 0:
             return "{" + self.fillvalue + "}"
         pieces = [
-            f"{self.repr1(key, level - 1)}: {self.repr1(value, level - 1)}"
+            f"{self.repr1(key, level - 1)}: {self.repr_value(key, value, level - 1)}"
             for key, value in itertools.islice(x.items(), self.maxdict)
         ]
         if len(x) > self.maxdict:
             pieces.append(self.fillvalue)
         return "{" + ", ".join(pieces) + "}"
+
+    def repr_value(self, key: object, value: object, level: int) -> str:
+        """The text of the value under ``key`` in a dict (a subclass may hide it)."""
+        return self.repr1(value, level)
 
     def repr_int(self, x: int, level: int) -> str:
         if x.bit_length() > _INT_BITS:  # its repr would convert all of it, or refuse to
@@ -132,6 +136,29 @@ class Thrown:
         return isinstance(other, Thrown) and other.exception is self.exception
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class UnreadRequest:
+    """Stands for the request when it was refused before anyone read it: a server
+    took no body that large. ``.size`` is its size in bytes, when the server knew it.
+    (``None`` is a request like any other, so it cannot stand for an unknown one.)
+    """
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int | None) -> None:
+        self.size = size
+
+    def __repr__(self) -> str:
+        return "a request" if self.size is None else f"a request of {self.size:,} bytes"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnreadRequest) and other.size == self.size
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[type[UnreadRequest], tuple[int | None]]:
+        return (UnreadRequest, (self.size,))
 
 
 class ServiceError(Exception):
@@ -235,9 +262,10 @@ class InvalidRequestError(ServiceError, TypeError):
         self.reason = reason
 
     def __str__(self) -> str:
-        return (
-            f"service {self.service!r}: invalid request {short_repr(self.request)}: {self.reason}"
-        )
+        what = self.request
+        if isinstance(what, UnreadRequest):  # the reason says what was wrong with it
+            return f"service {self.service!r}: invalid request: {self.reason}"
+        return f"service {self.service!r}: invalid request {short_repr(what)}: {self.reason}"
 
 
 class StreamReplyError(ServiceError, TypeError):

@@ -115,6 +115,7 @@ def call_timers(hooks: list[Hook]) -> tuple[Callable[[int], None], ...] | None:
     (the handle builds REQUEST/REPLY events). Handles call this when a hook is
     added or removed, never per call.
     """
-    if all(isinstance(hook, CallTimer) for hook in hooks):
-        return tuple(hook.record_call for hook in hooks)  # type: ignore[attr-defined]
+    timers = [hook for hook in hooks if isinstance(hook, CallTimer)]
+    if len(timers) == len(hooks):
+        return tuple(timer.record_call for timer in timers)
     return None

@@ -34,24 +34,20 @@ from ._errors import (
     ServiceStartError,
 )
 from ._events import Event, EventKind, Hook, emit, now_ns
-from ._protocol import Stream
+from ._protocol import Refusal, Stream
 from ._sends import (
     CheckedSink,
     Send,
     checked_sink,
-    no_streams,
     observed,
     refuser,
-    refusing,
     validating,
 )
+from ._shared import SharedHandle
+from ._spec import ServiceSpec
 from ._state import Op, State, advance, refusal
 from ._stream import AnyGenerator, Cursor, ReplyStream
 from ._supervise import Never, RestartPolicy, Supervision, SupervisionStats
-
-if TYPE_CHECKING:
-    from ._service import ServiceSpec
-    from ._shared import SharedHandle
 
 __all__ = ["ACCELERATED", "Handle", "LocalHandle", "PureLocalHandle"]
 
@@ -60,9 +56,12 @@ ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
 RequestT_contra = TypeVar("RequestT_contra", contravariant=True)
 ReplyT_co = TypeVar("ReplyT_co", covariant=True)
+R = TypeVar("R")
 
 
 _READY = State.READY
+#: The replies ``call()`` does not hand back: it raises for them instead.
+_MARKERS = frozenset({Refusal, Stream})
 _NO_CONFIG: tuple[tuple[Any, ...], dict[str, Any]] = ((), {})
 
 
@@ -166,8 +165,8 @@ def _returned(frame: FrameType) -> bool:
 class _Sink:
     """Stands in for the generator on the hot path: ``_sink.send(request)``.
 
-    ``stream_send`` is the same chain without the checks on the reply (a stream
-    is what ``stream()`` asks for).
+    ``stream_send`` is the same chain without the handle's default deadline
+    (``stream()`` puts one on the whole stream instead).
     """
 
     __slots__ = ("send", "stream_send")
@@ -222,19 +221,31 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         if timeout is not None:
             return self._call_within(request, timeout)
         try:
-            return self._sink.send(request)  # type: ignore[no-any-return]
+            reply: ReplyT = self._sink.send(request)  # (an annotation costs nothing at run time)
         except BaseException as exc:
-            return self._recover(request, exc)  # type: ignore[no-any-return]
+            return self._recover(request, exc)
+        if type(reply) in _MARKERS:  # a refusal or a streamed reply, however it was built
+            return self._plain_reply(request, reply)
+        return reply
 
     # Same function, so the same cost once CPython has found ``__call__``.
     __call__ = call
+
+    def _plain_reply(self, request: object, reply: object) -> ReplyT:
+        """``call()`` met a marker reply: ``InvalidRequestError`` for a refusal,
+        ``StreamReplyError`` for a stream (its source closed, the service READY)."""
+        answer: ReplyT = self._run(_steps.plain_reply(self, request, reply))
+        return answer
 
     @contextlib.contextmanager
     def hot(self) -> Iterator[Callable[[RequestT], ReplyT]]:
         """The bare send, for hot loops: ``with h.hot() as send: send(x)``.
 
         Inside the block calls cost a bare ``gen.send``: errors come out raw
-        (a ``ValueError`` for concurrent use, the body's own exception). On the
+        (a ``ValueError`` for concurrent use, the body's own exception), and so
+        do replies (a refusal or a streamed reply is the object the service
+        yielded, [`Refusal`][nanoservices.core.Refusal] or
+        [`Stream`][nanoservices.Stream]). On the
         way out the handle sorts them out as [`call`][] would, so its state
         and restart policy stay right, even when the block caught the error.
         """
@@ -273,9 +284,13 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             send = send.inner
         token = _deadline.enter(at)
         try:
-            return send(request)  # type: ignore[no-any-return]
-        except BaseException as exc:
-            return self._recover(request, exc)  # type: ignore[no-any-return]
+            try:
+                reply: ReplyT = send(request)
+            except BaseException as exc:
+                return self._recover(request, exc)
+            if type(reply) in _MARKERS:
+                return self._plain_reply(request, reply)
+            return reply
         finally:
             _deadline.leave(token)
 
@@ -318,17 +333,25 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     # -- state ----------------------------------------------------------------------
 
-    def _move(self, op: Op, current: State | None = None) -> None:
-        """The one writer of state: the table's answer to ``op`` from ``current`` (the
-        stored state by default; BUSY at the end of a step), then ``_sink`` to match."""
-        self._state = advance(self._state if current is None else current, op, self.name)
+    def _move(self, op: Op) -> None:
+        """The one writer of state: the table's answer to ``op`` from the stored
+        state, then ``_sink`` to match."""
+        self._state = advance(self._state, op, self.name)
+        self._rewire()
+
+    def _end_step(self, op: Op) -> None:
+        """A step (a call, a throw, a fresh start) ends by ``op``: it ran from BUSY,
+        which is read off the generator and never stored."""
+        self._state = advance(State.BUSY, op, self.name)
         self._rewire()
 
     # -- errors (off the hot path) ------------------------------------------
 
-    def _recover(self, request: object, exc: BaseException) -> Any:
-        """Turn what ``_sink.send`` raised into the right outcome, or the right error."""
-        return self._run(_steps.recover(self, request, exc))
+    def _recover(self, request: object, exc: BaseException) -> ReplyT:
+        """Turn what ``_sink.send`` raised into the right outcome, or the right error
+        (the outcome of a generator that returned is its value, the call's reply)."""
+        reply: ReplyT = self._run(_steps.recover(self, request, exc))
+        return reply
 
     def _busy_error(self) -> ServiceBusyError:
         frame: FrameType | None = sys._getframe(1)
@@ -349,7 +372,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
 
     # -- what the protocol steps (``_steps``) need: their effects, done in this thread --
 
-    def _run(self, flow: _steps.Flow) -> Any:
+    def _run(self, flow: _steps.Flow[R]) -> R:
         return _steps.run(flow, self._do)
 
     def _do(self, effect: _steps.Effect) -> Any:
@@ -377,19 +400,19 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             extra.supervision = Supervision()
         return extra.supervision
 
-    def _policy(self) -> RestartPolicy | None:
+    def _restart_policy(self) -> RestartPolicy | None:
         return self._spec.restart
 
-    def _generator(self) -> AnyGenerator:
+    def _service_generator(self) -> AnyGenerator:
         return self._gen
 
-    def _code(self) -> CodeType | None:
+    def _service_code(self) -> CodeType | None:
         return self._gen.gi_code
 
-    def _alive(self) -> bool:
+    def _generator_alive(self) -> bool:
         return self._gen.gi_frame is not None
 
-    def _busy(self, exc: BaseException | None) -> ServiceBusyError | None:
+    def _in_use_error(self, exc: BaseException | None) -> ServiceBusyError | None:
         gen = self._gen
         if exc is None:
             return self._busy_error() if gen.gi_running else None
@@ -399,12 +422,12 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             return self._busy_error()
         return None
 
-    def _returned(self, exc: BaseException) -> tuple[bool, Any]:
+    def _generator_returned(self, exc: BaseException) -> tuple[bool, Any]:
         if isinstance(exc, StopIteration):
             return True, exc.value
         return False, None
 
-    def _set_result(self, value: object) -> None:
+    def _keep_result(self, value: object) -> None:
         if value is not None:
             self._extras().result = value
 
@@ -458,7 +481,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         extra = self._extra
         hooks = extra.hooks if extra is not None else None
         default = extra.timeout if extra is not None else None
-        if not hooks and not spec.refuses and not spec.streams and default is None:
+        if not hooks and default is None:
             if check is None:
                 self._sink = self._gen  # the bare generator: nothing between caller and service
             else:  # a typed service: one small object around the service's own check
@@ -466,17 +489,12 @@ class LocalHandle(Generic[RequestT, ReplyT]):
             return
         name = self.name
         send: Send = self._gen.send
-        stream_send = send  # stream() wants the reply, whatever it is
-        if spec.refuses:
-            send = refusing(send, name)
-        if spec.streams:
-            send = no_streams(send, name)
         if check is not None:
             send = validating(send, check, name)
-            stream_send = validating(stream_send, check, name)
         if hooks:
             send = observed(send, hooks, name)
-            stream_send = observed(stream_send, hooks, name)
+        # stream() goes around the default deadline: its own covers the whole stream
+        stream_send = send
         if default is not None:
             send = _deadline.Bounded(send, default, name)
         self._sink = _Sink(send, stream_send)
@@ -568,6 +586,10 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         """An item step raised: fail the stream, and the service only if it died."""
         self._run(_steps.stream_failed(self, cursor, request, exc))
 
+    def _stream_returned(self, cursor: Cursor, value: object) -> None:
+        """A raw service's generator returned mid-stream: the service is closed."""
+        _steps.finish(self, value)
+
     def _stream_cancelled(self, cursor: Cursor, request: object) -> None:
         if self._stream is cursor:
             self._run(_steps.cancel_stream(self, cursor, request))
@@ -626,7 +648,7 @@ class LocalHandle(Generic[RequestT, ReplyT]):
         return self._spec
 
     @property
-    def generator(self) -> Any:
+    def generator(self) -> AnyGenerator:
         """The live generator object (for inspection; do not drive it directly)."""
         return self._gen
 
@@ -660,8 +682,6 @@ class LocalHandle(Generic[RequestT, ReplyT]):
     def shared(self, timeout: float | None = None) -> SharedHandle[RequestT, ReplyT]:
         """A thread-safe twin of this handle: calls are serialized with a lock,
         waiting at most ``timeout`` seconds before ``ServiceBusyError``."""
-        from ._shared import SharedHandle
-
         return SharedHandle(self, timeout=timeout)
 
     def __repr__(self) -> str:

@@ -13,7 +13,15 @@ from typing import Final, TypeAlias
 
 from ._errors import BoundedRepr
 
-__all__ = ["DEFAULT_SECRET_NAMES", "HIDDEN", "Redact", "safe_repr", "secret_test", "show_locals"]
+__all__ = [
+    "DEFAULT_SECRET_NAMES",
+    "HIDDEN",
+    "Redact",
+    "masked_repr",
+    "safe_repr",
+    "secret_test",
+    "show_locals",
+]
 
 #: Names containing one of these (any case) are hidden by default.
 DEFAULT_SECRET_NAMES: Final = re.compile(
@@ -51,6 +59,29 @@ def safe_repr(value: object) -> str:
     try:
         text = _repr.repr(value)
     except Exception as exc:  # a broken __repr__ must not break a report
+        text = f"<{type(value).__name__} (repr raised {type(exc).__name__})>"
+    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+
+
+class _Masking(BoundedRepr):
+    """A bounded repr that also hides the values under secret-looking dict keys."""
+
+    def repr_value(self, key: object, value: object, level: int) -> str:
+        if isinstance(key, str) and DEFAULT_SECRET_NAMES.search(key):
+            return HIDDEN
+        return super().repr_value(key, value, level)
+
+
+_masking = _Masking()
+_masking.maxstring = _masking.maxother = 80
+
+
+def masked_repr(value: object) -> str:
+    """[`safe_repr`][], and the values under secret-looking keys of dicts hidden:
+    for a request written to a log (``{'user': 'ada', 'password': <hidden>}``)."""
+    try:
+        text = _masking.repr(value)
+    except Exception as exc:
         text = f"<{type(value).__name__} (repr raised {type(exc).__name__})>"
     return _URL_PASSWORD.sub(r"\g<head>***@", text)
 

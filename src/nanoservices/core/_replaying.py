@@ -1,7 +1,7 @@
 """Whether the running service is being replayed, as a context value it can read.
 
-Replaying a durable service's journal (opening a key again, or stepping through
-its history) runs the service's code again, request by request. What the code
+Replaying a durable service's journal (stepping through its history) runs the
+service's code again, request by request. What the code
 computes is rebuilt that way; what it *did* to the world (sent an e-mail,
 charged a card, wrote a file) must not be done twice. [`replaying`][] tells the
 service which case it is in, so it can skip such effects::
@@ -9,7 +9,7 @@ service which case it is in, so it can skip such effects::
     if not replaying():
         notify(owner, balance)
 
-The durable layer sets it around each replayed step with [`during_replay`][];
+Time travel sets it around each replayed step with [`during_replay`][];
 a context variable, so it holds in the caller's thread for a sync service and in
 the caller's task for an async one, and nowhere else.
 """

@@ -2,9 +2,9 @@
 
 A handle's hot path is ``_sink.send(request)``, where the sink is the generator
 itself unless something asks for more: a request type to check (``validating``),
-hooks to report to (``observed``: events, or only timing for statistics), a
-service that may refuse (``refusing``), streamed replies that ``call()`` must
-refuse (``no_streams``), or a state that refuses every call (``refuser``).
+hooks to report to (``observed``: events, or only timing for statistics), or a
+state that refuses every call (``refuser``). Refusals and streamed replies are
+not the sink's business: ``call()`` tells them by the reply's type.
 The handle picks the chain when the generator starts or a hook is added, never
 per call; the async engine reuses ``validating`` (through the seam).
 """
@@ -12,22 +12,20 @@ per call; the async engine reuses ``validating`` (through the seam).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
-from ._errors import InvalidRequestError, StreamReplyError
+from ._errors import InvalidRequestError
 from ._events import Event, EventKind, Hook, call_timers, emit, now_ns
-from ._protocol import Refusal, Stream
+from ._protocol import Refusal
 from ._state import Op, State, refusal
-from ._validate import ConvertCheck, InstanceCheck, Invalid
+from ._validate import ConvertCheck, Fast, InstanceCheck, Invalid, KeyedCheck
 
 __all__ = [
     "CheckedSink",
     "Send",
     "checked_sink",
-    "no_streams",
     "observed",
     "refuser",
-    "refusing",
     "validating",
 ]
 
@@ -38,7 +36,7 @@ def refuser(state: State, name: str, cause: BaseException | None = None) -> Send
     """The send of a handle that must refuse calls in ``state`` (``cause``: what
     made a FAILED service fail, for the advice)."""
 
-    def refuse(request: object) -> Any:
+    def refuse(request: object) -> NoReturn:
         raise refusal(state, Op.CALL, name, request, cause)
 
     return refuse
@@ -54,14 +52,14 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
         classes = check.classes
         if not check.refuse_bool:
 
-            def send_instance(request: object) -> Any:
+            def send_instance(request: object) -> object:
                 if isinstance(request, classes):
                     return send(request)
                 raise InvalidRequestError(name, request, check(request) or "")
 
             return send_instance
 
-        def send_instance_not_bool(request: object) -> Any:
+        def send_instance_not_bool(request: object) -> object:
             if isinstance(request, classes) and type(request) is not bool:
                 return send(request)
             raise InvalidRequestError(name, request, check(request) or "")
@@ -71,7 +69,7 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
     if isinstance(check, ConvertCheck):
         convert = check.convert
 
-        def send_converted(request: object) -> Any:
+        def send_converted(request: object) -> object:
             try:
                 value = convert(request)
             except Invalid as invalid:
@@ -80,7 +78,7 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
 
         return send_converted
 
-    def send_checked(request: object) -> Any:
+    def send_checked(request: object) -> object:
         reason = check(request)
         if reason is not None:
             raise InvalidRequestError(name, request, reason)
@@ -91,20 +89,30 @@ def validating(send: Send, check: Callable[[object], str | None], name: str) -> 
 
 class CheckedSink:
     """The sink of a typed service with nothing else on its path: the generator,
-    the service's one check object (shared by all its handles) and the name.
+    the service's one check object (shared by all its handles), the name, and
+    ``fast``: what the check accepts as it is, without being called (see
+    ``_validate.Fast``: a tuple of exact classes, or a router's routes; None: nothing).
 
     One small object per handle, where a ``validating`` chain costs a bound
     ``send``, a closure per path and a holder (about 600 bytes more per idle
     handle). ``send`` and ``stream_send`` are the same method: a stream is
-    checked as a call is.
+    checked as a call is. The C accelerator reads ``gen`` and ``fast`` and sends
+    an accepted request to the generator itself; anything else comes here.
     """
 
-    __slots__ = ("check", "gen", "name")
+    __slots__ = ("check", "fast", "gen", "name")
 
-    def __init__(self, gen: Any, check: Callable[[object], str | None], name: str) -> None:
+    def __init__(
+        self,
+        gen: Any,
+        check: Callable[[object], str | None],
+        name: str,
+        fast: Fast | None = None,
+    ) -> None:
         self.gen = gen
         self.check = check
         self.name = name
+        self.fast = fast
 
     def send(self, request: object) -> Any:
         reason = self.check(request)
@@ -119,9 +127,10 @@ class _InstanceSink(CheckedSink):
     """A check that is one ``isinstance``, inlined (typed services' common case)."""
 
     __slots__ = ()
+    check: InstanceCheck
 
     def send(self, request: object) -> Any:
-        if isinstance(request, self.check.classes):  # type: ignore[attr-defined]
+        if isinstance(request, self.check.classes):
             return self.gen.send(request)
         raise InvalidRequestError(self.name, request, self.check(request) or "")
 
@@ -132,9 +141,10 @@ class _InstanceNotBoolSink(CheckedSink):
     """As ``_InstanceSink``, refusing ``True``/``False`` where a number is declared."""
 
     __slots__ = ()
+    check: InstanceCheck
 
     def send(self, request: object) -> Any:
-        if isinstance(request, self.check.classes) and type(request) is not bool:  # type: ignore[attr-defined]
+        if isinstance(request, self.check.classes) and type(request) is not bool:
             return self.gen.send(request)
         raise InvalidRequestError(self.name, request, self.check(request) or "")
 
@@ -142,16 +152,55 @@ class _InstanceNotBoolSink(CheckedSink):
 
 
 class _ConvertSink(CheckedSink):
-    """A deep check by msgspec: the generator receives the converted value."""
+    """A deep check by msgspec: the generator receives the converted value (a
+    request already of a class msgspec hands back as it is goes straight in)."""
 
     __slots__ = ()
+    check: ConvertCheck
+    fast: tuple[type, ...]
 
     def send(self, request: object) -> Any:
+        if request.__class__ in self.fast:
+            return self.gen.send(request)
         try:
-            value = self.check.convert(request)  # type: ignore[attr-defined]
+            value = self.check.convert(request)
         except Invalid as invalid:
             raise InvalidRequestError(self.name, request, invalid.reason) from None
         return self.gen.send(value)
+
+    stream_send = send
+
+
+_TUPLE_ITER = tuple.__iter__
+
+
+_CHECKED: Any = object()
+
+
+class _KeyedSink(CheckedSink):
+    """A router's check: a pair naming a route whose payload needs no check goes
+    straight in (``fast``: route key -> None for those routes); anything else
+    asks the check (the C accelerator also lets through, without a call, a
+    payload its route accepts as it is)."""
+
+    __slots__ = ()
+    fast: dict[Any, Any]
+
+    def send(self, request: Any) -> Any:  # a pair is told by its type, then indexed
+        kind = request.__class__
+        if (kind is tuple or (issubclass(kind, tuple) and kind.__iter__ is _TUPLE_ITER)) and len(
+            request
+        ) == 2:
+            try:
+                payload_form = self.fast.get(request[0], _CHECKED)
+            except TypeError:  # an unhashable key: the check says why
+                payload_form = _CHECKED
+            if payload_form is None:
+                return self.gen.send(request)
+        reason = self.check(request)
+        if reason is not None:
+            raise InvalidRequestError(self.name, request, reason)
+        return self.gen.send(request)
 
     stream_send = send
 
@@ -161,19 +210,23 @@ def checked_sink(gen: Any, check: Callable[[object], str | None], name: str) -> 
     (``send`` and ``stream_send``, as ``validating`` would build around ``gen.send``)."""
     if isinstance(check, InstanceCheck):
         kind = _InstanceNotBoolSink if check.refuse_bool else _InstanceSink
-        return kind(gen, check, name)
+        return kind(gen, check, name, check.classes)
     if isinstance(check, ConvertCheck):
-        return _ConvertSink(gen, check, name)
+        return _ConvertSink(gen, check, name, check.exact)
+    if isinstance(check, KeyedCheck):
+        return _KeyedSink(gen, check, name, check.routes)
     return CheckedSink(gen, check, name)
 
 
 def traced(send: Send, hooks: list[Hook], name: str) -> Send:
     """A send that reports each request and reply (errors are reported by ``_recover``)."""
 
-    def send_traced(request: object) -> Any:
+    def send_traced(request: object) -> object:
         start = now_ns()
         emit(hooks, Event(EventKind.REQUEST, name, request, time_ns=start))
         reply = send(request)
+        if type(reply) is Refusal:
+            return reply  # not a reply: the handle reports it as the error it is
         end = now_ns()
         emit(hooks, Event(EventKind.REPLY, name, reply, duration_ns=end - start, time_ns=end))
         return reply
@@ -186,7 +239,7 @@ def timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
     if len(records) == 1:
         record = records[0]
 
-        def send_timed(request: object) -> Any:
+        def send_timed(request: object) -> object:
             start = now_ns()
             try:
                 return send(request)
@@ -195,7 +248,7 @@ def timed(send: Send, records: tuple[Callable[[int], None], ...]) -> Send:
 
         return send_timed
 
-    def send_timed_all(request: object) -> Any:
+    def send_timed_all(request: object) -> object:
         start = now_ns()
         try:
             return send(request)
@@ -214,36 +267,3 @@ def observed(send: Send, hooks: list[Hook], name: str) -> Send:
     if records is not None:
         return timed(send, records)
     return traced(send, hooks, name)
-
-
-def refusing(send: Send, name: str) -> Send:
-    """A send that turns a [`Refusal`][] reply into ``InvalidRequestError``
-    (for services that refuse; others do not pay for the check)."""
-
-    def send_refusable(request: object) -> Any:
-        reply = send(request)
-        if type(reply) is Refusal:
-            raise InvalidRequestError(name, request, reply.reason)
-        return reply
-
-    return send_refusable
-
-
-def no_streams(send: Send, name: str) -> Send:
-    """A send that answers a streamed reply with ``StreamReplyError`` (contract A):
-    the stream's source is closed, as for a dropped stream, and the service is
-    READY. Only services that may stream (``ServiceSpec.streams``) pay for it."""
-
-    def send_not_streamed(request: object) -> Any:
-        reply = send(request)
-        if type(reply) is Stream:
-            close = getattr(reply.source, "close", None)
-            try:
-                if close is not None:
-                    close()
-            except Exception as exc:
-                raise StreamReplyError(name, request) from exc
-            raise StreamReplyError(name, request)
-        return reply
-
-    return send_not_streamed

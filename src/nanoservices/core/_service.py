@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field, replace
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from dataclasses import replace
+from typing import Any, Generic, ParamSpec, TypeAlias, TypeVar, overload
 
 from ._handle import LocalHandle
 from ._protocol import NATIVE, Protocol, RawProtocol
+from ._spec import ServiceSpec
 from ._supervise import RestartPolicy
-from ._validate import Check, build_check, request_type_of
+from ._validate import Check, UncheckableType, build_check, request_type_of
 
 __all__ = ["ServiceFactory", "ServiceSpec", "coroutine", "raw", "service"]
 
@@ -38,25 +39,16 @@ class _Default:
         return self._name
 
 
+#: What ``@service(...)`` and ``raw(...)`` return when given options only.
+_Decorator: TypeAlias = Callable[
+    [Callable[..., Generator[Any, Any, Any]]], "ServiceFactory[Any, Any, Any]"
+]
+
 FROM_ANNOTATION: Any = _Default("FROM_ANNOTATION")
 """``request_type``'s default: read from the ``Generator[Reply, Request, Return]`` annotation."""
 UNCHANGED: Any = _Default("UNCHANGED")
 """``with_options``' default: keep the option as this factory has it."""
 _UNSET: Any = FROM_ANNOTATION  # the older name, kept for code that still uses it
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceSpec:
-    """Everything needed to start an instance of a service, and nothing per instance."""
-
-    fn: Callable[..., Generator[Any, Any, Any]]
-    name: str
-    protocol: Protocol = NATIVE
-    restart: RestartPolicy | None = None
-    request_type: Any = Any
-    check: Check | None = field(default=None, compare=False)
-    refuses: bool = False
-    streams: bool = False  # may reply with a Stream: call() then raises StreamReplyError
 
 
 class ServiceFactory(Generic[P, RequestT, ReplyT]):
@@ -88,7 +80,7 @@ class ServiceFactory(Generic[P, RequestT, ReplyT]):
             changes["restart"] = restart
         if request_type is not UNCHANGED:
             changes["request_type"] = request_type
-            changes["check"] = build_check(request_type) if validate else None
+            changes["check"] = _check_for(request_type, name or spec.name) if validate else None
         elif not validate:
             changes["check"] = None
         return ServiceFactory(replace(spec, **changes))
@@ -115,12 +107,13 @@ def _make_spec(
         raise TypeError(f"{fn!r} is not a generator function")
     if request_type is FROM_ANNOTATION:
         request_type = request_type_of(fn)
-    check = build_check(request_type) if validate else None
+    name = name or str(getattr(fn, "__name__", repr(fn)))
+    check = _check_for(request_type, name) if validate else None
     if refuses is None:
         refuses = _names(fn, {"refuse", "Refusal"})
     return ServiceSpec(
         fn=fn,
-        name=name or str(getattr(fn, "__name__", repr(fn))),
+        name=name,
         protocol=protocol,
         restart=restart,
         request_type=request_type,
@@ -130,11 +123,32 @@ def _make_spec(
     )
 
 
+def _factory_or_decorator(
+    fn: Callable[..., Generator[Any, Any, Any]] | None, **options: Any
+) -> ServiceFactory[Any, Any, Any] | _Decorator:
+    """``fn``'s factory made with ``options`` (those of ``_make_spec``), or, without
+    ``fn`` (``@service(...)``), the decorator that makes it."""
+
+    def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
+        return ServiceFactory(_make_spec(fn, **options))
+
+    return decorate if fn is None else decorate(fn)
+
+
+def _check_for(request_type: object, name: str) -> Check | None:
+    """``build_check``, with a type it cannot check refused here, at declaration,
+    naming the service (every call would otherwise be refused)."""
+    try:
+        return build_check(request_type)
+    except UncheckableType as exc:
+        raise UncheckableType(f"service {name!r}: {exc}") from None
+
+
 def _names(fn: Callable[..., Any], names: set[str]) -> bool:
     """Whether ``fn``'s body (or a function nested in it) names one of ``names``:
-    ``refuse``/``Refusal`` for a service that may refuse from plain replies,
-    ``streamed``/``Stream`` for one that may reply with a stream. Found once, at
-    definition, so services that do neither keep a bare call path."""
+    ``refuse``/``Refusal`` for a service that may refuse, ``streamed``/``Stream``
+    for one that may reply with a stream (what ``spec`` tells tools such as
+    ``nanoservices run``; the handle decides by each reply's type)."""
     code = getattr(fn, "__code__", None)
     pending = [code] if code is not None else []
     while pending:
@@ -173,7 +187,7 @@ def service(
     request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
     refuses: bool | None = None,
-) -> Any:
+) -> ServiceFactory[Any, Any, Any] | _Decorator:
     """Make a service factory from a generator function (native protocol).
 
     Args:
@@ -184,25 +198,25 @@ def service(
             checked before the service sees a request.
         validate: whether to check requests against ``request_type`` before the
             service sees them (``False`` skips the check).
-        refuses: whether the service may yield ``refuse(reason)`` as a plain
-            reply (default: found from the function's code); streamed replies
-            may always be refused.
+        refuses: whether the service may yield ``refuse(reason)`` (default:
+            found from the function's code). Descriptive only (``spec.refuses``):
+            every reply that is a refusal is refused, however it was built.
+
+    Raises:
+        TypeError: the request type is one no request could be checked
+            against, such as a union of two plain dataclasses; the message
+            names the service and says what to declare instead.
     """
 
-    def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
-        return ServiceFactory(
-            _make_spec(
-                fn,
-                name=name,
-                protocol=NATIVE,
-                restart=restart,
-                request_type=request_type,
-                validate=validate,
-                refuses=refuses,
-            )
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _factory_or_decorator(
+        fn,
+        name=name,
+        protocol=NATIVE,
+        restart=restart,
+        request_type=request_type,
+        validate=validate,
+        refuses=refuses,
+    )
 
 
 @overload
@@ -236,7 +250,7 @@ def raw(
     reset_with: type[BaseException] | None = None,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-) -> Any:
+) -> ServiceFactory[Any, Any, Any] | _Decorator:
     """Host a generator written in the talk's style, unchanged.
 
     ``call(x)`` is ``send(x)``; ``stream(x)`` hands out what it yields until it
@@ -251,20 +265,15 @@ def raw(
         raise TypeError(f"reset_with must be an exception class, got {reset_with!r}")
     protocol = RawProtocol(reset_with)
 
-    def decorate(fn: Callable[..., Generator[Any, Any, Any]]) -> ServiceFactory[Any, Any, Any]:
-        return ServiceFactory(
-            _make_spec(
-                fn,
-                name=name,
-                protocol=protocol,
-                restart=restart,
-                request_type=Any,
-                validate=False,
-                refuses=False,
-            )
-        )
-
-    return decorate if fn is None else decorate(fn)
+    return _factory_or_decorator(
+        fn,
+        name=name,
+        protocol=protocol,
+        restart=restart,
+        request_type=Any,
+        validate=False,
+        refuses=False,
+    )
 
 
 def coroutine(fn: Callable[P, GenT]) -> Callable[P, GenT]:

@@ -12,18 +12,20 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from . import _deadline
 from ._accel import accelerate
 from ._errors import DeadlineExceeded, ReentryError, ServiceBusyError
-from ._handle import LocalHandle
 from ._protocol import Stream
 from ._state import State
 from ._stream import ReplyStream
 from ._supervise import SupervisionStats
+
+if TYPE_CHECKING:  # types only: the local handle makes its shared twin (``shared()``)
+    from ._handle import LocalHandle
 
 __all__ = ["ACCELERATED_SHARED", "PureSharedHandle", "SharedHandle", "SharedStream"]
 
@@ -32,6 +34,7 @@ _get_ident = threading.get_ident
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
 ItemT = TypeVar("ItemT")
+T = TypeVar("T")
 
 
 class SharedHandle(Generic[RequestT, ReplyT]):
@@ -233,7 +236,7 @@ class SharedHandle(Generic[RequestT, ReplyT]):
         if opened is not None and self._owner == _get_ident():
             opened._give_back()
 
-    def _locked(self, op: str, fn: Any, *args: Any) -> Any:
+    def _locked(self, op: str, fn: Callable[..., T], *args: Any) -> T:
         self._acquire(op)
         try:
             return fn(*args)

@@ -13,8 +13,12 @@
  * Both do what the pure-Python ``call`` does: ``self._sink.send(request)``, and
  * on any exception ``self._recover(request, exc)`` with ``exc`` set as the
  * exception being handled (so what ``_recover`` raises chains to it exactly as in
- * an ``except`` block). When ``_sink`` is the generator itself the send is
- * PyIter_Send, with no method lookup. Anything but exactly one positional
+ * an ``except`` block); a reply that is a ``Stream`` or a ``Refusal`` goes to
+ * ``self._plain_reply`` as in Python. When ``_sink`` is the generator itself the
+ * send is PyIter_Send, with no method lookup; so it is for a typed service's sink
+ * (``CheckedSink``) when the request's class is one its check accepts as it is
+ * (``str`` for a ``str`` service, the ``Struct`` class itself) or, for a router,
+ * a pair naming a route whose payload that route accepts as it is. Anything but exactly one positional
  * argument (a keyword such as ``timeout=``, a wrong count) goes to the
  * pure-Python ``call``, which stays the reference implementation.
  *
@@ -52,6 +56,17 @@ static PyObject *str_call = NULL;
 static PyObject *str_send = NULL;
 static PyObject *str_recover = NULL;
 static PyObject *str_sink = NULL;
+static PyObject *str_plain_reply = NULL;
+
+/* The replies ``call()`` does not hand back (``Stream`` and ``Refusal``), and the
+ * typed sink's class with the offsets of its ``gen`` and ``fast`` slots: all set
+ * by ``set_types``. Until then every reply is handed back and every sink is
+ * called through its ``send``. */
+static PyTypeObject *stream_type = NULL;
+static PyTypeObject *refusal_type = NULL;
+static PyTypeObject *checked_sink_type = NULL;
+static Py_ssize_t sink_gen_offset = 0;
+static Py_ssize_t sink_fast_offset = 0;
 
 /* Take the raised exception (normalized, its traceback attached). */
 static PyObject *
@@ -91,7 +106,90 @@ recover(HandleObject *self, PyObject *request)
     return result;
 }
 
-/* ``try: return self._sink.send(request)`` and the recovery above. */
+/* The reply ``call()`` returns: the service's own, or (for a ``Stream`` or a
+ * ``Refusal``, told apart by a pointer comparison) what ``self._plain_reply``
+ * makes of it, the error that says so. Steals ``result``. */
+static PyObject *
+plain_reply(HandleObject *self, PyObject *request, PyObject *result)
+{
+    PyTypeObject *kind = Py_TYPE(result);
+    if (kind != stream_type && kind != refusal_type) {
+        return result;
+    }
+    PyObject *args[3] = {(PyObject *)self, request, result};
+    PyObject *out = PyObject_VectorcallMethod(
+        str_plain_reply, args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    Py_DECREF(result);
+    return out;
+}
+
+/* ``gen.send(request)`` by PyIter_Send, then as above; on an exception, the recovery. */
+static PyObject *
+generator_send(HandleObject *self, PyObject *gen, PyObject *request)
+{
+    PyObject *result;
+    PySendResult status = PyIter_Send(gen, request, &result);
+    if (status == PYGEN_NEXT) {
+        return plain_reply(self, request, result);
+    }
+    if (status == PYGEN_RETURN) {
+        /* gen.send raises StopIteration(value) when the generator returns */
+        PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, result);
+        Py_DECREF(result);
+        if (stop != NULL) {
+            PyErr_SetObject(PyExc_StopIteration, stop);
+            Py_DECREF(stop);
+        }
+    }
+    return recover(self, request);
+}
+
+/* Whether a typed sink's ``fast`` accepts ``request`` as it is, as its check
+ * would: a tuple of classes (the request's exact class is one of them), or a
+ * router's dict of route keys (a pair, iterated as a tuple is, whose key is one
+ * of them and whose payload that route accepts: None for any payload, else the
+ * route's own form, tested the same way). No: the sink's own ``send`` decides
+ * (and explains a refusal). */
+static int
+fast_accepts(PyObject *fast, PyObject *request)
+{
+    if (PyTuple_CheckExact(fast)) {
+        PyObject *kind = (PyObject *)Py_TYPE(request);
+        Py_ssize_t n = PyTuple_GET_SIZE(fast);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (PyTuple_GET_ITEM(fast, i) == kind) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    if (PyDict_CheckExact(fast) && PyTuple_Check(request)
+        && Py_TYPE(request)->tp_iter == PyTuple_Type.tp_iter && PyTuple_GET_SIZE(request) == 2) {
+        PyObject *payload_form = PyDict_GetItemWithError(fast, PyTuple_GET_ITEM(request, 0));
+        if (payload_form == NULL) {
+            PyErr_Clear();  /* no such route, or an unhashable key: the slow path says so */
+            return 0;
+        }
+        PyObject *payload = PyTuple_GET_ITEM(request, 1);
+        if (payload_form == Py_None || payload == Py_None) {
+            return 1;  /* a route with no check, or PEP 380's next(): always routed */
+        }
+        if (Py_EnterRecursiveCall(" in a router's request check")) {
+            PyErr_Clear();
+            return 0;
+        }
+        Py_INCREF(payload_form);  /* a key's __eq__ may have changed the dict */
+        int accepted = fast_accepts(payload_form, payload);
+        Py_DECREF(payload_form);
+        Py_LeaveRecursiveCall();
+        return accepted;
+    }
+    return 0;
+}
+
+/* ``try: reply = self._sink.send(request)``, the recovery above, and the reply's
+ * type. A typed sink whose fast test accepts the request sends to its generator
+ * directly. */
 static PyObject *
 handle_send(HandleObject *self, PyObject *request)
 {
@@ -108,28 +206,28 @@ handle_send(HandleObject *self, PyObject *request)
         Py_INCREF(sink);  /* the service may swap the sink while it runs */
     }
     if (PyGen_CheckExact(sink)) {
-        PySendResult status = PyIter_Send(sink, request, &result);
+        result = generator_send(self, sink, request);
         Py_DECREF(sink);
-        if (status == PYGEN_NEXT) {
+        return result;
+    }
+    PyTypeObject *kind = Py_TYPE(sink);
+    if (checked_sink_type != NULL && (kind == checked_sink_type || kind->tp_base == checked_sink_type)) {
+        PyObject *gen = *(PyObject **)((char *)sink + sink_gen_offset);
+        PyObject *fast = *(PyObject **)((char *)sink + sink_fast_offset);
+        if (gen != NULL && fast != NULL && PyGen_CheckExact(gen) && fast_accepts(fast, request)) {
+            Py_INCREF(gen);
+            Py_DECREF(sink);
+            result = generator_send(self, gen, request);
+            Py_DECREF(gen);
             return result;
         }
-        if (status == PYGEN_RETURN) {
-            /* gen.send raises StopIteration(value) when the generator returns */
-            PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, result);
-            Py_DECREF(result);
-            if (stop != NULL) {
-                PyErr_SetObject(PyExc_StopIteration, stop);
-                Py_DECREF(stop);
-            }
-        }
-        return recover(self, request);
     }
     PyObject *args[2] = {sink, request};
     result = PyObject_VectorcallMethod(
         str_send, args, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
     Py_DECREF(sink);
     if (result != NULL) {
-        return result;
+        return plain_reply(self, request, result);
     }
     return recover(self, request);
 }
@@ -714,7 +812,57 @@ set_fallback(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* The offset of ``type``'s __slots__ field ``name`` (an object slot). */
+static int
+slot_offset(PyTypeObject *type, const char *name, Py_ssize_t *offset)
+{
+    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
+    if (descr == NULL) {
+        return -1;
+    }
+    int ok = Py_IS_TYPE(descr, &PyMemberDescr_Type)
+             && ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX;
+    if (ok) {
+        *offset = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    Py_DECREF(descr);
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "set_types(): %s.%s is not a __slots__ field",
+                     type->tp_name, name);
+        return -1;
+    }
+    return 0;
+}
+
+/* ``set_types(stream, refusal, checked_sink)``: the marker replies ``call()``
+ * refuses, and the typed sink class (slots ``gen`` and ``fast``). */
+static PyObject *
+set_types(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *stream, *refusal, *sink;
+    if (!PyArg_ParseTuple(args, "O!O!O!:set_types", &PyType_Type, &stream, &PyType_Type,
+                          &refusal, &PyType_Type, &sink)) {
+        return NULL;
+    }
+    Py_ssize_t gen_offset, fast_offset;
+    if (slot_offset((PyTypeObject *)sink, "gen", &gen_offset) < 0
+        || slot_offset((PyTypeObject *)sink, "fast", &fast_offset) < 0) {
+        return NULL;
+    }
+    Py_INCREF(stream);
+    Py_XSETREF(stream_type, (PyTypeObject *)stream);
+    Py_INCREF(refusal);
+    Py_XSETREF(refusal_type, (PyTypeObject *)refusal);
+    Py_INCREF(sink);
+    Py_XSETREF(checked_sink_type, (PyTypeObject *)sink);
+    sink_gen_offset = gen_offset;
+    sink_fast_offset = fast_offset;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"set_types", set_types, METH_VARARGS,
+     "Install the marker reply types and the typed sink class."},
     {"set_fallback", set_fallback, METH_VARARGS,
      "Install a type's pure-Python ``call`` (keywords, other arities, the slow path)."},
     {NULL, NULL, 0, NULL},
@@ -735,7 +883,9 @@ PyInit__speedups(void)
     str_recover = PyUnicode_InternFromString("_recover");
     str_sink = PyUnicode_InternFromString("_sink");
     str_call = PyUnicode_InternFromString("call");
-    if (str_send == NULL || str_recover == NULL || str_sink == NULL || str_call == NULL) {
+    str_plain_reply = PyUnicode_InternFromString("_plain_reply");
+    if (str_send == NULL || str_recover == NULL || str_sink == NULL || str_call == NULL
+        || str_plain_reply == NULL) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&speedups_module);

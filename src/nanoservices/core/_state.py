@@ -18,7 +18,7 @@ from typing import Final
 from ._errors import ServiceBusyError, ServiceClosedError, ServiceError, ServiceFailedError
 from ._failure import is_cancellation
 
-__all__ = ["MOVES", "Op", "State", "advance", "refusal"]
+__all__ = ["MOVES", "Op", "State", "advance", "check_move", "refusal"]
 
 
 class State(enum.Enum):
@@ -82,6 +82,15 @@ def advance(state: State, op: Op, service: str) -> State:
         return MOVES[state, op]
     except KeyError:
         raise refusal(state, op, service) from None
+
+
+def check_move(state: State, op: Op, service: str) -> None:
+    """Refuse ``op`` in ``state`` (raise the refusal) unless the table has the move.
+
+    For a flow that must refuse before it does anything (reset, throw, restart),
+    and moves later, once its effects are done."""
+    if (state, op) not in MOVES:
+        raise refusal(state, op, service)
 
 
 def refusal(

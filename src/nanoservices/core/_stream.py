@@ -11,17 +11,15 @@ is cancelled or is dropped. The handle keeps only the cursor, never the stream.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Generator, Iterable, Iterator
 from types import GeneratorType
-from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeAlias, TypeVar, cast
 
 from ._errors import short_repr
-from ._events import Event, EventKind, emit, now_ns
+from ._events import Event, EventKind, Hook, emit, now_ns
 
-if TYPE_CHECKING:
-    from ._handle import LocalHandle
-
-__all__ = ["AnyGenerator", "Cursor", "GeneratorReturned", "ReplyStream"]
+__all__ = ["AnyGenerator", "Cursor", "GeneratorReturned", "ReplyStream", "StreamOwner"]
 
 ItemT = TypeVar("ItemT")
 
@@ -58,16 +56,22 @@ class Cursor:
 
 
 class _NativeCursor(Cursor):
-    __slots__ = ("_items", "_source")
+    # ``_loop``: a weak reference to the ``for`` loop's fast path over a source
+    # that cannot be closed (see ``ReplyStream.__iter__``), which ``cancel`` closes
+    __slots__ = ("_items", "_loop", "_source")
 
     def __init__(self, source: Iterable[Any]) -> None:
         self._source = source
         self._items = iter(source)
+        self._loop: weakref.ref[AnyGenerator] | None = None
 
     def next_item(self) -> Any:
         return next(self._items)
 
     def cancel(self) -> bool:
+        loop = self._loop() if self._loop is not None else None
+        if loop is not None and not loop.gi_running:
+            loop.close()  # ends a caller's loop over a list, ``repeat``...: no item more
         close = getattr(self._items, "close", None)
         if close is not None:
             close()  # runs the streamed generator's finally blocks (cursors, files)
@@ -124,6 +128,39 @@ class _RawCursor(Cursor):
         return ready is None
 
 
+class _Listeners(Protocol):
+    @property
+    def hooks(self) -> list[Hook]: ...
+
+
+class StreamOwner(Protocol):
+    """What a [`ReplyStream`][] needs from the handle whose service it holds (the
+    local handle): which cursor is open, who listens, and where to report how the
+    stream ended. The handle decides what each end means for the service."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def _stream(self) -> Cursor | None:
+        """The open stream's cursor (None: no stream holds the service)."""
+
+    @property
+    def _extra(self) -> _Listeners | None:
+        """Where the hooks are (None: no hook, the stream reports no item)."""
+
+    def _stream_ended(self, cursor: Cursor) -> None:
+        """The source ran out."""
+
+    def _stream_failed(self, cursor: Cursor, request: object, exc: BaseException) -> None:
+        """Stepping the source raised ``exc``."""
+
+    def _stream_returned(self, cursor: Cursor, value: object) -> None:
+        """A raw service's generator returned mid-stream (``value``)."""
+
+    def _stream_cancelled(self, cursor: Cursor, request: object) -> None:
+        """The caller ended the stream early."""
+
+
 class ReplyStream(Generic[ItemT]):
     """The items of one streamed reply, pulled lazily; holds the service until
     it ends, is cancelled, or is dropped.
@@ -135,19 +172,27 @@ class ReplyStream(Generic[ItemT]):
 
     __slots__ = ("_cursor", "_handle", "request")
 
-    def __init__(self, handle: LocalHandle[Any, Any], cursor: Cursor, request: object) -> None:
+    def __init__(self, handle: StreamOwner, cursor: Cursor, request: object) -> None:
         self._handle = handle
         self._cursor = cursor
         self.request = request
 
     def __iter__(self) -> Iterator[ItemT]:
-        """A ``for`` loop over a generator source runs through [`_run_through`][]
-        (no handle method per item) when no hook listens; otherwise item by item."""
+        """A ``for`` loop over a native stream runs through [`_run_through`][] (no
+        handle method per item) when no hook listens; otherwise item by item.
+
+        Ending the stream between items ends the loop: a generator source is
+        closed, and the loop with it; any other source (a list, ``repeat``, a
+        cursor object) cannot be, so the cursor closes the loop itself."""
         cursor = self._cursor
-        if type(cursor) is _NativeCursor and type(cursor._items) is GeneratorType:
+        if type(cursor) is _NativeCursor:
             extra = self._handle._extra
             if extra is None or not extra.hooks:
-                return _run_through(self, cursor._items)
+                items = cursor._items
+                loop = _run_through(self, items)
+                if type(items) is not GeneratorType:
+                    cursor._loop = weakref.ref(cast(AnyGenerator, loop))
+                return loop
         return self
 
     def __next__(self) -> ItemT:
@@ -156,14 +201,12 @@ class ReplyStream(Generic[ItemT]):
         if handle._stream is not cursor:
             raise StopIteration
         try:
-            item = cursor.next_item()
+            item: ItemT = cursor.next_item()
         except StopIteration:
             handle._stream_ended(cursor)
             raise
         except GeneratorReturned as returned:
-            from . import _steps  # only here: a raw service returned mid-stream
-
-            _steps.finish(handle, returned.value)
+            handle._stream_returned(cursor, returned.value)
             raise StopIteration from None
         except BaseException as exc:
             handle._stream_failed(cursor, self.request, exc)
@@ -171,7 +214,7 @@ class ReplyStream(Generic[ItemT]):
         extra = handle._extra
         if extra is not None and extra.hooks:
             emit(extra.hooks, Event(EventKind.ITEM, handle.name, item, time_ns=now_ns()))
-        return item  # type: ignore[no-any-return]
+        return item
 
     @property
     def streamed(self) -> bool:
@@ -207,12 +250,15 @@ class ReplyStream(Generic[ItemT]):
         return f"<ReplyStream of {self._handle.name!r} for {short_repr(self.request)} ({state})>"
 
 
-def _run_through(stream: ReplyStream[ItemT], items: Iterator[ItemT]) -> Iterator[ItemT]:
+def _run_through(
+    stream: ReplyStream[ItemT], items: Iterator[ItemT]
+) -> Generator[ItemT, None, None]:
     """The stream fast path: the caller's loop resumes this generator, which
     resumes the source; the handle is told only when the stream ends or fails.
 
     It keeps the item-by-item path's promises: a reset, throw or close between
-    items closes the source, so the loop ends; leaving the loop early
+    items closes the source, so the loop ends (a source that cannot be closed:
+    the cursor closes this generator instead, before it pulls another item); leaving the loop early
     (``GeneratorExit`` here) leaves the source alone, so a stream the caller
     still holds goes on with ``next()`` where it was, and one nobody holds is
     cancelled by [`ReplyStream.__del__`][]. Hooks attached after the loop

@@ -17,7 +17,17 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Check", "ConvertCheck", "InstanceCheck", "build_check", "request_type_of"]
+__all__ = [
+    "Check",
+    "ConvertCheck",
+    "Fast",
+    "InstanceCheck",
+    "KeyedCheck",
+    "UncheckableType",
+    "build_check",
+    "fast_form",
+    "request_type_of",
+]
 
 #: Returns None when the request is acceptable, else the reason it is not.
 Check = Callable[[object], str | None]
@@ -52,8 +62,12 @@ def _converted(tp: type) -> bool:
 
 
 def _type_name(tp: object) -> str:
+    if tp is type(None):
+        return "None"
     if isinstance(tp, type):
         return tp.__qualname__
+    if isinstance(tp, types.UnionType):  # A | B: the classes by name, as written
+        return " | ".join(_type_name(arg) for arg in typing.get_args(tp))
     return repr(tp).replace("typing.", "")
 
 
@@ -74,7 +88,10 @@ class InstanceCheck:
 
 
 def build_check(tp: object) -> Check | None:
-    """A check for requests of type ``tp``; None when every request is acceptable."""
+    """A check for requests of type ``tp``; None when every request is acceptable.
+
+    Raises [`UncheckableType`][] for a type no request could be checked against
+    (a union of two plain dataclasses, say)."""
     if tp is Any or tp is object or isinstance(tp, typing.TypeVar):
         return None
     classes = _class_tuple(tp)
@@ -95,6 +112,65 @@ def build_check(tp: object) -> Check | None:
     return ConvertCheck(tp)
 
 
+class UncheckableType(TypeError):
+    """A declared request type that no request could be checked against (msgspec
+    cannot take it): the service is refused when it is declared, not on each call."""
+
+
+def _passed_through(tp: object) -> tuple[type, ...]:
+    """The classes whose exact instances ``msgspec.convert`` hands back unchanged
+    for ``tp`` (a ``Struct`` or dataclass class, or a union of ``Struct`` classes
+    and ``None``): a request of one of them needs no conversion."""
+    if isinstance(tp, type):
+        if issubclass(tp, msgspec.Struct) or dataclasses.is_dataclass(tp):
+            return (tp,)
+        return ()
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if all(
+            arg is type(None) or (isinstance(arg, type) and issubclass(arg, msgspec.Struct))
+            for arg in args
+        ):
+            return tuple(arg for arg in args if arg is not type(None))
+    return ()
+
+
+#: What a check accepts as it is, without being called: a tuple of exact classes,
+#: or (a router's) a dict of route keys to what each route's payload may be
+#: (None: anything). The handles test it inline (the C accelerator without a call).
+Fast = tuple[type, ...] | dict[Any, Any]
+
+
+class KeyedCheck:
+    """A router's check: a ``(key, payload)`` pair whose key is one of ``routes``
+    and whose payload that route accepts as it is (``routes[key]``: None for any
+    payload, else its own [`Fast`][] form) passes without a call; everything else
+    goes to ``check``, which says why it cannot be routed."""
+
+    __slots__ = ("check", "routes")
+
+    def __init__(self, check: Check, routes: dict[Any, Fast | None]) -> None:
+        self.check = check
+        self.routes = routes
+
+    def __call__(self, request: object) -> str | None:
+        return self.check(request)
+
+
+def fast_form(check: Check | None) -> Fast | None:
+    """What ``check`` accepts as it is (see [`Fast`][]): None for no check at all,
+    ``()`` for a check that must always be called."""
+    if check is None:
+        return None
+    if isinstance(check, InstanceCheck):
+        return check.classes
+    if isinstance(check, ConvertCheck):
+        return check.exact
+    if isinstance(check, KeyedCheck):
+        return check.routes
+    return ()
+
+
 class Invalid(Exception):
     """Internal: why a request does not convert to the declared type."""
 
@@ -111,12 +187,23 @@ class ConvertCheck:
     Whatever msgspec raises becomes a reason, never a raw exception.
     """
 
-    __slots__ = ("tp",)
+    __slots__ = ("exact", "tp")
 
     def __init__(self, tp: object) -> None:
+        try:
+            msgspec.inspect.type_info(tp)
+        except TypeError as exc:
+            raise UncheckableType(
+                f"the request type {_type_name(tp)} cannot be checked: {exc}. Declare "
+                "what msgspec can check: for several kinds of request, a tagged union "
+                "of msgspec.Struct classes (class Add(msgspec.Struct, tag=True): ...); "
+                "or pass validate=False and check requests in the service"
+            ) from None
         self.tp = tp
+        #: requests of these exact classes are accepted as they are (no conversion)
+        self.exact = _passed_through(tp)
 
-    def convert(self, request: object) -> Any:
+    def convert(self, request: object) -> object:
         """The request as the declared type; ``Invalid`` with the reason if it is not."""
         try:
             return msgspec.convert(request, self.tp, strict=True)

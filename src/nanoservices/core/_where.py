@@ -84,14 +84,15 @@ class Where:
             return None
         function, file, module = doc.get("function"), doc.get("file"), doc.get("module", "")
         line, chain = doc.get("line"), doc.get("chain")
-        texts = (function, file, module)
-        if not all(isinstance(text, str) and len(text) <= _MAX_TEXT for text in texts):
+        if not (isinstance(function, str) and isinstance(file, str) and isinstance(module, str)):
+            return None
+        if max(len(function), len(file), len(module)) > _MAX_TEXT:
             return None
         if type(line) is not int or not isinstance(chain, list) or len(chain) > _MAX_CHAIN:
             return None
         if not all(isinstance(name, str) and len(name) <= _MAX_TEXT for name in chain):
             return None
-        return cls(function, file, line, tuple(chain), module)  # type: ignore[arg-type]
+        return cls(function, file, line, tuple(chain), module)
 
 
 def _frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:

@@ -11,6 +11,7 @@ change with the core.
 
 from . import _deadline as deadlines
 from . import _steps as steps
+from ._errors import UnreadRequest as UnreadRequest
 from ._errors import exception_text as exception_text
 from ._errors import short_repr as short_repr
 from ._events import call_timers as call_timers
@@ -26,6 +27,7 @@ from ._protocol import RawProtocol as RawProtocol
 from ._public import publish as publish
 from ._redact import DEFAULT_SECRET_NAMES as DEFAULT_SECRET_NAMES
 from ._redact import Redact as Redact
+from ._redact import masked_repr as masked_repr
 from ._redact import safe_repr as safe_repr
 from ._redact import show_locals as show_locals
 from ._sends import validating as validating
@@ -36,7 +38,9 @@ from ._state import advance as advance
 from ._state import refusal as refusal
 from ._stream import Cursor as Cursor
 from ._supervise import Supervision as Supervision
+from ._validate import KeyedCheck as KeyedCheck
 from ._validate import build_check as build_check
+from ._validate import fast_form as fast_form
 from ._where import is_plumbing as is_plumbing
 
 __all__ = [
@@ -44,6 +48,7 @@ __all__ = [
     "FROM_ANNOTATION",
     "NATIVE",
     "Cursor",
+    "KeyedCheck",
     "Observable",
     "Op",
     "PureLocalHandle",
@@ -51,14 +56,17 @@ __all__ = [
     "RawProtocol",
     "Redact",
     "Supervision",
+    "UnreadRequest",
     "advance",
     "build_check",
     "call_timers",
     "deadlines",
     "emit",
     "exception_text",
+    "fast_form",
     "install_hint",
     "is_plumbing",
+    "masked_repr",
     "missing_extra",
     "now_ns",
     "observable",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._common import DurableStats as DurableStats
 from ._entries import Kind as Kind
 from ._errors import JournalError as JournalError
 from ._errors import JournalTypeError as JournalTypeError
@@ -17,8 +16,9 @@ from ._errors import KeyLockedError as KeyLockedError
 from ._errors import ReplayMismatchError as ReplayMismatchError
 from ._handle import DurableHandle as DurableHandle
 from ._handle import DurableStream as DurableStream
-from ._handle import Snapshots as Snapshots
 from ._handle import durable as durable
+from ._journal import DurableStats as DurableStats
+from ._journal import Snapshots as Snapshots
 from ._memory import MemoryStore as MemoryStore
 from ._open import open_store as open_store
 from ._replayable import Replayable as Replayable

@@ -1,8 +1,9 @@
 """Replaying a journal one entry at a time into a fresh service, stopping anywhere.
 
-A [`Replay`][] owns one instance of a service (sync, or async on a private event
-loop) and applies entries to it one by one: each [`apply`][Replay.apply] runs
-one step and says what the service answered. Between two steps the generator is
+A [`Replayer`][] owns one instance of a service (sync, or async on a private
+event loop) and drives the durable layer's [`Replay`][] flow on it, one entry
+at a time: each [`apply`][Replayer.apply] runs one step and says what the
+service answered. Between two steps the generator is
 suspended, so its frames (the ``yield from`` chain, each one's line and locals)
 can be looked at, which is what time travel shows.
 
@@ -16,88 +17,83 @@ import asyncio
 import contextlib
 import inspect
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
+from types import GeneratorType
 from typing import Any
 
 import msgspec
 
-from nanoservices import ServiceError, State
+from nanoservices import State
 from nanoservices.core import during_replay
 from nanoservices.observe import Inspection, inspect_service
 
-from ._entries import END_OK, UNCHECKED, Entry, Kind, decoder_for, digest_error, digest_reply
-from ._errors import JournalError, JournalTypeError
-from ._handle import Snapshots
+from ._effects import (
+    END,
+    RESET,
+    RESTART,
+    Call,
+    CancelStream,
+    Effect,
+    IsOpen,
+    NextItem,
+    OpenStream,
+    ThrowIn,
+    run,
+)
+from ._entries import RESULT, Entry, Kind
+from ._errors import ReplayMismatchError
+from ._journal import Snapshots
+from ._replay import Replay
 from ._replayable import Replayable
 
-__all__ = ["RESULT", "SECRET_NAMES", "Outcome", "Replay", "decode_step"]
+__all__ = ["RESULT", "SECRET_NAMES", "Outcome", "Replayer", "decode_step"]
 
-RESULT = 9  # a Replayable's recorded result (as the durable handle writes it)
 #: ``redact=`` left to ``inspect_service``'s default (names that look secret).
 SECRET_NAMES: Any = inspect.signature(inspect_service).parameters["redact"].default
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What the service answered to one replayed entry: a reply or an error (or
-    nothing, for entries that carry no answer), and whether its digest is the
-    journalled one."""
+    """What the service answered to one replayed entry: a reply or an error (nothing,
+    for entries that carry no answer), and whether its digest is the journalled one."""
 
     reply: object = None
     error: BaseException | None = None
     matches: bool = True
-    answered: bool = False  # False: the entry carries no answer (reset, cancel, result)
 
 
-def decode_step(
-    entry: Entry, decode: Callable[[bytes], Any], check: Any, service: str, key: str
-) -> object:
-    """What an entry carries, as the service saw it: a request rebuilt as the
+def decode_step(replay: Replay, entry: Entry) -> object:
+    """What ``entry`` carries, as the service saw it: a request rebuilt as the
     service's request type, a thrown exception, a recorded result, or None."""
     kind = entry.kind
     if kind in (Kind.CALL, Kind.STREAM):
-        try:
-            request = decode(entry.body)
-        except msgspec.DecodeError as exc:
-            raise JournalTypeError(
-                service, key, entry.seq, msgspec.msgpack.decode(entry.body), str(exc)
-            ) from None
-        reason = check(request) if check is not None else None
-        if reason is not None:
-            raise JournalTypeError(service, key, entry.seq, request, reason)
-        return request
+        return replay._decode_request(entry)
     if kind == Kind.THROW:
-        module, qualname, args = msgspec.msgpack.decode(entry.body)
-        cls: Any = sys.modules.get(module)
-        for part in qualname.split("."):
-            cls = getattr(cls, part, None)
-        if not (isinstance(cls, type) and issubclass(cls, BaseException)):
-            raise JournalError(
-                service,
-                key,
-                f"entry {entry.seq} throws {module}.{qualname}, which is not a loaded "
-                "exception class",
-            )
-        return cls(*args)
+        return replay._decode_exception(entry)
     if kind == RESULT:
         return msgspec.msgpack.decode(entry.body)
     return None
 
 
-class Replay:
-    """One fresh instance of ``factory(*args, **kwargs)`` being fed a journal."""
+class Replayer:
+    """One fresh instance of ``factory(*args, **kwargs)`` fed a journal's ``entries``
+    (those after ``start_seq``) by the durable layer's [`Replay`][] flow."""
 
     def __init__(
-        self, factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any], *, key: str
+        self,
+        factory: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        key: str,
+        entries: list[Entry],
+        start_seq: int,
     ) -> None:
         self.spec = factory.spec
-        self.key = key
         self.is_async = _is_async(factory)
-        self._decode = decoder_for(self.spec.request_type).decode
         self._replayables = [a for a in (*args, *kwargs.values()) if isinstance(a, Replayable)]
         self._loop: asyncio.Runner | None = None
-        self._stream: Any = None
+        self._answer: Outcome = Outcome()
         for rep in self._replayables:
             rep._replay(False)  # a fresh instance: forget what an earlier replay was fed
         if self.is_async:
@@ -107,23 +103,69 @@ class Replay:
             self.handle = factory(*args, **kwargs)
         for rep in self._replayables:  # as a durable handle does after starting its service
             rep._replay(True)
-
-    @property
-    def name(self) -> str:
-        return str(self.spec.name)
+        self.replay = Replay(
+            self.spec.name,
+            key,
+            entries,
+            self.spec,
+            start_seq=start_seq,
+            replayables=self._replayables,
+        )
 
     @property
     def state(self) -> State:
         state: State = self.handle.state
         return state
 
-    @property
-    def streaming(self) -> bool:
-        return self._stream is not None
+    def apply(self) -> Outcome:
+        """Replay the next entry and say what the service answered; a reply that differs
+        from the journal's comes back with ``matches`` False (the service moved on)."""
+        self._answer = Outcome()
+        try:
+            run(self.replay.step(), self._do)
+        except ReplayMismatchError:
+            answer = self._answer
+            return Outcome(answer.reply, answer.error, matches=False)
+        return self._answer
 
-    def request_of(self, entry: Entry) -> object:
-        """What ``entry`` carries, decoded as the service's types (see [`decode_step`][])."""
-        return decode_step(entry, self._decode, self.spec.check, self.name, self.key)
+    def _do(self, effect: Effect) -> Any:
+        """Do one effect of the replay on the service, keeping what it answered."""
+        try:
+            answer = self._effect(effect)
+        except Exception as exc:
+            self._answer = Outcome(None, exc)
+            raise
+        if isinstance(effect, Call | ThrowIn | NextItem):
+            self._answer = Outcome(None if answer is END else answer)
+        return answer
+
+    def _effect(self, effect: Effect) -> Any:
+        handle, run_ = self.handle, self._run
+        match effect:
+            case Call(request):
+                return run_(handle.call(request))
+            case OpenStream(request):
+                stream = handle.stream(request)
+                if self._loop is not None:
+                    run_(stream.open())
+                return stream
+            case NextItem(cursor):
+                if self._loop is None:
+                    return next(cursor, END)
+                try:
+                    return run_(cursor.__anext__())
+                except StopAsyncIteration:
+                    return END
+            case CancelStream(cursor):
+                return run_(cursor.aclose() if self._loop is not None else cursor.cancel())
+            case IsOpen(cursor):
+                return cursor.is_open
+            case ThrowIn(exc):
+                return run_(handle.throw(exc))
+        if effect is RESET:
+            return run_(handle.reset())
+        assert effect is RESTART, effect
+        return run_(handle.restart())
 
     def _run(self, value: Any) -> Any:
         """``value``, run on the private loop when it is a coroutine (async services)."""
@@ -131,71 +173,15 @@ class Replay:
             return self._loop.run(value)
         return value
 
-    def apply(self, entry: Entry, request: object) -> Outcome:
-        """Run ``entry`` (whose decoded ``request`` is given) and say what came of it."""
-        kind = entry.kind
-        if kind == RESULT:
-            for rep in self._replayables:
-                rep._feed(entry.body)
-            return Outcome()
-        with during_replay():
-            return self._step(kind, request, entry)
-
-    def _step(self, kind: int, request: object, entry: Entry) -> Outcome:
-        handle = self.handle
-        reply: object = None
-        try:
-            if kind == Kind.CALL:
-                reply = self._run(handle.call(request))
-            elif kind == Kind.STREAM:
-                self._stream = handle.stream(request)
-                if self._loop is not None:
-                    self._run(self._stream.open())
-                reply = 0
-            elif kind in (Kind.ITEM, Kind.END):
-                reply = self._next_item()
-            elif kind == Kind.CANCEL:
-                self._cancel()
-                return Outcome()
-            elif kind == Kind.THROW:
-                self._stream = None
-                reply = self._run(handle.throw(request))
-            elif kind in (Kind.RESET, Kind.RESTART):
-                self._stream = None
-                with contextlib.suppress(ServiceError):
-                    self._run(handle.reset() if kind == Kind.RESET else handle.restart())
-                return Outcome()
-            else:
-                raise JournalError(
-                    self.name, self.key, f"entry {entry.seq} has an unknown kind {kind}"
-                )
-        except (StopIteration, StopAsyncIteration):
-            self._stream = None
-            return Outcome(None, None, entry.digest in (END_OK, UNCHECKED), True)
-        except JournalError:
-            raise
-        except Exception as exc:
-            if kind in (Kind.ITEM, Kind.END, Kind.STREAM):
-                self._stream = None
-            digest = digest_error(exc)
-            return Outcome(None, exc, entry.digest in (digest, UNCHECKED), True)
-        digest = 0 if kind == Kind.STREAM else digest_reply(reply)
-        if kind == Kind.STREAM:
-            reply = None
-        return Outcome(reply, None, entry.digest in (digest, UNCHECKED), True)
-
-    def _next_item(self) -> object:
-        if self._stream is None:
-            raise StopIteration
+    def innermost_frame(self) -> Any:
+        """The frame of the innermost generator of the ``yield from`` chain: the one the
+        next request resumes (None for an async service, or a finished one)."""
         if self._loop is not None:
-            return self._loop.run(self._stream.__anext__())
-        return next(self._stream)
-
-    def _cancel(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(ServiceError):
-                self._run(stream.aclose() if self._loop is not None else stream.cancel())
+            return None
+        gen = self.handle.generator
+        while isinstance(getattr(gen, "gi_yieldfrom", None), GeneratorType):
+            gen = gen.gi_yieldfrom
+        return getattr(gen, "gi_frame", None)
 
     def inspect(self, redact: Any) -> Inspection:
         """The service's frames now, locals redacted as ``inspect_service`` redacts."""
@@ -204,7 +190,8 @@ class Replay:
     def take(self, snapshots: Snapshots) -> bytes | None:
         """The state, as ``snapshots.take`` gives it (MessagePack), or None when it
         cannot be taken now (inside a stream, or the service is not ready)."""
-        if self._stream is not None or self.state is not State.READY:
+        cursor = self.replay.cursor
+        if (cursor is not None and cursor.is_open) or self.state is not State.READY:
             return None
         with during_replay():
             state = self._run(snapshots.take(self._untracked()))

@@ -1,10 +1,11 @@
-"""What a journal holds: entry kinds, and the digests replay compares.
+"""What a journal holds, built here and nowhere else: entry kinds, bodies, digests, checksums.
 
 An entry is ``(seq, kind, body, digest)``: ``body`` is msgspec MessagePack (the
-request, or a thrown exception's name and arguments), never pickle; ``digest`` is
-a CRC-32 of the outcome (the reply's MessagePack, or the error's type name) so
-replay can check determinism without storing replies. ``crc`` guards a stored
-row against a torn or corrupted write.
+request, or a thrown exception's name and arguments: [`encode`][],
+[`throw_body`][]), never pickle; ``digest`` is a CRC-32 of the outcome (the reply's
+MessagePack, or the error's type name: [`digest_reply`][], [`digest_error`][]) so
+replay can check determinism without storing replies. ``crc`` ([`row_crc`][], the
+one formula) guards a stored row against a torn or corrupted write.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ import msgspec
 
 __all__ = [
     "END_OK",
+    "RESULT",
     "UNCHECKED",
     "Entry",
     "Kind",
+    "Row",
+    "decoder_for",
     "digest_error",
     "digest_reply",
     "encode",
+    "row",
     "row_crc",
-    "with_crc",
+    "throw_body",
 ]
 
 
@@ -39,6 +44,11 @@ class Kind(enum.IntEnum):
     THROW = 6  # body: [module, qualname, args]; digest: what the service yielded or raised
     RESET = 7
     RESTART = 8
+
+
+#: The kind of a [`Replayable`][nanoservices.durable.Replayable]'s recorded result (it
+#: precedes the entry of the request that made it); not a ``Kind``: never replayed as a step.
+RESULT = 9
 
 
 class Entry(NamedTuple):
@@ -72,27 +82,36 @@ def digest_error(exc: BaseException) -> int:
     return zlib.crc32(b"!" + type(exc).__qualname__.encode())
 
 
+def throw_body(exc: BaseException | type[BaseException]) -> bytes:
+    """The body of a THROW entry: the exception's module, qualified name and arguments
+    (as text when msgspec cannot encode them), so replay raises its like again."""
+    cls = exc if isinstance(exc, type) else type(exc)
+    args = list(exc.args) if isinstance(exc, BaseException) else []
+    try:
+        return encode([cls.__module__, cls.__qualname__, args])
+    except (TypeError, msgspec.EncodeError):
+        return encode([cls.__module__, cls.__qualname__, [str(a) for a in args]])
+
+
+Row = tuple[str, int, int, bytes, int, int]  # key, seq, kind, body, digest, crc
+
+
+def row(key: str, seq: int, kind: int, body: bytes, digest: int) -> Row:
+    """The stored row of an entry of ``key``: the entry and its checksum (the one
+    formula; it detects torn and corrupted rows)."""
+    return (
+        key,
+        seq,
+        kind,
+        body,
+        digest,
+        zlib.crc32(body, (seq * 2654435761 + kind * 97 + digest) & 0xFFFFFFFF),
+    )
+
+
 def row_crc(seq: int, kind: int, body: bytes, digest: int) -> int:
-    """The checksum a stored row must match (detects torn and corrupted rows)."""
-    return zlib.crc32(body, (seq * 2654435761 + kind * 97 + digest) & 0xFFFFFFFF)
-
-
-def with_crc(
-    rows: list[tuple[str, int, int, bytes, int]],
-) -> list[tuple[str, int, int, bytes, int, int]]:
-    """``rows`` with their checksums ([`row_crc`][], inlined: one pass per group)."""
-    crc32 = zlib.crc32
-    return [
-        (
-            key,
-            seq,
-            kind,
-            body,
-            digest,
-            crc32(body, (seq * 2654435761 + kind * 97 + digest) & 0xFFFFFFFF),
-        )
-        for key, seq, kind, body, digest in rows
-    ]
+    """The checksum of [`row`][]; a snapshot's is ``row_crc(seq, 0, body, 0)``."""
+    return row("", seq, kind, body, digest)[5]
 
 
 def decoder_for(request_type: Any) -> msgspec.msgpack.Decoder[Any]:

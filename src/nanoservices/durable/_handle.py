@@ -7,6 +7,10 @@ fresh generator from the factory, restores the last snapshot (if any) and
 replays the entries after it through the same handle, replies discarded and
 digests compared. The generator itself never knows.
 
+Opening, replaying, snapshotting and journalling are the flows of
+[`_flow`][nanoservices.durable._flow], which this handle drives on its local
+handle ([`_do`][DurableHandle._do]); ``call`` is the hot path, written out here.
+
 Not journalled, because the service never saw them: requests refused by
 validation, calls refused by the state (closed, streaming, busy).
 """
@@ -14,38 +18,24 @@ validation, calls refused by the state (closed, streaming, busy).
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from zlib import crc32
 
 import msgspec
 
 from nanoservices import (
     DeadlineExceeded,
     LocalHandle,
-    ServiceError,
     State,
     remaining,
 )
 from nanoservices.core import ReplyStream, short_repr
 
-from ._common import REFUSALS, DurableStats, JournalReader
-from ._entries import (
-    END_OK,
-    UNCHECKED,
-    Entry,
-    Kind,
-    decoder_for,
-    digest_error,
-    digest_reply,
-    encode,
-)
-from ._errors import JournalError, KeyLockedError
-from ._replayable import Replayable
-from ._sqlite import SQLiteStore
+from . import _effects as fx
+from . import _flow
+from ._entries import Kind, digest_reply, encode, throw_body
+from ._journal import DEFAULT_PATH, DurableStats, Journal, Snapshots
 from ._store import JournalStore
 
 if TYPE_CHECKING:
@@ -55,41 +45,7 @@ __all__ = ["DEFAULT_PATH", "DurableHandle", "DurableStats", "DurableStream", "Sn
 
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
-
-DEFAULT_PATH = "nanoservices-journal.sqlite"
-_RESULT = 9  # a Replayable's recorded result (precedes the entry of its request)
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshots:
-    """How to read and restore a service's state, and how often to snapshot.
-
-    ``take(handle)`` returns the state (msgspec-encodable data), typically by
-    calling a request the service offers; ``restore(handle, state)`` puts it
-    back into a fresh instance. Every ``every`` entries the state is stored and
-    the journal compacted to it, so replay never reads more than ``every``
-    entries.
-
-    ``every_seconds`` adds a time trigger: the first entry journalled ``T``
-    seconds or more after the last snapshot (or the open) takes one, so a quiet
-    key is compacted too. It is checked as entries are journalled (no thread
-    touches the service behind its caller's back), on ``clock`` (a monotonic
-    ``Callable[[], float]``; a test passes a fake one), which also dates
-    ``snapshot_age``.
-    """
-
-    take: Callable[[Any], Any]
-    restore: Callable[[Any, Any], object]
-    every: int = 1000
-    state_type: Any = Any
-    every_seconds: float | None = None
-    clock: Callable[[], float] = time.monotonic
-
-    def __post_init__(self) -> None:
-        if self.every < 1:
-            raise ValueError(f"every must be >= 1, got {self.every!r}")
-        if self.every_seconds is not None and not self.every_seconds > 0:
-            raise ValueError(f"every_seconds must be > 0, got {self.every_seconds!r}")
+T = TypeVar("T")
 
 
 def durable(
@@ -109,7 +65,7 @@ def durable(
     return DurableHandle(factory, args, kwargs, key=key, store=store, snapshots=snapshots)
 
 
-class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
+class DurableHandle(Generic[RequestT, ReplyT]):
     """A service whose state survives its process: see [`durable`][]."""
 
     def __init__(
@@ -122,270 +78,77 @@ class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
         store: JournalStore | str | Path | None,
         snapshots: Snapshots | None,
     ) -> None:
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"a durable key is a non-empty str, not {key!r}")
-        self._spec = factory.spec
+        arguments = (*args, *kwargs.values())
+        self._journal = journal = Journal(factory.spec, key, store, snapshots, arguments)
         self.key = key
-        self._owns_store = not isinstance(store, JournalStore)
-        self.store: JournalStore = (
-            store if isinstance(store, JournalStore) else SQLiteStore(store or DEFAULT_PATH)
-        )
-        self._snapshots = snapshots
-        self._every: float = snapshots.every if snapshots is not None else float("inf")
-        self._snap_at: float = self._every  # the entry at which to think of a snapshot
-        self._clock = snapshots.clock if snapshots is not None else time.monotonic
-        self._period = snapshots.every_seconds if snapshots is not None else None
-        self._snap_due = 0.0  # with every_seconds: the clock's time of the next snapshot
-        self._put = self.store.append
+        self.store = journal.store
+        self._factory = factory
+        self._args = args, kwargs
         self._ready = False  # True while a call may take the hot path
         #: The handle-wide default deadline in seconds for ``call`` and ``stream``
         #: (None: none); a call's own ``timeout=`` overrides it.
         self.timeout: float | None = None
-        self._decode = decoder_for(self._spec.request_type).decode
         self._stream: object | None = None  # the open stream's token (never the stream)
         self._closed = False
-        self._released = False
-        self._broken: str | None = None  # why journalling stopped, if it did
-        self._seq = 0
-        self._snapshot_seq = 0
-        self._snapshot_time: float | None = None
-        self._replayables = [a for a in (*args, *kwargs.values()) if isinstance(a, Replayable)]
-        try:
-            self.store.lock(key)
-        except BlockingIOError:
-            self._release_store()
-            raise KeyLockedError(
-                self._spec.name, key, "another handle holds this key (in this process or another)"
-            ) from None
-        try:
-            self._inner: LocalHandle[RequestT, ReplyT] = factory(*args, **kwargs)
+        self._inner: LocalHandle[RequestT, ReplyT] | None = None
+        fx.run(_flow.open_key(journal), self._do)
+        journal.on_broken = self._stop
+        self._ready = self.handle.state is State.READY and self._stream is None
+
+    # -- the driver: what the flows ask of the service --------------------------------------
+
+    def _do(self, effect: fx.Effect) -> Any:
+        """Do one effect of a flow on the local handle (nothing journalled here)."""
+        inner = self._inner
+        if effect is fx.START:
+            args, kwargs = self._args
+            self._inner = self._factory(*args, **kwargs)
             self._send = self._inner.call
-            self._open()
-        except BaseException:
-            self.store.unlock(key)
-            self._release_store()
-            raise
-        for rep in self._replayables:
-            rep._bind(self._record_result)
-        self._ready = self._inner.state is State.READY and self._stream is None
-        if self.store.mode == "batched":
-            self.call = self._batched_call()  # type: ignore[method-assign]
+            self._journal.named = self._inner
+            return None
+        assert inner is not None
+        match effect:
+            case fx.Call(request):
+                return inner.call(request)  # type: ignore[arg-type]
+            case fx.OpenStream(request):
+                return inner.stream(request)  # type: ignore[arg-type]
+            case fx.NextItem(cursor):
+                return next(cursor, fx.END)
+            case fx.CancelStream(cursor):
+                return cursor.cancel()
+            case fx.IsOpen(cursor):
+                return cursor.is_open
+            case fx.ThrowIn(exc):
+                return inner.throw(exc)
+            case fx.Restore(state):
+                return self._snapshots().restore(inner, state)
+        if effect is fx.TAKE:
+            return self._snapshots().take(inner)
+        if effect is fx.QUIET:
+            return self._stream is None and inner.state is State.READY
+        if effect is fx.RESET:
+            return inner.reset()
+        if effect is fx.RESTART:
+            return inner.restart()
+        assert effect is fx.CLOSE, effect
+        return inner.close()
 
-    def _batched_call(self) -> Callable[..., ReplyT]:
-        """[`call`][] in ``batched`` mode with the store's append inlined: encode, run,
-        digest, push the row onto the group, flush it when full. This is the hot path of
-        a durable service; anything off it (not ready, a closed store) takes ``call``."""
-        store = self.store
-        pending, batch = store.group()
-        push = pending.append
-        flush = store.flush
-        send = self._send
-        key = self.key
-        slow = DurableHandle.call
+    def _snapshots(self) -> Snapshots:
+        snaps = self._journal.snapshots
+        assert snaps is not None  # the flows ask for state only with snapshots=
+        return snaps
 
-        def call(request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
-            if not self._ready or store._closed or timeout is not None or self.timeout is not None:
-                return slow(self, request, timeout=timeout)
-            try:
-                body = encode(request)
-            except (TypeError, msgspec.EncodeError) as exc:
-                raise self._unencodable(request, exc) from None
-            try:
-                reply = send(request)
-            except Exception as exc:
-                self._call_failed(request, body, exc)
-                raise
-            try:
-                digest = crc32(encode(reply))
-            except (TypeError, msgspec.EncodeError):
-                digest = digest_reply(reply)
-            seq = self._seq + 1
-            # row_crc of a Kind.CALL entry (kind 1), inlined
-            push(
-                (
-                    key,
-                    seq,
-                    1,
-                    body,
-                    digest,
-                    crc32(body, (seq * 2654435761 + 97 + digest) & 0xFFFFFFFF),
-                )
-            )
-            self._seq = seq
-            if len(pending) >= batch:
-                try:
-                    flush()
-                except Exception as exc:
-                    raise self._journal_failed(seq, exc) from exc
-            if seq >= self._snap_at:
-                self._maybe_snapshot()
-            return reply
+    def _run(self, flow: fx.Flow) -> Any:
+        return fx.run(flow, self._do)
 
-        return call
-
-    # -- opening: snapshot, then replay --------------------------------------------
-
-    def _open(self) -> None:
-        started = time.perf_counter()
-        loaded = self.store.load(self.key)
-        self._dropped = loaded.dropped
-        self._seq = self._snapshot_seq = loaded.snapshot_seq
-        inner = self._inner
-        if loaded.snapshot is not None:
-            if self._snapshots is None:
-                raise JournalError(
-                    self.name,
-                    self.key,
-                    f"the journal starts from a snapshot (entry {loaded.snapshot_seq}) "
-                    "but no snapshots= was given to restore it",
-                )
-            state = msgspec.msgpack.decode(loaded.snapshot, type=self._snapshots.state_type)
-            self._snapshots.restore(inner, state)
-            self._snapshot_time = self._clock()
-        for rep in self._replayables:
-            rep._replay(True)
-        try:
-            rstream = self._replay(loaded.entries)
-        finally:
-            for rep in self._replayables:
-                rep._replay(False)
-        self._replayed = len(loaded.entries)
-        self._seq = loaded.snapshot_seq + len(loaded.entries)
-        self._plan_snapshot(loaded.snapshot_seq)
-        if rstream is not None and rstream.is_open:
-            # The journal ends inside a stream: its reader died with the process.
-            with contextlib.suppress(ServiceError):
-                rstream.cancel()
-            self._append(Kind.CANCEL, b"", 0)
-        self._replay_seconds = time.perf_counter() - started
-
-    def _replay(self, entries: list[Entry]) -> ReplyStream[Any] | None:
-        inner = self._inner
-        rstream: ReplyStream[Any] | None = None
-        request: object = None
-        for entry in entries:
-            kind = entry.kind
-            outcome: int | None = None
-            if kind == _RESULT:
-                for rep in self._replayables:
-                    rep._feed(entry.body)
-                continue
-            if kind == Kind.CALL or kind == Kind.STREAM:
-                request = self._decode_request(entry)
-                try:
-                    if kind == Kind.CALL:
-                        outcome = digest_reply(inner.call(request))  # type: ignore[arg-type]
-                    else:
-                        rstream = inner.stream(request)  # type: ignore[arg-type]
-                        outcome = 0
-                except Exception as exc:
-                    outcome = digest_error(exc)
-            elif kind == Kind.ITEM or kind == Kind.END:
-                if rstream is None:
-                    raise self._mismatch(entry, request, "a stream entry without an open stream")
-                try:
-                    outcome = digest_reply(next(rstream))
-                except StopIteration:
-                    outcome = END_OK
-                except Exception as exc:
-                    outcome = digest_error(exc)
-            elif kind == Kind.CANCEL:
-                if rstream is not None:
-                    with contextlib.suppress(ServiceError):
-                        rstream.cancel()
-            elif kind == Kind.THROW:
-                request = exc_in = self._decode_exception(entry)
-                try:
-                    outcome = digest_reply(inner.throw(exc_in))
-                except Exception as exc:
-                    outcome = digest_error(exc)
-            elif kind == Kind.RESET:
-                with contextlib.suppress(ServiceError):
-                    inner.reset()
-            elif kind == Kind.RESTART:
-                with contextlib.suppress(ServiceError):
-                    inner.restart()
-            else:
-                raise JournalError(
-                    self.name, self.key, f"entry {entry.seq} has an unknown kind {kind}"
-                )
-            if outcome is not None and outcome != entry.digest and entry.digest != UNCHECKED:
-                raise self._mismatch(
-                    entry, request, f"journalled digest {entry.digest:#x}, replay gave {outcome:#x}"
-                )
-        return rstream
-
-    # -- journalling ---------------------------------------------------------------
-
-    def _append(self, kind: int, body: bytes, digest: int) -> None:
-        seq = self._seq + 1
-        try:
-            self._put(self.key, seq, kind, body, digest)
-        except Exception as exc:
-            raise self._journal_failed(seq, exc) from exc
-        self._seq = seq
-        if seq >= self._snap_at:
-            self._maybe_snapshot()
-
-    def _journal_failed(self, seq: int, exc: Exception) -> JournalError:
+    def _stop(self) -> None:
         """The service has moved on and its journal has not: stop here."""
-        self._broken = f"could not journal entry {seq}: {exc}"
         self._closed = True
         self._ready = False
         with contextlib.suppress(Exception):
-            self._inner.close()
-        return JournalError(self.name, self.key, self._broken)
+            self.handle.close()
 
-    def _check_journal(self) -> None:
-        """Refuse to go on once journalling failed (a closed handle refuses by its state)."""
-        if self._broken is not None:
-            raise JournalError(self.name, self.key, f"this durable handle stopped: {self._broken}")
-
-    def _plan_snapshot(self, at: int) -> None:
-        """After a snapshot at entry ``at`` (or the open): when to think of the next.
-        With a time trigger every entry checks the clock; else only the Nth does."""
-        self._snap_at = at + self._every
-        if self._period is not None:
-            self._snap_due = self._clock() + self._period
-            self._snap_at = self._seq + 1
-
-    def _maybe_snapshot(self) -> None:
-        if (
-            self._period is not None
-            and self._seq < self._snapshot_seq + self._every
-            and self._clock() < self._snap_due
-        ):
-            self._snap_at = self._seq + 1  # not yet: look again at the next entry
-            return
-        if self._stream is None:
-            self.snapshot()
-
-    def _record_result(self, body: bytes) -> None:
-        self._append(_RESULT, body, 0)
-
-    def _encode(self, request: object) -> bytes:
-        self._check_journal()
-        try:
-            return encode(request)
-        except (TypeError, msgspec.EncodeError) as exc:
-            raise self._unencodable(request, exc) from None
-
-    def snapshot(self) -> bool:
-        """Store the service's state now and compact the journal to it.
-
-        False (nothing done) without ``snapshots=``, or while a stream is open.
-        """
-        snaps = self._snapshots
-        if snaps is None or self._stream is not None or self._inner.state is not State.READY:
-            return False
-        body = encode(snaps.take(self._inner))
-        self.store.save_snapshot(self.key, self._seq, body)
-        self._snapshot_seq = self._seq
-        self._snapshot_time = self._clock()
-        self._plan_snapshot(self._seq)
-        return True
-
-    # -- the handle's operations ---------------------------------------------------
+    # -- the hot path ---------------------------------------------------------------------
 
     def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
         """Run ``request``, journal it with its outcome's digest, return the reply.
@@ -396,52 +159,40 @@ class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
         """
         if timeout is not None or self.timeout is not None:
             given = self.timeout if timeout is None else timeout
-            return self._within(self.call, request, given)  # type: ignore[no-any-return]
+            return self._within(self.call, request, given)
         if not self._ready:  # closed, streaming, failed: off the hot path
             return self._call_not_ready(request)
         try:
             body = encode(request)
         except (TypeError, msgspec.EncodeError) as exc:
-            raise self._unencodable(request, exc) from None
+            raise self._journal.unencodable(request, exc) from None
         try:
             reply = self._send(request)
         except Exception as exc:
-            self._call_failed(request, body, exc)
+            self._ready = self.handle.state is State.READY
+            self._run(_flow.failed(self._journal, Kind.CALL, body, request, exc))
             raise
-        try:
-            digest = crc32(encode(reply))
-        except (TypeError, msgspec.EncodeError):
-            digest = digest_reply(reply)
-        seq = self._seq + 1
-        try:
-            self._put(self.key, seq, 1, body, digest)  # Kind.CALL
-        except Exception as exc:
-            raise self._journal_failed(seq, exc) from exc
-        self._seq = seq
-        if seq >= self._snap_at:
-            self._maybe_snapshot()
+        if self._journal.append(Kind.CALL, body, digest_reply(reply)):
+            self._run(_flow.snapshot_if_due(self._journal))
         return reply
 
     def _call_not_ready(self, request: RequestT) -> ReplyT:
-        self._encode(request)  # a closed durable handle says so
-        inner = self._inner
+        self._journal.body(request)  # a closed durable handle says so
+        inner = self.handle
         if inner.state is State.READY and self._stream is None:
             self._ready = True
             return self.call(request)
         return inner.call(request)  # refused by the state: raises, nothing journalled
 
-    def _call_failed(self, request: object, body: bytes, exc: Exception) -> None:
-        self._ready = self._inner.state is State.READY
-        if not self._refused(request, exc):
-            self._append(Kind.CALL, body, digest_error(exc))
-
     __call__ = call
 
-    def _within(self, op: Callable[[Any], Any], request: object, timeout: float | None) -> Any:
+    # -- the other operations ---------------------------------------------------------------
+
+    def _within(self, op: Callable[[Any], T], request: object, timeout: float | None) -> T:
         """``op(request)`` (``call`` or ``stream``) under the deadline ``timeout`` from now:
         refused (nothing journalled) if it has passed; for a call, in force while the
         service runs (the inner handle's default, for that call)."""
-        inner = self._inner
+        inner = self.handle
         default, inner_default = self.timeout, inner.timeout
         inner.timeout = timeout  # checks it: a number of seconds >= 0
         try:
@@ -467,80 +218,56 @@ class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
         """
         if timeout is not None or self.timeout is not None:
             given = self.timeout if timeout is None else timeout
-            return self._within(self.stream, request, given)  # type: ignore[no-any-return]
-        inner = self._inner
-        body = self._encode(request)
-        if inner.state is not State.READY:
-            inner.stream(request)  # raises the state's refusal
-            raise AssertionError("unreachable")  # pragma: no cover
-        try:
-            replies = inner.stream(request)
-        except Exception as exc:
-            if not self._refused(request, exc):
-                self._append(Kind.STREAM, body, digest_error(exc))
-            raise
+            return self._within(self.stream, request, given)
+        replies = self._run(_flow.open_stream(self._journal, request))
         stream: DurableStream[Any] = DurableStream(self, replies, request)
         self._stream = stream._token
         self._ready = False
-        self._append(Kind.STREAM, body, 0)
         return stream
 
     def throw(self, exc: BaseException | type[BaseException], /) -> Any:
         """Raise ``exc`` inside the service (journalled by its class and arguments)."""
-        self._check_journal()
-        cls = exc if isinstance(exc, type) else type(exc)
-        args = list(exc.args) if isinstance(exc, BaseException) else []
-        try:
-            body = encode([cls.__module__, cls.__qualname__, args])
-        except (TypeError, msgspec.EncodeError):
-            body = encode([cls.__module__, cls.__qualname__, [str(a) for a in args]])
+        self._journal.check()
         self._stream = None
         try:
-            reply = self._inner.throw(exc)
-        except Exception as raised:
-            self._ready = self._inner.state is State.READY
-            if not self._refused(exc, raised):
-                self._append(Kind.THROW, body, digest_error(raised))
-            raise
-        self._ready = self._inner.state is State.READY
-        self._append(Kind.THROW, body, digest_reply(reply))
-        return reply
+            return self._run(
+                _flow.journalled(self._journal, Kind.THROW, throw_body(exc), fx.ThrowIn(exc), exc)
+            )
+        finally:
+            self._ready = self.handle.state is State.READY
 
     def reset(self) -> None:
         """Back to waiting for a request (journalled)."""
-        self._lifecycle(self._inner.reset, Kind.RESET)
+        self._lifecycle(fx.RESET, Kind.RESET)
 
     def restart(self) -> None:
         """A fresh generator from the factory (journalled: replay restarts too)."""
-        self._lifecycle(self._inner.restart, Kind.RESTART)
+        self._lifecycle(fx.RESTART, Kind.RESTART)
 
-    def _lifecycle(self, op: Callable[[], None], kind: Kind) -> None:
-        self._check_journal()
+    def _lifecycle(self, effect: fx.Effect, kind: Kind) -> None:
+        self._journal.check()
         self._stream = None
         try:
-            op()
-        except Exception as exc:
-            self._ready = self._inner.state is State.READY
-            if not isinstance(exc, REFUSALS):
-                self._append(kind, b"", 0)
-            raise
-        self._ready = self._inner.state is State.READY
-        self._append(kind, b"", 0)
+            self._run(_flow.lifecycle(self._journal, kind, effect))
+        finally:
+            self._ready = self.handle.state is State.READY
+
+    def snapshot(self) -> bool:
+        """Store the service's state now and compact the journal to it.
+
+        False (nothing done) without ``snapshots=``, or while a stream is open.
+        """
+        return bool(self._run(_flow.snapshot_flow(self._journal)))
 
     def close(self) -> None:
         """Close the running instance and give the key back; the journal stays, so
         opening the key again brings the state back. Closing twice is fine."""
-        if self._released:
+        if self._journal.released:
             return
         self._closed = True
         self._ready = False
-        try:
-            if self._stream is not None and self._broken is None:
-                self._stream = None
-                self._append(Kind.CANCEL, b"", 0)
-            self._inner.close()
-        finally:
-            self._release()
+        stream_open, self._stream = self._stream is not None, None
+        self._run(_flow.close(self._journal, stream_open))
 
     def __enter__(self) -> DurableHandle[RequestT, ReplyT]:
         return self
@@ -554,26 +281,38 @@ class DurableHandle(JournalReader, Generic[RequestT, ReplyT]):
     def name(self) -> str:
         """The service's name, as its local handle answers to it (renamed when served
         under another name)."""
-        return self._inner.name
+        return self.handle.name
 
     @property
     def state(self) -> State:
-        return self._inner.state
+        return self.handle.state
 
     @property
     def greeting(self) -> Any:
-        return self._inner.greeting
+        return self.handle.greeting
 
     @property
     def handle(self) -> LocalHandle[RequestT, ReplyT]:
         """The local handle underneath (calls through it are NOT journalled)."""
-        return self._inner
+        inner = self._inner
+        assert inner is not None  # set as the handle opens
+        return inner
 
     @property
     def local(self) -> LocalHandle[RequestT, ReplyT]:
         """The local handle underneath, for observers: hooks subscribed to a durable
         handle see its service's events (``nanoservices.observe`` finds it here)."""
-        return self._inner
+        return self.handle
+
+    @property
+    def stats(self) -> DurableStats:
+        """The journal's figures now."""
+        return self._journal.stats
+
+    def observe_extra(self) -> dict[str, object]:
+        """What ``nanoservices.observe`` shows beside a durable service's statistics and
+        inspection (``Statistics.extra``): the figures of [`stats`][]."""
+        return self._journal.observe_extra()
 
     def __repr__(self) -> str:
         return f"<DurableHandle {self.name!r} key={self.key!r} {self.state.value} {self.store!r}>"
@@ -603,23 +342,30 @@ class DurableStream(Generic[ItemT]):
         handle = self._handle
         if handle._stream is not self._token:
             raise StopIteration
-        try:
-            item = next(self._replies)
-        except StopIteration:
-            self._end(END_OK)
-            raise
-        except Exception as exc:
-            self._end(digest_error(exc))
-            raise
-        handle._append(Kind.ITEM, b"", digest_reply(item))
+        item: ItemT = fx.run(_flow.next_item(handle._journal, self._replies), self._do)
+        if item is fx.END:
+            raise StopIteration
         return item
 
-    def _end(self, digest: int) -> None:
+    def _do(self, effect: fx.Effect) -> Any:
+        """The handle's driver, but that the stream's end frees the handle before its
+        end is journalled (so a snapshot may follow it)."""
+        if type(effect) is not fx.NextItem:
+            return self._handle._do(effect)
+        try:
+            return next(self._replies)
+        except StopIteration:
+            self._ended()
+            return fx.END
+        except Exception:
+            self._ended()
+            raise
+
+    def _ended(self) -> None:
         handle = self._handle
         if handle._stream is self._token:
             handle._stream = None
-            handle._ready = not handle._closed and handle._inner.state is State.READY
-            handle._append(Kind.END, b"", digest)
+            handle._ready = not handle._closed and handle.handle.state is State.READY
 
     @property
     def is_open(self) -> bool:
@@ -632,10 +378,9 @@ class DurableStream(Generic[ItemT]):
             return
         handle._stream = None
         try:
-            self._replies.cancel()
+            handle._run(_flow.cancel_stream(handle._journal, self._replies))
         finally:
-            handle._ready = not handle._closed and handle._inner.state is State.READY
-            handle._append(Kind.CANCEL, b"", 0)
+            handle._ready = not handle._closed and handle.handle.state is State.READY
 
     close = cancel
     """The same as `cancel`, under the name generators use."""

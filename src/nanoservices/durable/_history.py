@@ -21,6 +21,8 @@ for skipping side effects.
 from __future__ import annotations
 
 import bisect
+import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,11 +30,12 @@ from typing import Any
 from nanoservices.core import short_repr
 from nanoservices.observe import FrameView, Inspection
 
-from ._drive import SECRET_NAMES, Outcome, Replay, decode_step
-from ._entries import Entry, Kind, decoder_for
+from ._drive import SECRET_NAMES, Outcome, Replayer, decode_step
+from ._entries import Entry, Kind
 from ._errors import JournalError, ReplayMismatchError
 from ._fingerprint import provenance
-from ._handle import Snapshots
+from ._journal import Snapshots
+from ._replay import Replay
 from ._store import JournalStore
 
 __all__ = ["Change", "Divergence", "History", "Moment", "Step", "history"]
@@ -69,9 +72,10 @@ class Step:
         return ""
 
     def __str__(self) -> str:
+        """``kind request -> reply`` (the step's number is not repeated)."""
         what = "" if self.request is None else f" {short_repr(self.request)}"
         outcome = f" {self.outcome}" if self.outcome else ""
-        return f"{self.seq} {self.kind}{what}{outcome}"
+        return f"{self.kind}{what}{outcome}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,7 @@ class Moment:
         lines = []
         for depth, view in _frames(self):
             source = f"  > {view.source}" if view.source else ""
-            lines.append(f"{'  ' * depth}{view.function}  {view.where}{source}")
+            lines.append(f"{'  ' * depth}{view.function}  {_short(view.where)}{source}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -105,6 +109,19 @@ class Moment:
         if self.step is not None:
             head += f": {self.step}"
         return f"{head}\n{self.inspection}"
+
+
+def _same_factory(recorded: str, mine: str) -> bool:
+    """Whether two ``module:qualname`` name one factory (a script run as ``__main__``
+    matches the module it is imported as)."""
+    module, _, qualname = recorded.partition(":")
+    return recorded == mine or (module == "__main__" and mine.endswith(f":{qualname}"))
+
+
+def _short(where: str) -> str:
+    """``file:line`` with the file relative to the working folder when it is inside it."""
+    here = os.getcwd() + os.sep
+    return where[len(here) :] if where.startswith(here) else where
 
 
 def _frames(moment: Moment) -> Iterator[tuple[int, FrameView]]:
@@ -168,8 +185,10 @@ def history(
             needed when the journal starts from a stored snapshot; with them the
             history also keeps a state every ``every`` entries (default
             ``snapshots.every``) as it is read, so moving back is quick.
-        force: replay even a journal written by another factory or by other
-            code, and go on past steps whose outcome differs from the journal.
+        force: replay even a journal recorded as written by another factory, or
+            by this one before its code changed (else ``JournalError``), and go on
+            past steps whose outcome differs from the journal (else
+            [`ReplayMismatchError`][nanoservices.durable.ReplayMismatchError]).
         redact: which local variable names to hide, as ``inspect_service``'s
             ``redact`` (default: names that look secret).
 
@@ -226,7 +245,7 @@ class History:
                 f"the journal starts from a snapshot (entry {loaded.snapshot_seq}): "
                 "give snapshots= to restore it",
             )
-        self._check_provenance(store, force)
+        self._check_factory(force)
         #: The first step the journal holds is ``first + 1`` (``first``: 0, or the
         #: stored snapshot's entry); the last is ``last``.
         self.first: int = loaded.snapshot_seq
@@ -236,38 +255,39 @@ class History:
                 break
             self._entries.append(entry)
         self.last: int = self.first + len(self._entries)
-        times = getattr(store, "entry_times", None)
-        self._times: dict[int, float] = times(key) if times is not None else {}
-        self._decode = decoder_for(factory.spec.request_type).decode
+        self._times = store.entry_times(key)
+        self._reader = Replay(self.name, key, [], factory.spec)  # decodes entries
         self._requests: dict[int, object] = {}
         self._outcomes: dict[int, Outcome] = {}
         self._checkpoints: dict[int, bytes] = {}
         self._marks: list[int] = [self.first]  # the checkpoints, sorted
         if loaded.snapshot is not None:
             self._checkpoints[self.first] = loaded.snapshot
-        self._replay: Replay | None = None
+        self._replay: Replayer | None = None
         self.position: int = self.first
 
-    def _check_provenance(self, store: JournalStore, force: bool) -> None:
-        read = getattr(store, "provenance", None)
-        recorded = read(self.key) if read is not None else None
+    def _check_factory(self, force: bool) -> None:
+        """Refuse a journal recorded as written by another factory, or by this one's
+        code before it changed (unless ``force``): its frames would never have existed."""
+        recorded = self.store.factory_of(self.key)
         if recorded is None or force:
             return
-        mine = provenance(self.factory)
-        if recorded.factory != mine.factory:
+        mine = provenance(self.factory.spec)
+        factory, fingerprint = recorded
+        if not _same_factory(factory, mine.factory):
             raise JournalError(
                 self.name,
                 self.key,
-                f"the journal was written by {recorded.factory}, not {mine.factory}: "
-                "pass force=True to replay it anyway",
+                f"the journal was written by {factory}, not {mine.factory}: "
+                "pass force=True (--force) to replay it anyway",
             )
-        if recorded.fingerprint != mine.fingerprint:
+        if fingerprint != mine.fingerprint:
             raise JournalError(
                 self.name,
                 self.key,
                 f"the code of {mine.factory} changed since the journal was written "
-                f"(fingerprint {recorded.fingerprint}, now {mine.fingerprint}): "
-                "pass force=True to replay it anyway, or compare with diverge",
+                f"(fingerprint {fingerprint}, now {mine.fingerprint}): pass force=True "
+                "(--force) to replay it anyway, or compare the two with diverge",
             )
 
     # -- the steps ----------------------------------------------------------------------
@@ -287,7 +307,7 @@ class History:
     def _request(self, entry: Entry) -> object:
         request = self._requests.get(entry.seq)
         if request is None and entry.seq not in self._requests:
-            request = decode_step(entry, self._decode, self.factory.spec.check, self.name, self.key)
+            request = decode_step(self._reader, entry)
             self._requests[entry.seq] = request
         return request
 
@@ -362,7 +382,7 @@ class History:
                     bisect.insort(self._marks, here)
             entry = self._entries[here - self.first]
             request = self._request(entry)
-            outcome = replay.apply(entry, request)
+            outcome = replay.apply()
             self._outcomes[entry.seq] = outcome
             self.position = entry.seq
             if not outcome.matches and not self.force:
@@ -376,13 +396,71 @@ class History:
         if self._replay is not None:
             self._replay.close()
             self._replay = None
-        replay = Replay(self.factory, self._args, self._kwargs, key=self.key)
         body = self._checkpoints.get(mark)
+        start = mark if body is not None else self.first
+        replay = Replayer(
+            self.factory,
+            self._args,
+            self._kwargs,
+            key=self.key,
+            entries=self._entries[start - self.first :],
+            start_seq=start,
+        )
         if body is not None:
             assert self._snapshots is not None
             replay.restore(self._snapshots, body)
         self._replay = replay
-        self.position = mark if body is not None else self.first
+        self.position = start
+
+    def debug(self, seq: int, debugger: Any = None) -> Step:
+        """Run step ``seq`` under ``debugger`` (default a new ``pdb.Pdb()``), stopped
+        inside the service's own frame (the innermost of its ``yield from`` chain) as
+        it takes the request; returns the step with its outcome. Sync services only."""
+        entry = self._entry(seq)
+        self._goto(seq - 1)
+        replay = self._replay
+        assert replay is not None
+        frame = replay.innermost_frame()
+        if frame is None:
+            raise JournalError(
+                self.name,
+                self.key,
+                "debug stops in a sync service's generator frame; this service is async "
+                "or has finished (look at its frames with at() instead)",
+            )
+        if debugger is None:
+            import pdb
+
+            debugger = pdb.Pdb()
+
+        def arrive(called: Any, event: str, arg: Any) -> Any:
+            if event == "call" and called is frame:
+                sys.settrace(None)
+                debugger.set_trace(called)
+                return debugger.trace_dispatch
+            return None
+
+        request = self._request(entry)
+        previous = sys.gettrace()
+        sys.settrace(arrive)
+        try:
+            outcome = replay.apply()
+        finally:
+            sys.settrace(previous)
+            self._replay = None  # a debugger may have changed anything: start afresh next time
+            replay.close()
+            self.position = self.first
+        plain = self.step(seq, replay=False)  # not kept: the debugger may have changed it
+        return Step(
+            seq,
+            plain.kind,
+            request,
+            plain.time,
+            replayed=True,
+            reply=outcome.reply,
+            error=outcome.error,
+            matches=outcome.matches,
+        )
 
     # -- questions ----------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import threading
 import time
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 __all__ = ["MemoryStore"]
 
@@ -24,6 +25,7 @@ class MemoryStore(JournalStore):
         self._rows: dict[str, dict[int, Row]] = {}
         self._times: dict[str, dict[int, float]] = {}
         self._snapshots: dict[str, tuple[int, bytes, int, float]] = {}
+        self._factories: dict[str, tuple[str, str]] = {}
         self._held: set[str] = set()
         self._held_lock = threading.Lock()  # lock() and unlock() run outside the store's lock
         super().__init__(mode, batch=batch, interval=interval)
@@ -41,6 +43,12 @@ class MemoryStore(JournalStore):
         seq, body, crc, _taken = self._snapshots.get(key, (0, None, 0, 0.0))
         rows = self._rows.get(key, {})
         return seq, body, crc, [rows[s] for s in sorted(rows) if s > seq]
+
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        self._factories[key] = (factory, fingerprint)
+
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        return self._factories.get(key)
 
     def _truncate(self, key: str, from_seq: int) -> None:
         rows = self._rows.get(key, {})
@@ -75,16 +83,14 @@ class MemoryStore(JournalStore):
                 found.append(KeyInfo(key, len(rows), last, snap_seq, taken))
             return found
 
-    def entry_times(self, key: str) -> dict[int, float]:
-        """When each entry of ``key`` was committed (``time.time()``), by ``seq``."""
-        with self._lock:
-            self._flush_locked()
-            return dict(self._times.get(key, {}))
+    def _entry_times(self, key: str) -> dict[int, float]:
+        return dict(self._times.get(key, {}))
 
     def _delete(self, key: str) -> int:
         count = len(self._rows.pop(key, {}))
         self._times.pop(key, None)
         self._snapshots.pop(key, None)
+        self._factories.pop(key, None)
         return count
 
     def _close(self) -> None:

@@ -44,7 +44,8 @@ class Replayable:
                     "replay asked for a replayable result the journal does not hold "
                     "(the service made other side effects than when it ran)"
                 )
-            return msgspec.msgpack.decode(self._results.popleft(), type=type)  # type: ignore[no-any-return]
+            recorded: T = msgspec.msgpack.decode(self._results.popleft(), type=type)
+            return recorded
         result = fn(*args)
         if self._record is not None:
             self._record(encode(result))

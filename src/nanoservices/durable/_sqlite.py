@@ -22,7 +22,8 @@ import sqlite3
 import time
 from pathlib import Path
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 __all__ = ["SQLiteStore"]
 
@@ -32,6 +33,9 @@ CREATE TABLE IF NOT EXISTS journal (
     body BLOB NOT NULL, digest INTEGER NOT NULL, crc INTEGER NOT NULL, at REAL,
     PRIMARY KEY (key, seq)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS factories (
+    key TEXT PRIMARY KEY, factory TEXT NOT NULL, fingerprint TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS snapshots (
     key TEXT PRIMARY KEY, seq INTEGER NOT NULL, body BLOB NOT NULL,
     crc INTEGER NOT NULL, taken REAL NOT NULL
@@ -96,15 +100,22 @@ class SQLiteStore(JournalStore):
         ).fetchall()
         return seq, body, crc, rows
 
-    def entry_times(self, key: str) -> dict[int, float]:
-        """When each entry of ``key`` was committed (seconds since the epoch), by ``seq``;
-        entries written before the store dated them are left out."""
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(
-                "SELECT seq, at FROM journal WHERE key = ? AND at IS NOT NULL", (key,)
-            ).fetchall()
+    def _entry_times(self, key: str) -> dict[int, float]:
+        rows = self._db.execute(
+            "SELECT seq, at FROM journal WHERE key = ? AND at IS NOT NULL", (key,)
+        ).fetchall()
         return dict(rows)
+
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO factories VALUES (?, ?, ?)", (key, factory, fingerprint)
+        )
+
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        row = self._db.execute(
+            "SELECT factory, fingerprint FROM factories WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
 
     def _truncate(self, key: str, from_seq: int) -> None:
         self._db.execute("DELETE FROM journal WHERE key = ? AND seq >= ?", (key, from_seq))
@@ -156,6 +167,7 @@ class SQLiteStore(JournalStore):
         db.execute("BEGIN IMMEDIATE")
         count = db.execute("DELETE FROM journal WHERE key = ?", (key,)).rowcount
         db.execute("DELETE FROM snapshots WHERE key = ?", (key,))
+        db.execute("DELETE FROM factories WHERE key = ?", (key,))
         db.execute("COMMIT")
         return int(count)
 

@@ -21,22 +21,17 @@ from __future__ import annotations
 import abc
 import logging
 import threading
-import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from ._entries import Entry, row_crc
-from ._entries import with_crc as _with_crc
+from ._entries import Entry, Row, row, row_crc
 
 __all__ = ["JournalStore", "KeyInfo", "Loaded", "Mode"]
 
 Mode = Literal["sync", "batched"]
 log = logging.getLogger("nanoservices.durable")
-
-Row = tuple[str, int, int, bytes, int, int]  # key, seq, kind, body, digest, crc
-Pending = tuple[str, int, int, bytes, int]  # a row before its checksum
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +117,18 @@ class JournalStore(abc.ABC):
         """Delete everything of ``key``; how many entries went."""
 
     @abc.abstractmethod
+    def _entry_times(self, key: str) -> dict[int, float]:
+        """When each dated entry of ``key`` was committed (seconds since the epoch)."""
+
+    @abc.abstractmethod
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        """Store which factory (and code fingerprint) writes ``key``."""
+
+    @abc.abstractmethod
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        """The factory and fingerprint recorded for ``key``, if any."""
+
+    @abc.abstractmethod
     def _close(self) -> None:
         """Close the connection."""
 
@@ -132,34 +139,25 @@ class JournalStore(abc.ABC):
         with self._lock:
             if self._closed:
                 raise RuntimeError("the journal store is closed")
-            self._write(_with_crc([(key, seq, kind, body, digest)]))
+            self._write([row(key, seq, kind, body, digest)])
 
     def _batched_append(self) -> Callable[[str, int, int, bytes, int], None]:
         """The append of batched mode, its hot path: no lock (deque appends are
-        atomic) and only locals; the checksums are computed inline. The
-        appender that fills a group commits it, the flusher commits stragglers."""
+        atomic) and only locals. The appender that fills a group commits it, the
+        flusher commits stragglers."""
         pending = self._pending
         push = pending.append
         batch = self.batch
         flush = self.flush
-        crc32 = zlib.crc32
 
         def append(key: str, seq: int, kind: int, body: bytes, digest: int) -> None:
             if self._closed:
                 raise RuntimeError("the journal store is closed")
-            # row_crc, inlined: this is the hot path.
-            crc = crc32(body, (seq * 2654435761 + kind * 97 + digest) & 0xFFFFFFFF)
-            push((key, seq, kind, body, digest, crc))
+            push(row(key, seq, kind, body, digest))
             if len(pending) >= batch:
                 flush()
 
         return append
-
-    def group(self) -> tuple[deque[Row], int]:
-        """``batched`` mode's group being collected, and its size: for an appender that
-        inlines [`append`][] on its own hot path (a durable handle's ``call``): push a
-        row with its checksum ([`row_crc`][]), then [`flush`][] when it is full."""
-        return self._pending, self.batch
 
     def flush(self) -> None:
         """Commit every collected entry now (``batched`` mode; a no-op in ``sync``)."""
@@ -240,6 +238,24 @@ class JournalStore(abc.ABC):
             self._flush_locked()
             snap_seq, snap_body, _crc, rows = self._read(key)
             return Loaded(snap_seq, snap_body, [Entry(r[1], r[2], bytes(r[3]), r[4]) for r in rows])
+
+    def entry_times(self, key: str) -> dict[int, float]:
+        """When each entry of ``key`` was committed (seconds since the epoch), by
+        ``seq``; entries written before the store dated them are left out."""
+        with self._lock:
+            self._flush_locked()
+            return self._entry_times(key)
+
+    def record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        """Record that ``factory`` (``module:qualname``), whose code has ``fingerprint``,
+        writes ``key`` (a durable handle does it as it opens the key)."""
+        with self._lock:
+            self._record_factory(key, factory, fingerprint)
+
+    def factory_of(self, key: str) -> tuple[str, str] | None:
+        """The factory and code fingerprint recorded as writing ``key`` (None: none)."""
+        with self._lock:
+            return self._factory_of(key)
 
     def delete(self, key: str) -> int:
         """Delete the journal and snapshot of ``key`` (it must not be open anywhere);

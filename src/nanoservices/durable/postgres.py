@@ -19,7 +19,8 @@ import hashlib
 import time
 from typing import Any
 
-from ._store import JournalStore, KeyInfo, Mode, Row
+from ._entries import Row
+from ._store import JournalStore, KeyInfo, Mode
 
 try:
     import psycopg
@@ -38,6 +39,9 @@ CREATE TABLE IF NOT EXISTS nanoservices_journal (
     -- when the entry was committed (the column is added to tables made before)
     at double precision DEFAULT extract(epoch from now()),
     PRIMARY KEY (key, seq)
+);
+CREATE TABLE IF NOT EXISTS nanoservices_factories (
+    key text PRIMARY KEY, factory text NOT NULL, fingerprint text NOT NULL
 );
 CREATE TABLE IF NOT EXISTS nanoservices_snapshots (
     key text PRIMARY KEY, seq bigint NOT NULL, body bytea NOT NULL,
@@ -110,16 +114,25 @@ class PostgresStore(JournalStore):
         ).fetchall()
         return seq, None if body is None else bytes(body), crc, rows
 
-    def entry_times(self, key: str) -> dict[int, float]:
-        """When each entry of ``key`` was committed (seconds since the epoch), by ``seq``;
-        entries written before the store dated them are left out."""
-        with self._lock:
-            self._flush_locked()
-            rows = self._db.execute(
-                "SELECT seq, at FROM nanoservices_journal WHERE key = %s AND at IS NOT NULL",
-                (key,),
-            ).fetchall()
+    def _entry_times(self, key: str) -> dict[int, float]:
+        rows = self._db.execute(
+            "SELECT seq, at FROM nanoservices_journal WHERE key = %s AND at IS NOT NULL",
+            (key,),
+        ).fetchall()
         return {int(seq): float(at) for seq, at in rows}
+
+    def _record_factory(self, key: str, factory: str, fingerprint: str) -> None:
+        self._db.execute(
+            "INSERT INTO nanoservices_factories VALUES (%s, %s, %s) ON CONFLICT (key) "
+            "DO UPDATE SET factory = EXCLUDED.factory, fingerprint = EXCLUDED.fingerprint",
+            (key, factory, fingerprint),
+        )
+
+    def _factory_of(self, key: str) -> tuple[str, str] | None:
+        row = self._db.execute(
+            "SELECT factory, fingerprint FROM nanoservices_factories WHERE key = %s", (key,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
 
     def _truncate(self, key: str, from_seq: int) -> None:
         self._db.execute(
@@ -192,6 +205,7 @@ class PostgresStore(JournalStore):
         with self._db.transaction():
             cur = self._db.execute("DELETE FROM nanoservices_journal WHERE key = %s", (key,))
             self._db.execute("DELETE FROM nanoservices_snapshots WHERE key = %s", (key,))
+            self._db.execute("DELETE FROM nanoservices_factories WHERE key = %s", (key,))
         return cur.rowcount
 
     def _close(self) -> None:

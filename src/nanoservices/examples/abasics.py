@@ -25,6 +25,7 @@ __all__ = [
     "leaky",
     "md5",
     "patient",
+    "relay",
     "stubborn",
     "times_five",
 ]
@@ -131,6 +132,31 @@ async def keeper(greeting: str = "hello") -> AsyncGenerator[Any, Any]:
                 reply = type(exc).__name__
         elif type(request) is int and request > 0:
             reply = astreamed(_numbers(request, closed))
+        else:
+            reply = request
+
+
+# Built by helpers, as in ``basics.relay``: the handle tells them by type.
+_as_stream = astreamed
+
+
+def _refusal(reason: str) -> Any:
+    return refuse(reason)
+
+
+@aservice
+async def relay() -> AsyncGenerator[Any, Any]:
+    """The async twin of ``basics.relay``."""
+    closed: list[int] = []
+    reply: Any = None
+    while True:
+        request = yield reply
+        if request == "closed":
+            reply = list(closed)
+        elif request == "odd":
+            reply = _refusal("odd requests are refused")
+        elif type(request) is int and request > 0:
+            reply = _as_stream(_numbers(request, closed))
         else:
             reply = request
 

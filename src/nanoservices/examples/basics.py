@@ -7,7 +7,7 @@ import time
 from collections.abc import Generator, Iterator
 from typing import Any
 
-from nanoservices import OnFailure, Stream, refuse, remaining, service, streamed
+from nanoservices import OnFailure, Stream, refuse, remaining, replaying, service, streamed
 
 __all__ = [
     "countdown",
@@ -19,6 +19,7 @@ __all__ = [
     "leaky",
     "md5",
     "patient",
+    "relay",
     "stubborn",
     "times_five",
 ]
@@ -130,6 +131,34 @@ def keeper(greeting: str = "hello") -> Generator[Any, Any, None]:
             reply = request
 
 
+# Built by helpers, so nothing in ``relay``'s own code names ``streamed`` or
+# ``refuse``: the handle must tell a streamed reply or a refusal by its type.
+_as_stream = streamed
+
+
+def _refusal(reason: str) -> Any:
+    return refuse(reason)
+
+
+@service
+def relay() -> Generator[Any, Any, None]:
+    """Streams ``n, ..., 1`` for a positive int ``n`` and refuses ``"odd"``, both
+    through helpers; ``"closed"`` replies with the streams whose source was closed;
+    anything else is echoed."""
+    closed: list[int] = []
+    reply: Any = None
+    while True:
+        request = yield reply
+        if request == "closed":
+            reply = list(closed)
+        elif request == "odd":
+            reply = _refusal("odd requests are refused")
+        elif type(request) is int and request > 0:
+            reply = _as_stream(_numbers(request, closed))
+        else:
+            reply = request
+
+
 @service(restart=OnFailure(2, per=3600.0))
 def fragile() -> Generator[int, int, None]:
     """A running total that raises on a negative request; restarted twice at most."""
@@ -202,7 +231,8 @@ def _ticks(n: int | None, notes: list[str]) -> Iterator[int]:
 def patient() -> Generator[Any, Any, None]:
     """Takes its time; notes what happened (the deadline tests and benchmark).
 
-    ``["nap", s]`` sleeps ``s`` seconds (5 at most), deaf to any deadline (replies "rested");
+    ``["nap", s]`` sleeps ``s`` seconds (5 at most), deaf to any deadline (replies "rested";
+    not when [`replaying`][nanoservices.replaying]: a replayed nap is instant);
     ``["until", s]`` works in short steps until its deadline passes (notes and
     replies "stopped") or ``s`` seconds do ("done"); ``["ticks", n]`` streams
     0, 1, ... (``n`` items; ``None``: until 5 s are up), a short step each, noting
@@ -223,7 +253,8 @@ def patient() -> Generator[Any, Any, None]:
             continue
         op, arg = request
         if op == "nap":
-            time.sleep(min(arg, MOST))
+            if not replaying():  # a replay rebuilds the state: waiting again is waste
+                time.sleep(min(arg, MOST))
             reply = "rested"
         elif op == "until":
             reply = _work_until(arg, notes)

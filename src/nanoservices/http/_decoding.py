@@ -72,7 +72,7 @@ class BodyReader:
         """The request body: JSON only (415 otherwise), bounded in size and in time."""
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            raise _problems.too_large(self.max_body)
+            raise _problems.too_large(self.max_body, int(length))
         chunks: list[bytes] = []
         size = 0
         try:

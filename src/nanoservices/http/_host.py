@@ -13,7 +13,6 @@ import asyncio
 import builtins
 import importlib
 import inspect
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -95,6 +94,10 @@ class Served:
             that key's state back, across closes and server restarts. The
             operator chooses the store; a client's key only names a journal in it.
         snapshots: the ``nanoservices.durable.Snapshots`` of a durable service.
+        tracebacks: for development: a failure's problem document also carries the
+            server's traceback (absolute paths and source lines). By default it
+            carries only where the service failed (the file relative to the
+            service's folder, the function, the line); the log has the rest.
     """
 
     factory: Any
@@ -111,6 +114,7 @@ class Served:
     timeout: float = 10.0
     durable: Any = None
     snapshots: Any = None
+    tracebacks: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.factory, ServiceFactory | AsyncServiceFactory):
@@ -138,9 +142,9 @@ class Served:
                 raise ValueError(bad) from None
 
     def _check_durable(self) -> None:
-        from nanoservices.durable import JournalStore
+        from nanoservices._session_stores import is_sessions_source
 
-        if not isinstance(self.durable, JournalStore | str | os.PathLike):
+        if not is_sessions_source(self.durable):
             raise TypeError(
                 f"durable= of {self.name!r} is a JournalStore, an SQLite path or a "
                 f"postgresql:// DSN, not {self.durable!r}"

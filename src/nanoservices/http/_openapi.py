@@ -90,6 +90,28 @@ def _problem_schema() -> dict[str, Any]:
             "service": maybe_text,
             "message": text,
             "state": text,
+            "where": {
+                "type": "object",
+                "description": "where a failed service raised: the file relative to the "
+                "service's folder (empty when outside it: then the module), the function, "
+                "the line, and the chain of functions from the service to it",
+                "properties": {
+                    "function": text,
+                    "file": text,
+                    "module": text,
+                    "line": {"type": "integer"},
+                    "chain": {"type": "array", "items": text},
+                },
+            },
+            "traceback": {
+                "type": "string",
+                "description": "the server's traceback of a failure, only when its operator "
+                "sends them (serve --tracebacks)",
+            },
+            "request_bytes": {
+                "type": "integer",
+                "description": "the size of a request refused as too large",
+            },
         },
     }
 
@@ -196,7 +218,7 @@ def _open_body(served: Served, components: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-#: A durable session's key (see ``nanoservices.http._durable.KEY_PATTERN``).
+#: A durable session's key (see ``nanoservices.http._keyed.KEY_PATTERN``).
 _KEY: Final = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"}
 
 

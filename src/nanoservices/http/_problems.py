@@ -87,9 +87,12 @@ def _refused(
 # -- a handle's own errors ---------------------------------------------------------
 
 
-def service_error(exc: ServiceError, state: str | None = None) -> Refused:
-    """What a service's handle raised (its status and members from the wire format)."""
-    return Refused(problem_for(exc, state))
+def service_error(
+    exc: ServiceError, state: str | None = None, *, traceback: bool = False
+) -> Refused:
+    """What a service's handle raised (its status and members from the wire format;
+    ``traceback``: the operator sends the server's traceback of a failure)."""
+    return Refused(problem_for(exc, state, traceback=traceback))
 
 
 # -- who asks, and for what ------------------------------------------------------
@@ -134,10 +137,15 @@ def no_route(status: int, detail: str, headers: Mapping[str, str] | None) -> Ref
 # -- the request's body and headers ----------------------------------------------
 
 
-def too_large(max_body: int) -> Refused:
+def too_large(max_body: int, size: int | None = None) -> Refused:
+    """A body past the server's limit; ``size`` when its Content-Length said it
+    (a chunked body is refused as soon as it passes the limit, its size unknown)."""
+    what = "the request body" if size is None else f"a request of {size:,} bytes"
+    extra: dict[str, Any] = {} if size is None else {"request_bytes": size}
     return _refused(
         413, "too-large", "Request too large",
-        f"the request body is larger than {max_body} bytes", error="InvalidRequestError",
+        f"{what} is larger than the {max_body:,} bytes this server takes",
+        error="InvalidRequestError", **extra,
     )  # fmt: skip
 
 

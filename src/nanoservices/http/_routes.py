@@ -5,7 +5,7 @@ JSON, sessions and auth, never their own protocol logic. Who asks is
 [`Auth`][nanoservices.http._auth.Auth]'s to say, bodies are
 [`nanoservices.http._decoding`][]'s to read, refusals are drawn by
 [`nanoservices.http._problems`][], and durability is
-[`DurableSessions`][nanoservices.http._durable.DurableSessions]'s alone.
+[`KeyedServices`][nanoservices.http._keyed.KeyedServices]'s alone.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from nanoservices.core.seam import deadlines
 from . import _problems
 from ._auth import Auth
 from ._decoding import BodyReader, deadline, request_value
-from ._durable import DurableSessions
+from ._failures import failure
 from ._host import Served, start_for_client
+from ._keyed import KeyedServices
 from ._openapi import openapi
 from ._problems import Refused
 from ._sessions import Session, SessionTable
@@ -97,7 +98,7 @@ class Endpoints:
         self.sessions = sessions
         self.reader = reader
         self.max_sessions_per_client = max_sessions_per_client
-        self.durable = DurableSessions(self.services)
+        self.keyed = KeyedServices(self.services)
         self.shared: dict[str, AsyncHandle[Any, Any]] = {}
         self.counters = {name: Counters() for name in self.services}
         self.stopping: asyncio.Event | None = None  # made in the server's loop
@@ -119,10 +120,13 @@ class Endpoints:
         return self.sessions.find(params["session"], owner, params["name"])
 
     def failed(self, session: Session, exc: ServiceError) -> Refused:
-        """The refusal for an error the session's handle raised (counted)."""
+        """The refusal for an error the session's handle raised (counted; a failure
+        is logged with its traceback)."""
         self.counters[session.service].errors += 1
         state = session.state
-        return self.durable.refusal(exc, state) or _problems.service_error(exc, state)
+        return self.keyed.refusal(exc, state) or failure(
+            exc, session.id, state, traceback=session.tracebacks
+        )
 
     @staticmethod
     def reply(session: Session, value: Any) -> Response:
@@ -176,10 +180,10 @@ class Endpoints:
             "services": {
                 name: {
                     "shared": served.shared,
-                    "durable": self.durable.is_durable(served),
+                    "durable": self.keyed.is_keyed(served),
                     "sessions_open": len(handles[name]),
                     **self.counters[name].document(),
-                    **self.durable.stats(served, handles[name]),
+                    **self.keyed.stats(served, handles[name]),
                 }
                 for name, served in self.services.items()
             },
@@ -192,7 +196,7 @@ class Endpoints:
             {
                 "name": name,
                 "shared": s.shared,
-                "durable": self.durable.is_durable(s),
+                "durable": self.keyed.is_keyed(s),
                 "throwable": [c.__name__ for c in s.throwable],
             }
             for name, s in self.services.items()
@@ -215,8 +219,8 @@ class Endpoints:
         if self.sessions.count(client) >= self.max_sessions_per_client:
             raise _problems.client_quota(name, self.max_sessions_per_client)
         handle: AsyncHandle[Any, Any]
-        if self.durable.wanted(served, opening):
-            handle = await self.durable.open(served, opening)
+        if self.keyed.wanted(served, opening):
+            handle = await self.keyed.open(served, opening)
         elif served.shared:
             if opening.args or opening.kwargs:
                 raise _problems.shared_args(name)
@@ -225,8 +229,9 @@ class Endpoints:
             try:
                 handle = await start_for_client(served, opening.args, opening.kwargs)
             except ServiceError as exc:
-                raise _problems.service_error(exc) from None
+                raise failure(exc, None, traceback=served.tracebacks) from None
         session = self.sessions.add(name, owner, handle, served.shared, client)
+        session.tracebacks = served.tracebacks
         self.counters[name].opened += 1
         doc = {
             "session": session.id,
@@ -254,7 +259,7 @@ class Endpoints:
         try:  # closed either way; what its finally raised is the caller's answer, as locally
             await close_session(session)
         except ServiceError as exc:
-            raise _problems.service_error(exc, "closed") from None
+            raise failure(exc, session.id, "closed", traceback=session.tracebacks) from None
         return Response(status_code=204, headers={STATE_HEADER: "closed"})
 
     # -- a session's service -------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import socket
 import threading
 import time
@@ -26,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import uvicorn
+import uvicorn.config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._host import Served
@@ -84,13 +86,25 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def config(app: Any, *, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
-    """The uvicorn configuration with the safe limits above."""
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, and the ``nanoservices`` loggers on the same stream with the
+    same format (a service's failure is logged there at ERROR, with its traceback)."""
+    logs = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    logs["loggers"]["nanoservices"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return logs
+
+
+def config(
+    app: Any, *, host: str, port: int, log_level: str = "info", own_logs: bool = False
+) -> uvicorn.Config:
+    """The uvicorn configuration with the safe limits above; with ``own_logs`` the
+    process's logging is set up too (uvicorn's, and the server's own)."""
     return uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=log_level,
+        log_config=_log_config() if own_logs else uvicorn.config.LOGGING_CONFIG,
         lifespan="on",
         http=_HeaderTimeout,
         timeout_graceful_shutdown=5,
@@ -113,6 +127,10 @@ def serve(
 ) -> None:
     """Serve ``services`` until interrupted; on shutdown every service is closed.
 
+    A service's failure is logged at ERROR (the service, the session, the request
+    shortened, the full traceback) on the ``nanoservices.http`` logger, which
+    writes where uvicorn does.
+
     Binding anything but loopback without ``tokens`` lets anyone on the network
     start and drive your services: pass a token.
     """
@@ -124,7 +142,7 @@ def serve(
         idle_timeout=idle_timeout,
         max_body=max_body,
     )
-    Server(config(app, host=host, port=port, log_level=log_level)).run()
+    Server(config(app, host=host, port=port, log_level=log_level, own_logs=True)).run()
 
 
 @contextlib.contextmanager

@@ -102,7 +102,7 @@ class _Server:
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         state = self.endpoints
         state.stopping = asyncio.Event()
-        await state.durable.start()
+        await state.keyed.start()
         for name, served in state.services.items():
             if served.shared:
                 state.shared[name] = await start_instance(
@@ -120,7 +120,7 @@ class _Server:
             try:
                 await self.close_all()
             finally:
-                await state.durable.stop()
+                await state.keyed.stop()
 
     def begin_shutdown(self) -> None:
         """The server stops: open streams end now with an error frame that says so.

@@ -41,6 +41,7 @@ class Session:
     client: str = ""  # who the session counts against (see the per-client quota)
     last_used: float = field(default_factory=time.monotonic)
     stream: AsyncReplyStream[Any] | None = None  # its last stream (open or done)
+    tracebacks: bool = False  # its failures' problem documents carry the traceback
 
     @property
     def state(self) -> str:

@@ -22,9 +22,10 @@ from nanoservices.aio import AsyncReplyStream
 from nanoservices.core import ServiceError
 
 from . import _problems
+from ._failures import failure
 from ._sessions import Session
 from ._stats import Counters
-from ._wire import encode, problem_for
+from ._wire import encode
 
 __all__ = ["frames"]
 
@@ -69,7 +70,8 @@ async def frames(
     except ServiceError as exc:
         pending = None
         counters.errors += 1
-        yield _error_frame(problem_for(exc, session.state))
+        refused = failure(exc, session.id, session.state, traceback=session.tracebacks)
+        yield _error_frame(refused.doc)
     except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
         counters.errors += 1
         yield _error_frame(_problems.item_not_json(session.service, exc).doc)

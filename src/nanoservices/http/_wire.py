@@ -10,6 +10,7 @@ Streamed replies are JSON lines: ``{"item": x}`` per item, then exactly one
 
 from __future__ import annotations
 
+from traceback import format_exception
 from typing import Any, Final
 
 import msgspec
@@ -28,7 +29,9 @@ from nanoservices.core import (
     ServiceStartError,
     StreamReplyError,
     TransportError,
+    Where,
 )
+from nanoservices.core.seam import UnreadRequest, exception_text
 
 __all__ = [
     "CLIENT_HEADER",
@@ -55,6 +58,8 @@ STATE_HEADER: Final = "nanoservices-state"
 #: decimal number, like gRPC's ``grpc-timeout``: relative, so no clock is shared).
 TIMEOUT_HEADER: Final = "nanoservices-timeout"
 _TYPE_BASE: Final = "urn:nanoservices:problem:"
+#: The most of a server's traceback a problem document carries (its end: the raise).
+_MAX_TRACEBACK: Final = 20_000
 
 JSONScalar = str | int | float | bool | None
 
@@ -134,10 +139,13 @@ def status_for(exc: ServiceError) -> tuple[int, str]:
 
 
 def jsonable(value: object) -> Any:
-    """``value`` as JSON builtins, or its bounded repr when it has no JSON form."""
+    """``value`` as JSON builtins, or its bounded repr when it has no JSON form (an
+    int past 4,300 digits has builtins but no JSON text: it is shortened too)."""
     try:
-        return msgspec.to_builtins(value)
-    except (TypeError, msgspec.EncodeError, OverflowError):
+        built = msgspec.to_builtins(value)
+        _encode_json(built)
+        return built
+    except (TypeError, ValueError, msgspec.EncodeError, OverflowError):
         from nanoservices.core.seam import short_repr
 
         return short_repr(value)
@@ -168,8 +176,16 @@ def problem(
     return doc
 
 
-def problem_for(exc: ServiceError, state: str | None = None) -> dict[str, Any]:
-    """The problem document for an error a handle raised."""
+def problem_for(
+    exc: ServiceError, state: str | None = None, *, traceback: bool = False
+) -> dict[str, Any]:
+    """The problem document for an error a handle raised.
+
+    A failure carries its location (``where``: the file relative to the service's
+    folder, the function, the line, the chain of functions), never a value or an
+    absolute path. ``traceback`` (the operator's choice, for development) adds
+    the server's traceback of the original exception, absolute paths included.
+    """
     status, kind = status_for(exc)
     detail = str(exc)
     prefix = f"service {exc.service!r}: "
@@ -185,7 +201,11 @@ def problem_for(exc: ServiceError, state: str | None = None) -> dict[str, Any]:
         cause = exc.__cause__
         if cause is not None:
             extra["cause"] = getattr(cause, "type_name", None) or type(cause).__qualname__
-            extra["cause_message"] = str(getattr(cause, "text", cause))[:1000]
+            extra["cause_message"] = _text_of(cause)[:1000]
+            if traceback:
+                extra["traceback"] = _traceback_of(cause)
+        if exc.where is not None:
+            extra["where"] = exc.where.portable().to_wire()
     if isinstance(exc, InvalidRequestError):
         extra["reason"] = exc.reason
         message = exc.reason
@@ -206,6 +226,34 @@ def problem_for(exc: ServiceError, state: str | None = None) -> dict[str, Any]:
     )
 
 
+def _text_of(cause: BaseException) -> str:
+    text = getattr(cause, "text", None)  # a RemoteCause: the original's text
+    if isinstance(text, str):
+        return text
+    _, _, text = exception_text(cause).partition(": ")
+    return text
+
+
+def _traceback_of(cause: BaseException) -> str:
+    return "".join(format_exception(cause))[-_MAX_TRACEBACK:]
+
+
+def _located(failed: ServiceFailedError, doc: dict[str, Any]) -> ServiceFailedError:
+    """``failed`` with what the document says of where it happened (a location, a
+    cause, the server's traceback when its operator sends them)."""
+    if doc.get("cause"):
+        cause = RemoteCause(str(doc["cause"]), str(doc.get("cause_message") or ""))
+        server_traceback = doc.get("traceback")
+        if isinstance(server_traceback, str):
+            cause.add_note(f"(the server's traceback):\n{server_traceback[-_MAX_TRACEBACK:]}")
+        failed.__cause__ = cause
+    where = Where.from_wire(doc.get("where"))
+    if where is not None:
+        failed.where = where
+        failed.add_note(f"the service failed in {where}")
+    return failed
+
+
 def error_from_problem(doc: Any, service: str, status: int = 0) -> ServiceError:
     """Rebuild the error a problem document describes (allow-listed classes only)."""
     if not isinstance(doc, dict):
@@ -215,19 +263,20 @@ def error_from_problem(doc: Any, service: str, status: int = 0) -> ServiceError:
     cls = ALLOWED.get(str(doc.get("error")), TransportError)
     request = doc.get("request")
     if cls is RestartLimitError:
-        return RestartLimitError(
+        limit = RestartLimitError(
             name,
             request,
             int(doc.get("restarts") or 0),
             str(doc.get("last_error") or ""),
             message,
         )
+        return _located(limit, doc)
     if issubclass(cls, ServiceFailedError):
-        failed = cls(name, request, message, bool(doc.get("restarted")))
-        if doc.get("cause"):
-            failed.__cause__ = RemoteCause(str(doc["cause"]), str(doc.get("cause_message") or ""))
-        return failed
+        return _located(cls(name, request, message, bool(doc.get("restarted"))), doc)
     if issubclass(cls, InvalidRequestError):
+        if "request" not in doc:  # refused before it was read (too large): not None
+            size = doc.get("request_bytes")
+            request = UnreadRequest(size if type(size) is int else None)
         return cls(name, request, str(doc.get("reason") or message))
     if issubclass(cls, StreamReplyError):
         return cls(name, request, message)

@@ -22,6 +22,7 @@ from nanoservices.core import EventKind as EventKind
 from nanoservices.core import Hook as Hook
 from nanoservices.core.seam import publish
 
+from ._durations import format_duration as format_duration
 from ._explain import Explanation as Explanation
 from ._explain import explain as explain
 from ._explain import install_excepthook as install_excepthook
@@ -43,7 +44,6 @@ from ._trace import LoggingTracer as LoggingTracer
 from ._trace import Recorder as Recorder
 from ._trace import Sink as Sink
 from ._trace import Tracing as Tracing
-from ._trace import format_duration as format_duration
 from ._trace import trace as trace
 from ._trace import traced as traced
 

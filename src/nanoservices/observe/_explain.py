@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from nanoservices.core import (
     InvalidRequestError,
+    RemoteCause,
     RestartLimitError,
     ServiceBusyError,
     ServiceClosedError,
@@ -251,6 +252,8 @@ def explain(
     origin = cause if cause is not None else error
     if isinstance(error, ServiceError) and cause is None:
         message = error.message or str(error)
+    elif isinstance(origin, RemoteCause):  # the original's type name and text
+        message = str(origin)
     else:
         message = exception_text(origin)
     caused_by = None

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Final
 from nanoservices.core import CallTimer, Event, EventKind, State
 from nanoservices.core.seam import Observable, observable
 
+from ._durations import format_duration
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -59,6 +61,11 @@ class LatencyHistogram:
         self.max_ns = 0
         self.min_ns = 0
 
+    def clear(self) -> None:
+        """Forget every duration."""
+        self.counts = [0] * _BUCKETS
+        self.count = self.total_ns = self.max_ns = self.min_ns = 0
+
     def record(self, ns: int) -> None:
         """Add one duration (nanoseconds)."""
         shift = ns.bit_length() - (_SUB_BITS + 1)
@@ -83,10 +90,6 @@ class LatencyHistogram:
                 low, high = _bounds(index)
                 return min(max((low + high) // 2, self.min_ns), self.max_ns)
         return self.max_ns  # pragma: no cover - counts always add up to count
-
-    def clear(self) -> None:
-        """Forget every duration."""
-        self.__init__()  # type: ignore[misc]
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +286,6 @@ _COLUMNS: Final = (
 
 
 def _row(stats: Statistics) -> tuple[str, ...]:
-    from ._trace import format_duration
-
     def dur(ns: int | None) -> str:
         return "-" if ns is None else format_duration(ns)
 

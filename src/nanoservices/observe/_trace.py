@@ -26,6 +26,9 @@ from typing import (
 from nanoservices.core import Event, EventKind, Hook, LocalHandle, ServiceFactory
 from nanoservices.core.seam import Observable, observable, short_repr
 
+from ._durations import format_duration
+from ._stats import measure
+
 if TYPE_CHECKING:
     from ._types import AnyHandle
 
@@ -35,7 +38,6 @@ __all__ = [
     "Recorder",
     "Sink",
     "Tracing",
-    "format_duration",
     "trace",
     "traced",
 ]
@@ -138,8 +140,6 @@ class _ObservedFactory(ServiceFactory[P, RequestT, ReplyT]):
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> LocalHandle[RequestT, ReplyT]:
         handle: LocalHandle[RequestT, ReplyT] = LocalHandle(self.spec, args, kwargs)
         if self._statistics:
-            from ._stats import measure
-
             measure(handle)
         if self._sinks:
             Tracing().add(handle, *self._sinks)
@@ -208,17 +208,6 @@ class LoggingTracer:
 
     def __repr__(self) -> str:
         return f"<LoggingTracer to {self._logger.name!r} at {logging.getLevelName(self._level)}>"
-
-
-def format_duration(ns: float) -> str:
-    """A duration for people: ``850 ns``, ``1.2 µs``, ``3.4 ms``, ``2.0 s``."""
-    if ns < 1_000:
-        return f"{ns:.0f} ns"
-    if ns < 1_000_000:
-        return f"{ns / 1_000:.1f} µs"
-    if ns < 1_000_000_000:
-        return f"{ns / 1_000_000:.1f} ms"
-    return f"{ns / 1_000_000_000:.1f} s"
 
 
 class _AnyValue:

@@ -2,7 +2,8 @@
 
 Plain Python, no Ray import: ``nanoservices.ray._pool`` wraps [`HostCore`][] with
 ``ray.remote``. The host does not drive generators itself: each session is a
-[`LocalHandle`][nanoservices.LocalHandle], so a service on Ray speaks exactly the
+[`LocalHandle`][nanoservices.LocalHandle] (an ``@aservice`` one: an async handle on
+the host's event loop, ``_host_loop``), so a service on Ray speaks exactly the
 protocol it speaks locally (one protocol core, many transports).
 
 Replies cross Ray as plain return values. Errors do not travel as raised
@@ -22,21 +23,24 @@ import pickle
 import time
 import traceback
 import uuid
-from typing import Any, Final
+from typing import Any, Final, Protocol, cast
 
 # Public names only: a transport proves the public API sufficient.
 from nanoservices import (
-    LocalHandle,
     ServiceError,
     ServiceFailedError,
     ServiceStartError,
     Stream,
     StreamReplyError,
 )
-from nanoservices.core import RemoteCause, ReplyStream, ServiceFactory
-from nanoservices.durable import JournalStore, durable, open_store
+from nanoservices._session_stores import sessions_at
+from nanoservices.aio import AsyncHandle, AsyncServiceFactory
+from nanoservices.core import RemoteCause, ServiceFactory, State
+from nanoservices.sessions import KeyedSessions
 
-__all__ = ["Batch", "Failure", "HostCore", "Opened", "RemoteCause", "load_factory"]
+from ._host_loop import HostLoop, LoopHandle
+
+__all__ = ["Batch", "Failure", "HostCore", "Keyed", "Opened", "RemoteCause", "load_factory"]
 
 UNKNOWN_SESSION: Final = "unknown session"
 
@@ -45,6 +49,10 @@ SessionId = int | str
 #: What opening a session returns: its id, the service's name, the host's
 #: incarnation and the service's greeting (what it yielded when primed).
 Opened = tuple[SessionId, str, str, Any]
+
+#: What a host needs to open a keyed session: its store's location (an SQLite
+#: path, a ``postgresql://`` DSN), the key, and how its state may be saved.
+Keyed = tuple[str, str, Any]
 
 #: What a stream pull returns: the items, then ``None`` (more may follow),
 #: ``True`` (the stream ended) or a [`Failure`][] (it failed after the items).
@@ -103,13 +111,58 @@ def _left_of(wall: float) -> float:
     return max(wall - time.time(), 0.0)
 
 
-def load_factory(path: str, options: dict[str, Any] | None = None) -> ServiceFactory[Any, Any, Any]:
-    """The service factory named ``module:attribute``, under ``options`` if given."""
+class HostedStream(Protocol):
+    """A streamed reply as a host pulls it: item by item, or cancelled."""
+
+    request: Any
+
+    def __next__(self) -> Any: ...
+    def cancel(self) -> None: ...
+
+
+class Hosted(Protocol):
+    """A session as a host drives it: the sync handle interface (a local handle, a
+    keyed one, or an async service on the host's loop)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def state(self) -> State: ...
+    @property
+    def greeting(self) -> Any: ...
+    def call(self, request: Any, /, *, timeout: float | None = None) -> Any: ...
+    def stream(self, request: Any, /, *, timeout: float | None = None) -> HostedStream: ...
+    def reset(self) -> None: ...
+    def restart(self) -> None: ...
+    def throw(self, exc: BaseException | type[BaseException], /) -> Any: ...
+    def close(self) -> None: ...
+
+
+#: What a host can start: a ``@service`` factory, or an ``@aservice`` one (run on its loop).
+Factory = ServiceFactory[Any, Any, Any] | AsyncServiceFactory[Any, Any, Any]
+
+
+def load_factory(path: str, options: dict[str, Any] | None = None) -> Factory:
+    """The service factory (sync or async) named ``module:attribute``, under ``options``."""
     module, _, attr = path.partition(":")
     factory = getattr(importlib.import_module(module), attr)
+    if isinstance(factory, AsyncServiceFactory):
+        if not options:
+            return factory
+        # The options of an async service are those of a sync one: one spec, one meaning.
+        return AsyncServiceFactory(ServiceFactory(factory.spec).with_options(**options).spec)
     if not isinstance(factory, ServiceFactory):
-        raise TypeError(f"{path} is {type(factory).__name__}, not a service factory")
+        raise TypeError(
+            f"{path} is {type(factory).__name__}, not a service factory (@service or @aservice)"
+        )
     return factory.with_options(**options) if options else factory
+
+
+async def _started(
+    factory: AsyncServiceFactory[Any, Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> AsyncHandle[Any, Any]:
+    """An async service started (primed) on the host's loop."""
+    return await factory(*args, **kwargs)
 
 
 class HostCore:
@@ -120,10 +173,11 @@ class HostCore:
     """
 
     def __init__(self) -> None:
-        self._sessions: dict[SessionId, LocalHandle[Any, Any]] = {}
-        self._streams: dict[SessionId, ReplyStream[Any]] = {}
+        self._sessions: dict[SessionId, Hosted] = {}
+        self._streams: dict[SessionId, HostedStream] = {}
+        self._loop: HostLoop | None = None  # where async services run (made for the first)
         self._ids = itertools.count(1)
-        self._stores: dict[str, JournalStore] = {}  # durable sessions' stores, by location
+        self._keyed: dict[str, KeyedSessions] = {}  # keyed sessions' stores, by location
         # A fresh id per process: a caller that finds its session gone can tell
         # "the actor was restarted" (another incarnation) from "someone closed it".
         self.incarnation = uuid.uuid4().hex
@@ -138,31 +192,22 @@ class HostCore:
         kwargs: dict[str, Any],
         options: dict[str, Any] | None,
         attach: bool,
-        durable_key: tuple[str, str, Any] | None = None,
+        keyed: Keyed | None = None,
     ) -> Opened | Failure:
         """Start a service instance; return (session id, service name, incarnation, greeting).
 
         With ``attach``, an existing session of that id is reused (named services).
-        With ``durable_key`` (store location, key, snapshots), the instance is the
-        durable service of that key: its journal is replayed (after this host was
-        restarted, too), and a key another handle holds is refused (KeyLockedError).
+        With ``keyed`` (store location, key, snapshots), the instance is the
+        session of that key: its state is brought back (after this host was
+        restarted, too), and a key another session holds is refused (KeyHeldError).
         """
         if session is None:
             session = f"{self.incarnation[:8]}-{next(self._ids)}"
         elif attach and session in self._sessions:
             existing = self._sessions[session]
             return session, existing.name, self.incarnation, existing.greeting
-        handle: Any
         try:
-            factory = load_factory(path, options)
-            if durable_key is None:
-                handle = factory(*args, **kwargs)
-            else:
-                location, key, snapshots = durable_key
-                store = self._store(location)
-                handle = durable(
-                    factory, *args, key=key, store=store, snapshots=snapshots, **kwargs
-                )
+            handle = self._start(load_factory(path, options), args, kwargs, keyed)
         except ServiceError as exc:
             return Failure(exc, _portable(exc.__cause__) if exc.__cause__ else None)
         except Exception as exc:
@@ -174,13 +219,39 @@ class HostCore:
             self._close_quietly(session, old)
         return session, handle.name, self.incarnation, handle.greeting
 
-    def _store(self, location: str) -> JournalStore:
-        """The journal store at ``location``, opened once per host process (in sync mode:
-        a reply the caller got is on disk, whatever happens to this process)."""
-        store = self._stores.get(location)
-        if store is None:
-            store = self._stores[location] = open_store(location)
-        return store
+    def _start(
+        self,
+        factory: Factory,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        keyed: Keyed | None = None,
+    ) -> Hosted:
+        """A primed instance of ``factory``: a local handle, or an async service on the
+        host's loop; with ``keyed``, the session of that key in its store."""
+        if isinstance(factory, ServiceFactory):
+            if keyed is None:
+                return factory(*args, **kwargs)
+            location, key, snapshots = keyed
+            sessions = self._sessions_at(location)
+            opened = sessions.open_session(factory, args, kwargs, key=key, snapshots=snapshots)
+            return cast(Hosted, opened)  # the protocol types its streams as iterators only
+        if self._loop is None:
+            self._loop = HostLoop()
+        if keyed is None:
+            return LoopHandle(self._loop.run(_started(factory, args, kwargs)), self._loop)
+        location, key, snapshots = keyed
+        sessions = self._sessions_at(location)
+        opening = sessions.aopen_session(factory, args, kwargs, key=key, snapshots=snapshots)
+        return LoopHandle(self._loop.run(opening), self._loop)
+
+    def _sessions_at(self, location: str) -> KeyedSessions:
+        """The keyed sessions stored at ``location``, opened once per host process (a
+        journal store in sync mode: a reply the caller got is kept, whatever happens
+        to this process)."""
+        sessions = self._keyed.get(location)
+        if sessions is None:
+            sessions = self._keyed[location] = sessions_at(location)
+        return sessions
 
     def open_many(
         self, path: str, count: int, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -192,7 +263,7 @@ class HostCore:
         made: list[tuple[SessionId, Any]] = []
         for _ in range(count):
             session = f"{prefix}-{next(self._ids)}"
-            handle = self._sessions[session] = factory(*args, **kwargs)
+            handle = self._sessions[session] = self._start(factory, args, kwargs)
             made.append((session, handle.greeting))
         return made
 
@@ -207,7 +278,7 @@ class HostCore:
             return self._failure(session, None, exc)
         return None
 
-    def _close_quietly(self, session: SessionId, handle: LocalHandle[Any, Any]) -> None:
+    def _close_quietly(self, session: SessionId, handle: Hosted) -> None:
         try:
             handle.close()
         except ServiceError:
@@ -291,7 +362,7 @@ class HostCore:
             return [], True  # ended here already (a reset, a throw)
         return self._pull(session, opened, size)
 
-    def _pull(self, session: SessionId, opened: ReplyStream[Any], size: int) -> Batch:
+    def _pull(self, session: SessionId, opened: HostedStream, size: int) -> Batch:
         items: list[Any] = []
         append = items.append
         try:

@@ -17,11 +17,11 @@ from ray.util.placement_group import remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from nanoservices import OnFailure, RestartPolicy
-from nanoservices.core import ServiceFactory
+from nanoservices.aio import AsyncServiceFactory
 
 from ._handle import RayHandle
-from ._host import HostCore, SessionId, load_factory
-from ._session import Target, get_checked
+from ._host import Factory, HostCore, Keyed, SessionId, load_factory
+from ._session import ASYNC_GRACE, Target, get_checked
 
 __all__ = ["DEFAULT_RESTART", "ServiceHost", "ServiceHostPool"]
 
@@ -46,7 +46,7 @@ DEFAULT_RESTART: RestartPolicy = OnFailure(3, per=60.0)
 
 
 def _path_of(
-    service: str | ServiceFactory[Any, Any, Any],
+    service: str | Factory,
 ) -> tuple[str, dict[str, Any] | None]:
     """The import path a host uses to start ``service``, and options to apply to it.
 
@@ -77,10 +77,10 @@ def _path_of(
     return path, options
 
 
-def _durable_target(
+def _keyed_target(
     key: str | None, store: str | os.PathLike[str] | None, snapshots: Any
-) -> tuple[str, str, Any] | None:
-    """What a host needs to open a durable session: (store location, key, snapshots)."""
+) -> Keyed | None:
+    """What a host needs to open a keyed session: (store location, key, snapshots)."""
     if key is None:
         if store is not None or snapshots is not None:
             raise ValueError("store= and snapshots= make a durable session: give its key= too")
@@ -247,7 +247,7 @@ class ServiceHostPool:
 
     def start(
         self,
-        service: str | ServiceFactory[Any, Any, Any],
+        service: str | Factory,
         /,
         *args: Any,
         session: str | None = None,
@@ -287,9 +287,9 @@ class ServiceHostPool:
             **kwargs: the factory's keyword arguments (they must pickle).
         """
         path, options = _path_of(service)
-        journal = _durable_target(key, store, snapshots)
+        keyed = _keyed_target(key, store, snapshots)
         index = self._place(session, host)
-        return self._open(index, session, path, args, kwargs, options, journal, restart, batch,
+        return self._open(index, session, path, args, kwargs, options, keyed, restart, batch,
                           timeout)  # fmt: skip
 
     def _open(
@@ -300,21 +300,23 @@ class ServiceHostPool:
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         options: dict[str, Any] | None,
-        journal: tuple[str, str, Any] | None,
+        keyed: Keyed | None,
         restart: RestartPolicy | None,
         batch: int,
         timeout: float | None,
     ) -> RayHandle[Any, Any]:
         actor = self.actors[index]
         opened = get_checked(
-            actor.open.remote(session, path, args, kwargs, options, session is not None, journal),
+            actor.open.remote(session, path, args, kwargs, options, session is not None, keyed),
             path,
         )
         session_id, name, incarnation, greeting = opened
         self._loads[index] += 1
-        spec_restart = load_factory(path, options).spec.restart
+        factory = load_factory(path, options)
+        spec_restart = factory.spec.restart
+        grace = ASYNC_GRACE if isinstance(factory, AsyncServiceFactory) else 0.0
         return RayHandle(
-            Target(actor, path, args, kwargs, options, self, index, journal),
+            Target(actor, path, args, kwargs, options, self, index, keyed, grace),
             session_id,
             name,
             incarnation,
@@ -325,17 +327,17 @@ class ServiceHostPool:
         )
 
     def move(self, handle: RayHandle[Any, Any], host: int) -> RayHandle[Any, Any]:
-        """Move a durable session to ``host``: close it on its host (its journal is
-        committed and its key released), then open its key on ``host`` (the journal
-        replayed there). ``handle`` is closed; use the handle returned.
+        """Move a keyed (durable) session to ``host``: close it on its host (its state
+        is kept and its key released), then open its key on ``host`` (its state brought
+        back there). ``handle`` is closed; use the handle returned.
 
         Raises:
-            ValueError: the session is not durable (its state would not move).
+            ValueError: the session has no key (its state would not move).
         """
         target = handle._target
-        if target.durable is None:
+        if target.keyed is None:
             raise ValueError(
-                f"only a durable session moves between hosts (start it with key= and "
+                f"only a keyed session moves between hosts (start it with key= and "
                 f"store=): {handle.name!r} would start fresh on the other host"
             )
         if not 0 <= host < len(self.actors):
@@ -343,11 +345,11 @@ class ServiceHostPool:
         handle.close()
         return self._open(
             host, None, target.path, target.args, target.kwargs, target.options,
-            target.durable, handle._policy, handle._batch, handle.timeout,
+            target.keyed, handle._policy, handle._batch, handle.timeout,
         )  # fmt: skip
 
     def start_many(
-        self, service: str | ServiceFactory[Any, Any, Any], count: int, /, *args: Any, **kwargs: Any
+        self, service: str | Factory, count: int, /, *args: Any, **kwargs: Any
     ) -> list[RayHandle[Any, Any]]:
         """Start ``count`` instances with one round trip per host (spread evenly)."""
         path, options = _path_of(service)
@@ -362,10 +364,12 @@ class ServiceHostPool:
             for a, n in zip(self.actors, shares, strict=True)
         ]
         incarnations = ray.get([a.ping.remote() for a in self.actors])
-        spec = load_factory(path).spec
+        factory = load_factory(path)
+        spec = factory.spec
+        grace = ASYNC_GRACE if isinstance(factory, AsyncServiceFactory) else 0.0
         handles: list[RayHandle[Any, Any]] = []
         for index, sessions in enumerate(ray.get(refs)):
-            target = Target(self.actors[index], path, args, kwargs, None, self, index)
+            target = Target(self.actors[index], path, args, kwargs, None, self, index, grace=grace)
             self._loads[index] += len(sessions)
             handles.extend(
                 RayHandle(

@@ -1,15 +1,17 @@
-"""What the sync and async Ray handles and streams share: a session on a host and its errors.
+"""A session on a Ray host, as the handles see it: its state, its errors, its decisions.
 
-The twins in ``_ray_handle`` and ``_ray_async`` differ only in how they wait
-for Ray (``ray.get`` or ``await``); everything they decide is written here.
+The flows in ``_flow`` make every decision of a Ray handle with these; the sync
+handle (``_handle``) and the async one (``_async``) only drive the flows, one
+with ``ray.get``, the other with ``await``.
 """
 
 from __future__ import annotations
 
 import collections
 import time
+import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import ray
 from ray.exceptions import ActorDiedError, GetTimeoutError, RayError
@@ -24,15 +26,16 @@ from nanoservices import (
     State,
     TransportError,
 )
-from nanoservices.core.seam import deadlines
+from nanoservices.core.seam import deadlines, short_repr
 
-from ._host import UNKNOWN_SESSION, Failure, SessionId
-
-if TYPE_CHECKING:
-    from ._pool import ServiceHostPool
+from ._host import UNKNOWN_SESSION, Failure, Keyed, SessionId
 
 FIRST_BATCH = 8  # items pulled with the stream's opening call: low latency, little read-ahead
 REOPEN_TIMEOUT = 30.0  # seconds to wait for Ray to bring a lost host back
+#: Seconds a handle on an async service waits past a deadline for its host's answer:
+#: the host cancels the service at the deadline and answers at once (the outcome, and
+#: the service's state after it, are the host's); this is for the answer's way back.
+ASYNC_GRACE = 1.0
 
 
 class RayTimeoutError(DeadlineExceeded, TransportError):
@@ -76,6 +79,12 @@ def get_checked(ref: Any, name: str, timeout: float | None = None) -> Any:
     return result
 
 
+class Pool(Protocol):
+    """The pool a session's host came from: told when the session is over (its load)."""
+
+    def _released(self, index: int) -> None: ...
+
+
 @dataclass(slots=True)
 class Target:
     """Where a session lives and how to start it again there."""
@@ -85,10 +94,14 @@ class Target:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     options: dict[str, Any] | None
-    pool: ServiceHostPool | None = None
+    pool: Pool | None = None
     index: int = 0
-    #: A durable session: (store location, key, snapshots); reopened from its journal.
-    durable: tuple[str, str, Any] | None = None
+    #: A keyed session: (store location, key, snapshots); reopened under its key, its
+    #: state brought back by the store (``nanoservices.sessions``).
+    keyed: Keyed | None = None
+    #: Seconds to wait past a bound for the host's answer (``ASYNC_GRACE`` for an
+    #: async service, whose host enforces the deadline by cancelling it; else 0).
+    grace: float = 0.0
 
 
 class Lost(Exception):
@@ -96,20 +109,16 @@ class Lost(Exception):
 
 
 class Resumed(Exception):
-    """Internal: a durable session was reopened from its journal on its restarted host
-    before its request ran there (the host did not know the session): send it again."""
+    """Internal: a keyed session was reopened, its state brought back, on its restarted
+    host before its request ran there (the host did not know the session): send it again."""
 
 
 class SessionBase:
-    """What the sync and async Ray handles share: their session and the error logic.
-
-    The twins differ only in how they wait for Ray (``ray.get`` or ``await``).
-    """
+    """A Ray handle's session and its decisions; the flows in ``_flow`` drive them."""
 
     __slots__ = (
         "__weakref__",
         "_batch",
-        "_call",
         "_closed",
         "_dead",
         "_greeting",
@@ -144,7 +153,6 @@ class SessionBase:
         self._incarnation = incarnation
         self._policy = policy
         self._batch = batch
-        self._call = target.actor.call.remote
         self._closed = False
         self._dead: BaseException | None = None  # the host is gone for good
         self._open: Any = None  # the caller's open stream (a weakref), which holds the service
@@ -189,6 +197,16 @@ class SessionBase:
     def _remote(self, method: str, *args: Any) -> Any:
         """Send ``method`` to this session's host; the Ray object ref of its answer."""
         return getattr(self._target.actor, method).remote(self._session, *args)
+
+    def _opening(self, stream: StreamBase, timeout: float | None) -> None:
+        """Give ``stream`` its deadline and the service (refused while another holds it);
+        a deadline already passed refuses it before anything is sent."""
+        if self._open is not None:
+            self._refuse_streaming("stream")
+        bound, stream._at = self._deadline(timeout)
+        if bound is not None:
+            self._passed(stream.request, timeout, bound)
+        self._open = weakref.ref(stream)
 
     def _drop_stream(self) -> None:
         opened = self._open() if self._open is not None else None
@@ -281,7 +299,7 @@ class SessionBase:
         """Raise the error for an operation its host did not answer within ``bound``."""
         raise RayTimeoutError(
             self._name,
-            f"no answer from its Ray host within {bound:g} s to {what} {request!r:.60} "
+            f"no answer from its Ray host within {bound:g} s to {what} {short_repr(request)} "
             "(the host may be busy, or its node lost; it may still happen there)",
             request,
             bound,
@@ -322,7 +340,7 @@ class SessionBase:
             raise RayTimeoutError(
                 self._name,
                 f"its Ray host was lost ({type(cause).__name__}) while handling request "
-                f"{request!r:.60} and was not back within the caller's timeout; Ray is "
+                f"{short_repr(request)} and was not back within the caller's timeout; Ray is "
                 "restarting it, and the service with it (its state is lost)",
             ) from cause
         # ActorDiedError: Ray will not restart it (max_restarts used up); any other
@@ -344,29 +362,29 @@ class SessionBase:
         self._restarts += 1
         self._recent.append(time.monotonic())
         self._seen = State.READY
-        if self._target.durable is not None:
+        if self._target.keyed is not None:
             raise ServiceFailedError(
                 self._name,
                 request,
                 f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
-                f"request {request!r:.60}; reopened from its journal: the state is back, with "
-                "every request whose reply was returned, and with this one only if the host "
-                "journalled it before it was lost",
+                f"request {short_repr(request)}; reopened under its key: the state is back as its "
+                "store kept it, with every request whose reply was returned, and with this one "
+                "only if the store kept it before the host was lost",
                 restarted=True,
             ) from cause
         raise ServiceFailedError(
             self._name,
             request,
             f"lost with its Ray host actor ({type(cause).__name__}: {cause}) while handling "
-            f"request {request!r:.60}; restarted from its factory (its state is lost)",
+            f"request {short_repr(request)}; restarted from its factory (its state is lost)",
             restarted=True,
         ) from cause
 
     def _resume(self, cause: BaseException, resume: bool) -> None:
         """After reopening: raise [`Resumed`][] when the request never ran (the
-        restarted host did not know the session) and the reopened session is durable,
+        restarted host did not know the session) and the reopened session is keyed,
         so its state is back and the request can simply be sent again."""
-        if resume and isinstance(cause, Lost) and self._target.durable is not None:
+        if resume and isinstance(cause, Lost) and self._target.keyed is not None:
             self._restarts += 1
             self._recent.append(time.monotonic())
             self._seen = State.READY
@@ -375,7 +393,7 @@ class SessionBase:
     def _reopen_ref(self) -> Any:
         t = self._target
         return t.actor.open.remote(
-            self._session, t.path, t.args, t.kwargs, t.options, True, t.durable
+            self._session, t.path, t.args, t.kwargs, t.options, True, t.keyed
         )
 
     def _reopened(self, result: Any) -> None:
@@ -396,17 +414,39 @@ def state_of(result: Any) -> State:
 
 
 class StreamBase:
-    """What the sync and async Ray streams share: buffered items and how they end."""
+    """The items of one streamed reply, pulled in batches: what both Ray streams are.
 
-    __slots__ = ("__weakref__", "_at", "_end_mark", "_handle", "_items", "_next_size", "request")
+    The flows in ``_flow`` open it, pull its batches and end it; the sync and
+    async streams only drive them.
+    """
 
-    _at: float | None  # the stream's deadline (``time.monotonic()``), or None
-    request: object
+    __slots__ = (
+        "__weakref__",
+        "_at",
+        "_end_mark",
+        "_handle",
+        "_items",
+        "_next_size",
+        "_started",
+        "request",
+    )
 
-    _handle: SessionBase
-    _items: collections.deque[Any]
-    _end_mark: bool | Failure | None
-    _next_size: int
+    def __init__(self, handle: SessionBase, request: object, timeout: float | None) -> None:
+        self._handle = handle
+        self.request = request
+        self._items: collections.deque[Any] = collections.deque()
+        #: ``None`` while the host may send more; ``True`` once it ended; a
+        #: [`Failure`][] when it failed after the items still buffered.
+        self._end_mark: bool | Failure | None = None
+        self._started = False  # the request was sent (the first batch asked for)
+        self._next_size = min(FIRST_BATCH, handle._batch)
+        self._at: float | None = None  # the stream's deadline (``time.monotonic()``)
+        handle._opening(self, timeout)
+
+    @property
+    def is_open(self) -> bool:
+        """True until the stream ends, fails or is cancelled."""
+        return bool(self._items) or self._end_mark is None or type(self._end_mark) is Failure
 
     def _grow(self) -> int:
         """The size of the next batch to pull; batches double up to the handle's ``batch``."""
@@ -414,11 +454,22 @@ class StreamBase:
         self._next_size = min(2 * size, self._handle._batch)
         return size
 
-    def _finish(self) -> None:
+    def _left(self) -> float | None:
+        """Seconds left before the stream's deadline (None: no deadline)."""
+        return None if self._at is None else max(self._at - time.monotonic(), 0.001)
+
+    def _let_go(self) -> None:
+        """No longer hold the service (its state is what the host last reported)."""
         handle = self._handle
         if handle._open is not None and handle._open() is self:
             handle._open = None
-            handle._seen = State.READY  # a failure the host reports overrides it
+
+    def _finish(self) -> None:
+        """The stream ended: the service is READY (a failure the host reports overrides it)."""
+        handle = self._handle
+        if handle._open is not None and handle._open() is self:
+            handle._open = None
+            handle._seen = State.READY
 
     def _late(self) -> bool:
         """Whether the stream's deadline passed while the host still streams."""
@@ -429,10 +480,15 @@ class StreamBase:
             self._handle._name,
             self.request,
             None,
-            f"the stream for request {self.request!r:.60} passed its deadline and was cancelled",
+            f"the stream for request {short_repr(self.request)} passed its deadline "
+            "and was cancelled",
         )
 
     def _end(self) -> None:
         """Forget what is left (the handle reset or closed the service)."""
         self._items.clear()
         self._end_mark = True
+
+    def __repr__(self) -> str:
+        state = "open" if self.is_open else "done"
+        return f"<{type(self).__name__} of {self._handle.name!r} ({state})>"

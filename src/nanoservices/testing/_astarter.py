@@ -43,7 +43,9 @@ class AsyncServiceStarter:
         self._tracing = Tracing()
         self._started_at: dict[int, str] = {}  # id(handle) -> where the test started it
 
-    async def __call__(self, factory: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    async def __call__(
+        self, factory: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> AsyncHandleProtocol[Any, Any]:
         """The started async handle of ``factory(*args, **kwargs)``, watched until the end."""
         made = factory(*args, **kwargs)
         if inspect.isawaitable(made):

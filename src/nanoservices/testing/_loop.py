@@ -12,6 +12,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from nanoservices.core import State, SupervisionStats
+
 __all__ = ["LoopThread", "SyncFacade", "SyncStream"]
 
 T = TypeVar("T")
@@ -139,9 +141,10 @@ class SyncFacade:
         self._handle.timeout = seconds
 
     @property
-    def state(self) -> Any:
+    def state(self) -> State:
         """The async handle's state."""
-        return self._handle.state
+        state: State = self._handle.state
+        return state
 
     @property
     def name(self) -> str:
@@ -154,12 +157,13 @@ class SyncFacade:
         return self._handle.greeting
 
     @property
-    def supervision(self) -> Any:
+    def supervision(self) -> SupervisionStats:
         """The async handle's restart record."""
-        return self._handle.supervision
+        stats: SupervisionStats = self._handle.supervision
+        return stats
 
     @property
-    def local(self) -> Any:
+    def local(self) -> object:
         """The async handle (observers subscribe through it)."""
         return self._handle
 

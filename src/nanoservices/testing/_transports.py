@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
+from nanoservices import Handle
 from nanoservices.observe import Recorder
 
 from ._starter import ServiceStarter
@@ -57,7 +58,7 @@ class TransportStarter(ServiceStarter):
         start = getattr(self, f"_start_{self.transport}")
         return self.watch(start(factory, args, kwargs))
 
-    def _start_local(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    def _start_local(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Handle[Any, Any]:
         from nanoservices.aio import AsyncServiceFactory
 
         if isinstance(factory, AsyncServiceFactory):
@@ -65,10 +66,11 @@ class TransportStarter(ServiceStarter):
                 f"{factory!r} is an @aservice service: it has no sync handle to run locally "
                 "(its async, http and ray runs are its graduation)"
             )
-        return factory(*args, **kwargs)
+        handle: Handle[Any, Any] = factory(*args, **kwargs)
+        return handle
 
-    def _start_async(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
-        from nanoservices.aio import AsyncServiceFactory, to_async
+    def _start_async(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Handle[Any, Any]:
+        from nanoservices.aio import AsyncHandle, AsyncServiceFactory, to_async
 
         from ._loop import LoopThread, SyncFacade
 
@@ -78,13 +80,13 @@ class TransportStarter(ServiceStarter):
         runner = self._loop
         if isinstance(factory, AsyncServiceFactory):
 
-            async def started() -> Any:
+            async def started() -> AsyncHandle[Any, Any]:
                 return await factory(*args, **kwargs)
 
             return SyncFacade(runner, runner.run(started()))
         return SyncFacade(runner, to_async(factory(*args, **kwargs)))
 
-    def _start_http(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    def _start_http(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Handle[Any, Any]:
         from nanoservices.http import Served, connect, running
 
         # The test is the server's operator: it chooses the factory arguments, as
@@ -93,13 +95,14 @@ class TransportStarter(ServiceStarter):
         url = self._resources.enter_context(running([served]))
         return connect(url, served.name)
 
-    def _start_ray(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    def _start_ray(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Handle[Any, Any]:
         if self._pool is None:
             ensure_local_ray()
             from nanoservices.ray import ServiceHostPool
 
             self._pool = self._resources.enter_context(ServiceHostPool(1, num_cpus=0.1))
-        return self._pool.start(factory, *args, **kwargs)
+        handle: Handle[Any, Any] = self._pool.start(factory, *args, **kwargs)
+        return handle
 
     def close(self) -> None:
         """Close the handles, then what the transport started (loop, servers, pool)."""

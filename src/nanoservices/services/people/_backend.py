@@ -1,8 +1,7 @@
-"""The one small interface both database backends implement, and picking one."""
+"""The one small interface both database backends implement, and what they share."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
@@ -18,8 +17,6 @@ __all__ = [
     "DatabaseUnavailableError",
     "TableSpec",
     "check_query",
-    "open_backend",
-    "sqlite_path",
 ]
 
 
@@ -104,30 +101,3 @@ def check_query(query: Query, table: Table) -> Query:
     if {(c.name, c.kind) for c in query.table.columns} != mine:
         raise ValueError(f"the query was parsed for table {query.table.name!r}, not {table.name!r}")
     return Query(query.conditions, query.order, query.limit, query.offset, table)
-
-
-def sqlite_path(dsn_or_path: str | os.PathLike[str]) -> str | None:
-    """The file path if ``dsn_or_path`` names SQLite, else ``None``."""
-    if isinstance(dsn_or_path, os.PathLike):
-        return os.fspath(dsn_or_path)
-    if dsn_or_path.startswith(("postgresql://", "postgres://")):
-        return None
-    return dsn_or_path.removeprefix("sqlite:///")
-
-
-def open_backend(dsn_or_path: str | os.PathLike[str], spec: TableSpec) -> Backend:
-    """Connect to ``postgresql://...`` or open an SQLite file (``path`` or ``sqlite:///path``),
-    and read ``spec``'s table from its catalog.
-
-    Raises:
-        DatabaseUnavailableError: the database cannot be opened or reached.
-        TableError: no such table or view, or none of its columns is queryable.
-    """
-    path = sqlite_path(dsn_or_path)
-    if path is not None:
-        from ._sqlite import SQLiteBackend
-
-        return SQLiteBackend(path, spec)
-    from ._postgres import PostgresBackend  # psycopg is an optional dependency
-
-    return PostgresBackend(str(dsn_or_path), spec)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ._backend import sqlite_path
+from ._connect import sqlite_path
 from ._seed import generate_people
 
 __all__ = ["create_demo_database"]

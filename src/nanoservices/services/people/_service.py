@@ -12,7 +12,8 @@ from typing import Any
 
 from nanoservices import NO_REPLY, Stream, service, streamed
 
-from ._backend import PEOPLE_SPEC, Backend, TableSpec, open_backend
+from ._backend import PEOPLE_SPEC, Backend, TableSpec
+from ._connect import open_backend
 from ._schema import Person
 
 __all__ = ["people", "table"]
