@@ -19,7 +19,7 @@ import collections.abc
 import contextlib
 import functools
 import typing
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from typing import Any, Generic, ParamSpec, Protocol, TypeVar, overload, runtime_checkable
 
 from nanoservices.core import (
@@ -101,7 +101,9 @@ class AsyncHandleProtocol(Protocol[RequestT_contra, ReplyT_co]):
         """Same as [`call`][]."""
         ...
 
-    def stream(self, request: RequestT_contra, /, *, timeout: float | None = None) -> Any:
+    def stream(
+        self, request: RequestT_contra, /, *, timeout: float | None = None
+    ) -> AsyncIterator[Any]:
         """The streamed reply to ``request``, for ``async for``."""
         ...
 

@@ -109,11 +109,17 @@ recover(HandleObject *self, PyObject *request)
 /* The reply ``call()`` returns: the service's own, or (for a ``Stream`` or a
  * ``Refusal``, told apart by a pointer comparison) what ``self._plain_reply``
  * makes of it, the error that says so. Steals ``result``. */
-static PyObject *
+#if defined(__GNUC__) || defined(__clang__)
+#define NS_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define NS_LIKELY(x) (x)
+#endif
+
+static inline PyObject *
 plain_reply(HandleObject *self, PyObject *request, PyObject *result)
 {
     PyTypeObject *kind = Py_TYPE(result);
-    if (kind != stream_type && kind != refusal_type) {
+    if (NS_LIKELY(kind != stream_type && kind != refusal_type)) {
         return result;
     }
     PyObject *args[3] = {(PyObject *)self, request, result};
@@ -124,11 +130,12 @@ plain_reply(HandleObject *self, PyObject *request, PyObject *result)
 }
 
 /* ``gen.send(request)`` by PyIter_Send, then as above; on an exception, the recovery. */
-static PyObject *
+static inline PyObject *
 generator_send(HandleObject *self, PyObject *gen, PyObject *request)
 {
     PyObject *result;
-    PySendResult status = PyIter_Send(gen, request, &result);
+    /* PyIter_Send's own first step, for an exact generator: its type's am_send */
+    PySendResult status = PyGen_Type.tp_as_async->am_send(gen, request, &result);
     if (status == PYGEN_NEXT) {
         return plain_reply(self, request, result);
     }

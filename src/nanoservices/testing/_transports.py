@@ -70,7 +70,7 @@ class TransportStarter(ServiceStarter):
         return handle
 
     def _start_async(self, factory: Callable[..., Any], args: Any, kwargs: Any) -> Handle[Any, Any]:
-        from nanoservices.aio import AsyncServiceFactory, to_async
+        from nanoservices.aio import AsyncHandle, AsyncServiceFactory, to_async
 
         from ._loop import LoopThread, SyncFacade
 
@@ -80,7 +80,7 @@ class TransportStarter(ServiceStarter):
         runner = self._loop
         if isinstance(factory, AsyncServiceFactory):
 
-            async def started() -> Any:
+            async def started() -> AsyncHandle[Any, Any]:
                 return await factory(*args, **kwargs)
 
             return SyncFacade(runner, runner.run(started()))
