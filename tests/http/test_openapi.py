@@ -236,6 +236,8 @@ SERVICES = (
     "people",
     "forecasts",
     "shared-counter",
+    "bundled-md5",
+    "walker",
 )
 SERVER = "(server)"
 
