@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 import nanoservices._bench as bench_pkg
-from nanoservices._bench import BenchConfig, BenchResult, run_suite
+from nanoservices._bench import BenchConfig, BenchResult
 from nanoservices._bench._compose import BENCH_ROWS as COMPOSE_ROWS
 from nanoservices._bench._mechanisms import MECHANISM_ROWS
 from nanoservices._bench._memory import MEMORY_KINDS, traced_delta
@@ -52,12 +52,14 @@ TINY_IN_PROCESS = replace(TINY, rss=False, million=0)
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def result() -> BenchResult:
-    steps: list[tuple[str, int, int]] = []
-    done = run_suite(TINY, lambda what, step, total: steps.append((what, step, total)))
-    assert steps[-1][1] == steps[-1][2]  # the progress reaches its total
-    return done
+#: One worker of a parallel run, so the tiny benchmark runs once (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("bench")
+
+
+@pytest.fixture
+def result(tiny_bench: BenchResult) -> BenchResult:
+    """The run's tiny benchmark (its progress reached its total: tests/conftest.py)."""
+    return tiny_bench
 
 
 def test_every_row_is_measured(result: BenchResult) -> None:

@@ -18,16 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from nanoservices._bench import BenchResult, run_suite
+from nanoservices._bench import BenchResult
 from nanoservices._bench.output import write_outputs
 from nanoservices._bench.report import render_text
 from nanoservices.core import ACCELERATED
-from tests.test_bench import TINY
+
+#: One worker of a parallel run, so the tiny benchmark runs once (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("bench")
 
 
-@pytest.fixture(scope="module")
-def result() -> BenchResult:
-    return run_suite(TINY)
+@pytest.fixture
+def result(tiny_bench: BenchResult) -> BenchResult:
+    """The run's tiny benchmark, shared with tests/test_bench.py."""
+    return tiny_bench
 
 
 def test_the_goals_are_the_projects_own(result: BenchResult) -> None:

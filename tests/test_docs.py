@@ -1,5 +1,5 @@
-"""The docs cannot rot: every ```python block of every page (and of the README) runs,
-and the site builds.
+"""The docs cannot rot: every ```python block of every page (and of the README) runs
+(the site's build is checked by tests/test_site.py).
 
 Each page is one test. Its ``python`` blocks run in order in one namespace, like
 a doctest session, with the page's directory unchanged and a fresh temporary
@@ -27,11 +27,8 @@ from __future__ import annotations
 
 import gc
 import re
-import shutil
-import subprocess
 import sys
 import textwrap
-import time
 import tomllib
 import types
 from dataclasses import dataclass
@@ -201,28 +198,6 @@ def test_skips_are_rare() -> None:
     all_blocks = [block for page in pages() for block in blocks_of(page)]
     skipped = [block for block in all_blocks if block.skip is not None]
     assert len(skipped) * 10 <= len(all_blocks), [f"{b.page.name}:{b.line}" for b in skipped]
-
-
-# About 3-5 s, so not marked slow (the rule is > 10 s).
-def test_mkdocs_build_strict(tmp_path: Path) -> None:
-    """``mkdocs build --strict`` passes: no broken link, no missing page, no bad reference."""
-    mkdocs = shutil.which("mkdocs")
-    command = [mkdocs] if mkdocs else [sys.executable, "-m", "mkdocs"]
-    start = time.monotonic()
-    result = subprocess.run(
-        [*command, "build", "--strict", "--quiet", "-d", str(tmp_path / "site")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "site" / "index.html").is_file()
-    assert (tmp_path / "site" / "reference" / "index.html").is_file() or any(
-        (tmp_path / "site" / "reference").iterdir()
-    )
-    print(f"mkdocs build --strict: {time.monotonic() - start:.1f} s")
 
 
 def test_the_readme_runs_as_the_docs_do() -> None:

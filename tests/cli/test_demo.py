@@ -13,6 +13,9 @@ from nanoservices.services.people import generate_people
 
 from .conftest import ROOT, RunCli
 
+#: One worker of a parallel run, so the demo runs once for the checks below.
+pytestmark = pytest.mark.xdist_group("demo")
+
 
 @pytest.fixture(scope="module")
 def demo_output(tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -1,31 +1,22 @@
 """Fixtures of the durable tests: a fresh journal store per test, on SQLite and
-(marked ``postgres``) on a throwaway PostgreSQL cluster the suite starts itself."""
+(marked ``postgres``) on the throwaway PostgreSQL cluster the suite starts itself
+(``pg_cluster``, in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from nanoservices.durable import JournalStore, SQLiteStore
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "services"))
-from pgcluster import PostgresCluster, find_bindir, throwaway_cluster
+if TYPE_CHECKING:  # crash_child.py imports this module outside pytest, without pgcluster
+    from pgcluster import PostgresCluster
 
 StoreSpec = Callable[[], str]  # makes a fresh store location: a file path or a DSN
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PostgresCluster]:
-    pytest.importorskip("psycopg")
-    if find_bindir() is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-    with throwaway_cluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from pgcluster import PostgresCluster
 
 from nanoservices.durable import JournalError, KeyLockedError, durable
 
-from .conftest import PostgresCluster, open_store
+from .conftest import open_store
 from .services import Add, Get, counter
 
 pytestmark = pytest.mark.postgres

@@ -6,7 +6,8 @@ as an unprivileged system user (``nanoservices-pg``, created if missing, else
 a unix socket in its own temporary directory, with durability switched off
 (fsync) because the data is thrown away anyway.
 
-Used by ``tests/services/conftest.py`` and ``benchmarks/people_stream.py``.
+Used by the suite's ``pg_cluster`` fixture (``tests/conftest.py``: one cluster
+per test process) and ``benchmarks/people_stream.py``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PostgresCluster", "find_bindir", "throwaway_cluster"]
+__all__ = ["PostgresCluster", "find_bindir", "throwaway_cluster", "unique"]
 
 _USER = "nanoservices-pg"
 
@@ -38,6 +40,11 @@ def find_bindir() -> Path | None:
         if (path / "initdb").exists() and (path / "pg_ctl").exists():
             return path
     return None
+
+
+def unique(prefix: str) -> str:
+    """A database name no other fixture of the run uses: ``prefix`` and random hex."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
 def _free_port() -> int:
@@ -106,9 +113,10 @@ class PostgresCluster:
             "-l", str(self.root / "server.log"),  # else the server holds our output pipe
         )  # fmt: skip
 
-    def stop(self) -> None:
-        """Stop the server, cutting open connections."""
-        self._run("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.datadir))
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server, cutting open connections (``immediate``: no checkpoint either,
+        for a cluster whose files are deleted next)."""
+        self._run("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.datadir))
 
     def create_database(self, name: str) -> str:
         """Create database ``name`` (an identifier we choose) and return its DSN."""
@@ -137,6 +145,6 @@ def throwaway_cluster(bindir: Path | None = None) -> Iterator[PostgresCluster]:
         try:
             yield cluster
         finally:
-            cluster.stop()
+            cluster.stop("immediate")  # its files are deleted next: no checkpoint to wait for
     finally:
         shutil.rmtree(root, ignore_errors=True)

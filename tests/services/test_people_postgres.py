@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from people_model import hostile_queries, model, stream_and_list_peaks, valid_queries
-from pgcluster import PostgresCluster, find_bindir, throwaway_cluster
+from pgcluster import PostgresCluster, unique
 
 from nanoservices import InvalidRequestError, State
 from nanoservices.services.people import (
@@ -31,16 +31,14 @@ COUNT, SEED = 2000, 7
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    if find_bindir() is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-    with throwaway_cluster() as cluster:
-        yield cluster
+def cluster(pg_cluster: PostgresCluster) -> PostgresCluster:
+    """The run's cluster (one per test process: tests/conftest.py)."""
+    return pg_cluster
 
 
 @pytest.fixture(scope="module")
 def dsn(cluster: PostgresCluster) -> str:
-    dsn = cluster.create_database("people")
+    dsn = cluster.create_database(unique("people"))
     create_demo_database(dsn, count=COUNT, seed=SEED)
     return dsn
 
@@ -160,7 +158,7 @@ def test_leaving_early_closes_cursor_and_transaction(dsn: str) -> None:
 
 
 def test_server_side_cursor_keeps_memory_flat(cluster: PostgresCluster) -> None:
-    dsn = cluster.create_database("people_big")
+    dsn = cluster.create_database(unique("people_big"))
     create_demo_database(dsn, count=30_000, seed=1)
     with people(dsn) as h:
         streamed, listed, stream_peak, list_peak = stream_and_list_peaks(h)

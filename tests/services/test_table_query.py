@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from people_model import assert_whitelisted, hostile_queries, model, valid_queries
-from pgcluster import PostgresCluster, find_bindir, throwaway_cluster
+from pgcluster import PostgresCluster, unique
 from tables import (
     ODD,
     ODD_COLUMNS,
@@ -54,12 +54,9 @@ def rows() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    pytest.importorskip("psycopg")
-    if find_bindir() is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-    with throwaway_cluster() as cluster:
-        yield cluster
+def cluster(pg_cluster: PostgresCluster) -> PostgresCluster:
+    """The run's cluster (one per test process: tests/conftest.py)."""
+    return pg_cluster
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -74,7 +71,7 @@ def target(
         create_sqlite(path, rows)
         return path
     cluster: PostgresCluster = request.getfixturevalue("cluster")
-    dsn = cluster.create_database("tables")
+    dsn = cluster.create_database(unique("tables"))
     create_postgres(dsn, rows)
     return dsn
 

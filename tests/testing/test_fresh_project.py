@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# one worker of a parallel run: the fresh project and its venv are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fresh-project")]
 
 ROOT = Path(__file__).resolve().parents[2]
 

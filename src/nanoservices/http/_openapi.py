@@ -242,8 +242,11 @@ def _open_options(served: Served, components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for these services (every status each route answers)."""
+def openapi(
+    services: Mapping[str, Served], auth: bool = False, metrics: bool = False
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for these services (every status each route answers);
+    ``metrics``: the server serves ``/metrics`` (Prometheus text)."""
     paths: dict[str, Any] = {}
     components: dict[str, Any] = {"Problem": _problem_schema()}
     for name, served in services.items():
@@ -339,6 +342,17 @@ def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any
         schema = {"type": "array"} if path == "/services" else plain
         paths[path] = {
             "get": {"summary": what, "responses": {**_ok(200, what, schema), **_errors(*codes)}}
+        }
+    if metrics:
+        exposition = {"text/plain": {"schema": {"type": "string"}}}
+        paths["/metrics"] = {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {"description": "Prometheus metrics", "content": exposition},
+                    **_errors(401),
+                },
+            }
         }
     doc: dict[str, Any] = {
         "openapi": "3.1.0",

@@ -30,6 +30,7 @@ from ._decoding import BodyReader, deadline, request_value
 from ._failures import failure
 from ._host import Served, start_for_client
 from ._keyed import KeyedServices
+from ._metrics import ServerMetrics
 from ._openapi import openapi
 from ._problems import Refused
 from ._sessions import Session, SessionTable
@@ -104,6 +105,7 @@ class Endpoints:
         self.stopping: asyncio.Event | None = None  # made in the server's loop
         self.ready = False
         self.started = time.time()
+        self.metrics: ServerMetrics | None = None  # the server's, when it serves /metrics
 
     # -- what every endpoint needs ---------------------------------------------
 
@@ -190,6 +192,12 @@ class Endpoints:
         }
         return _json(doc)
 
+    async def metrics_text(self, request: Request) -> Response:
+        """The Prometheus exposition (behind the token, as every other route)."""
+        self.auth.owner(request)
+        assert self.metrics is not None  # the route is there only with metrics on
+        return self.metrics.exposition()
+
     async def listing(self, request: Request) -> Response:
         self.auth.owner(request)
         doc = [
@@ -204,7 +212,7 @@ class Endpoints:
         return _json(doc)
 
     async def openapi_doc(self, request: Request) -> Response:
-        return _json(openapi(self.services, self.auth.on))
+        return _json(openapi(self.services, self.auth.on, self.metrics is not None))
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -221,6 +229,8 @@ class Endpoints:
         handle: AsyncHandle[Any, Any]
         if self.keyed.wanted(served, opening):
             handle = await self.keyed.open(served, opening)
+            if self.metrics is not None:
+                self.metrics.opened(name, handle)
         elif served.shared:
             if opening.args or opening.kwargs:
                 raise _problems.shared_args(name)
