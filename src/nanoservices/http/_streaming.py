@@ -70,6 +70,7 @@ async def frames(
     except ServiceError as exc:
         pending = None
         counters.errors += 1
+        session.last_failure = exc
         refused = failure(exc, session.id, session.state, traceback=session.tracebacks)
         yield _error_frame(refused.doc)
     except (TypeError, ValueError, msgspec.EncodeError, OverflowError) as exc:
