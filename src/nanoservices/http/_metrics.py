@@ -297,9 +297,10 @@ async def _watched(
             series.done(_frame_status(last), started)
 
 
-def _frame_status(frame: Any) -> int:
-    """The stream's status by its last frame: an error frame's own; else (its end
-    frame, or an item when the client left) a success."""
+def _frame_status(chunk: Any) -> int:
+    """The stream's status by its last frame (the last line of its last chunk): an
+    error frame's own; else (its end frame, or an item when the client left) a success."""
+    frame = chunk.rstrip(b"\n").rpartition(b"\n")[2] if isinstance(chunk, bytes) else chunk
     if isinstance(frame, bytes) and frame.startswith(b'{"error"'):
         try:
             status = msgspec.json.decode(frame)["error"]["status"]

@@ -9,6 +9,8 @@ GET    /services/{name}/sessions/{id}             -> {"state": ...}
 DELETE /services/{name}/sessions/{id}             close (finally blocks run)
 POST   /services/{name}/sessions/{id}/call        request -> reply
 POST   /services/{name}/sessions/{id}/stream      request -> JSON lines, end/error frame
+                                                  (?window=N: N items, then a more frame)
+POST   /services/{name}/sessions/{id}/stream/next the open stream's next page (?window=N)
 DELETE /services/{name}/sessions/{id}/stream      cancel the open stream
 POST   /services/{name}/sessions/{id}/reset
 POST   /services/{name}/sessions/{id}/throw       {"type": "KeyError", "args": [...]}
@@ -226,6 +228,7 @@ def create_app(
         _route(base, GET=e.session_state, DELETE=e.close_session),
         _route(base + "/call", POST=measured(e.call)),
         _route(base + "/stream", POST=measured(e.stream), DELETE=e.cancel_stream),
+        _route(base + "/stream/next", POST=e.stream_page),
         _route(base + "/reset", POST=e.reset),
         _route(base + "/restart", POST=e.restart),
         _route(base + "/throw", POST=e.throw),
