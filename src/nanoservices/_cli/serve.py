@@ -110,6 +110,14 @@ def serve(
             "commit, a crash may lose the last group.",
         ),
     ] = "sync",
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard",
+            help="Serve a read-only live dashboard at /dashboard/ (behind the token; "
+            "any token holder sees every session's frames, secrets redacted).",
+        ),
+    ] = False,
 ) -> None:
     """Serve services over HTTP: sessions, JSON, streams, problem details."""
     from nanoservices.http import Served
@@ -166,6 +174,8 @@ def serve(
         typer.echo(f"warning: serving on {host} without --token: anyone can reach it", err=True)
     served_names = ", ".join(name or s.factory.spec.name for s in services)
     typer.echo(f"serving {served_names} (sessions at /services/{{name}}/sessions)", err=True)
+    if dashboard:
+        typer.echo(f"dashboard at http://{host}:{port}/dashboard/", err=True)
     try:
         run_server(
             services,
@@ -176,6 +186,7 @@ def serve(
             max_sessions_per_client=max_sessions_per_client,
             idle_timeout=idle_timeout,
             max_body=max_body,
+            dashboard=dashboard,
         )
     finally:
         _close(store)
