@@ -122,6 +122,8 @@ def test_the_frame_after_any_step_shows_the_yield_from_chain(store: JournalStore
         assert "audit" in hist.at(4).where()
         with pytest.raises(IndexError, match="step 8 is not in the journal"):
             hist.at(8)
+        with pytest.raises(IndexError, match=r"steps 1 to 7, or 0 for the start\)$"):
+            hist.at(-1)  # a moment may be the start, so the error says it
 
 
 def test_forward_and_back_move_one_step(store: JournalStore) -> None:

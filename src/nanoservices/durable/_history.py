@@ -296,11 +296,14 @@ class History:
         """How many steps the journal holds (after its stored snapshot, if any)."""
         return self.last - self.first
 
-    def _entry(self, seq: int) -> Entry:
+    def _entry(self, seq: int, *, start: bool = False) -> Entry:
+        """The entry of step ``seq``, or IndexError; ``start``: the error says that
+        ``first`` (the moment before the first step) would do as well."""
         if not self.first < seq <= self.last:
+            also = f", or {self.first} for the start" if start else ""
             raise IndexError(
                 f"step {seq} is not in the journal of key {self.key!r} "
-                f"(steps {self.first + 1} to {self.last})"
+                f"(steps {self.first + 1} to {self.last}{also})"
             )
         return self._entries[seq - self.first - 1]
 
@@ -350,7 +353,7 @@ class History:
     def at(self, seq: int) -> Moment:
         """The service right after step ``seq`` (``first``: before the first step)."""
         if seq != self.first:
-            self._entry(seq)  # in range, or IndexError
+            self._entry(seq, start=True)  # in range, or IndexError
         self._goto(seq)
         assert self._replay is not None
         step = None if seq == self.first else self.step(seq, replay=False)

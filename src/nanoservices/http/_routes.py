@@ -26,7 +26,7 @@ from nanoservices.core.seam import deadlines
 
 from . import _problems
 from ._auth import Auth
-from ._decoding import BodyReader, deadline, request_value
+from ._decoding import BodyReader, deadline, request_value, window
 from ._failures import failure
 from ._host import Served, start_for_client
 from ._keyed import KeyedServices
@@ -125,6 +125,7 @@ class Endpoints:
         """The refusal for an error the session's handle raised (counted; a failure
         is logged with its traceback)."""
         self.counters[session.service].errors += 1
+        session.last_failure = exc
         state = session.state
         return self.keyed.refusal(exc, state) or failure(
             exc, session.id, state, traceback=session.tracebacks
@@ -295,6 +296,7 @@ class Endpoints:
     async def stream(self, request: Request) -> Response:
         session = self.session(request)
         at = deadline(request, session.service)
+        size = window(request, session.service)
         value = await self.request_value(request, session)
         counters = self.counters[session.service]
         counters.streams += 1
@@ -308,7 +310,22 @@ class Endpoints:
             raise self.failed(session, exc) from None
         session.stream = items
         return StreamingResponse(
-            frames(session, items, counters, self.stopping),
+            frames(session, items, counters, self.stopping, size),
+            media_type=NDJSON,
+            headers={STATE_HEADER: session.state},
+        )
+
+    async def stream_page(self, request: Request) -> Response:
+        """The next page of the session's open stream (``?window=`` items at most)."""
+        session = self.session(request)
+        size = window(request, session.service)
+        items = session.stream
+        if items is None or not items.is_open:
+            raise _problems.no_open_stream(session.service, session.state)
+        if session.sending:
+            raise _problems.page_in_flight(session.service, session.state)
+        return StreamingResponse(
+            frames(session, items, self.counters[session.service], self.stopping, size),
             media_type=NDJSON,
             headers={STATE_HEADER: session.state},
         )
