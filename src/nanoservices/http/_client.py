@@ -323,7 +323,8 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if timeout is not None:
             return self._call_within(request, timeout)
         self._not_streaming(Op.CALL)
-        return self._wire.outcome(self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
+        reply: ReplyT = self._wire.outcome(self._post("/call", self._wire.encode(request)))
+        return reply
 
     __call__ = call
 
@@ -339,7 +340,8 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
             response = self._client.send(sent)
         except HTTPX_ERRORS as exc:
             raise wire.failed_send(exc, request, timeout) from exc
-        return wire.outcome(response)  # type: ignore[no-any-return]
+        answer: ReplyT = wire.outcome(response)
+        return answer
 
     def stream(self, request: RequestT, /, *, timeout: float | None = None) -> RemoteStream[Any]:
         """Send ``request``; iterate its streamed reply lazily, item by item.
@@ -502,7 +504,8 @@ class RemoteStream(Generic[ReplyT]):
                 self._finish()
                 raise
             if more:
-                return item  # type: ignore[no-any-return]
+                pulled: ReplyT = item
+                return pulled
             if item is not MORE:
                 self._finish()
                 raise StopIteration
@@ -659,7 +662,8 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         if timeout is not None:
             return await self._call_within(request, timeout)
         self._not_streaming(Op.CALL)
-        return self._wire.outcome(await self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
+        reply: ReplyT = self._wire.outcome(await self._post("/call", self._wire.encode(request)))
+        return reply
 
     __call__ = call
 
@@ -677,7 +681,8 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
             response = await self._client.send(sent)
         except HTTPX_ERRORS as exc:
             raise wire.failed_send(exc, request, timeout) from exc
-        return wire.outcome(response)  # type: ignore[no-any-return]
+        answer: ReplyT = wire.outcome(response)
+        return answer
 
     def stream(
         self, request: RequestT, /, *, timeout: float | None = None
@@ -840,7 +845,8 @@ class AsyncRemoteStream(Generic[ReplyT]):
                 await self._finish()
                 raise
             if more:
-                return item  # type: ignore[no-any-return]
+                pulled: ReplyT = item
+                return pulled
             if item is not MORE:
                 await self._finish()
                 raise StopAsyncIteration

@@ -25,6 +25,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
+from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
@@ -42,7 +43,7 @@ from ._problems import Refused
 from ._sessions import SessionTable
 from ._stats import Counters
 
-__all__ = ["TRANSPORT", "ServerMetrics"]
+__all__ = ["BUCKETS", "TRANSPORT", "ServerMetrics", "Totals"]
 
 #: The one transport a server measures (a label, so that other transports fit beside it).
 TRANSPORT: Final = "http"
@@ -54,10 +55,23 @@ _REQUEST_BUCKETS: Final = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 )  # fmt: skip
+#: The request duration buckets' upper bounds, the last one infinite.
+BUCKETS: Final = (*_REQUEST_BUCKETS, float("inf"))
 #: Journal appends: a batched append is microseconds, a synced one a disk flush.
 _APPEND_BUCKETS: Final = (
     0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0,
 )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """One service's requests so far: by outcome, and cumulative duration bucket counts
+    (one per bound of [`BUCKETS`][])."""
+
+    ok: float = 0.0
+    refused: float = 0.0
+    failed: float = 0.0
+    buckets: tuple[float, ...] = (0.0,) * len(BUCKETS)
 
 
 def _outcome(status: int) -> str:
@@ -167,6 +181,8 @@ class ServerMetrics:
             registry=registry,
         )
         registry.register(_AtScrape(sessions, counters))
+        self._requests = requests
+        self._duration = duration
         names = list(services)
         self._measured = {name: _Measured(requests, duration, name) for name in names}
         self._append = {name: (append.labels(name), appended.labels(name)) for name in names}
@@ -237,6 +253,28 @@ class ServerMetrics:
             store.append = put
 
         return undo
+
+    def totals(self) -> dict[str, Totals]:
+        """Each served service's requests so far (for the dashboard's rates)."""
+        outcomes: dict[str, dict[str, float]] = {name: {} for name in self._measured}
+        for family in self._requests.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.labels["service"] in outcomes:
+                    outcomes[sample.labels["service"]][sample.labels["outcome"]] = sample.value
+        buckets: dict[str, list[float]] = {name: [] for name in self._measured}
+        for family in self._duration.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_bucket") and sample.labels["service"] in buckets:
+                    buckets[sample.labels["service"]].append(sample.value)
+        return {
+            name: Totals(
+                counts.get("ok", 0.0),
+                counts.get("refused", 0.0),
+                counts.get("failed", 0.0),
+                tuple(buckets[name]) or Totals().buckets,
+            )
+            for name, counts in outcomes.items()
+        }
 
     def exposition(self) -> Response:
         """The Prometheus text exposition of every series."""

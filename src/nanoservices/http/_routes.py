@@ -125,6 +125,7 @@ class Endpoints:
         """The refusal for an error the session's handle raised (counted; a failure
         is logged with its traceback)."""
         self.counters[session.service].errors += 1
+        session.last_failure = exc
         state = session.state
         return self.keyed.refusal(exc, state) or failure(
             exc, session.id, state, traceback=session.tracebacks

@@ -150,6 +150,7 @@ def serve(
     idle_timeout: float = 300.0,
     max_body: int = 1 << 20,
     log_level: str = "info",
+    dashboard: bool = False,
 ) -> None:
     """Serve ``services`` until interrupted; on shutdown every service is closed.
 
@@ -167,6 +168,7 @@ def serve(
         max_sessions_per_client=max_sessions_per_client,
         idle_timeout=idle_timeout,
         max_body=max_body,
+        dashboard=dashboard,
     )
     Server(config(app, host=host, port=port, log_level=log_level, own_logs=True)).run()
 

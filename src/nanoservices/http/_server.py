@@ -35,9 +35,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from nanoservices.core import ServiceError
+from nanoservices.core.seam import missing_extra
 
 from . import _problems
 from ._auth import Auth
@@ -177,6 +178,8 @@ def create_app(
     max_sessions_per_client: int = 100,
     body_timeout: float = 30.0,
     metrics: bool = True,
+    dashboard: bool = False,
+    dashboard_tick: float = 1.0,
 ) -> Starlette:
     """The ASGI app serving ``services`` (factories by name, or [`Served`][] entries).
 
@@ -190,7 +193,12 @@ def create_app(
         body_timeout: seconds a request body may take to arrive (408 past it).
         metrics: serve Prometheus metrics at ``/metrics`` (behind the token); off, the
             calls and streams are not measured at all.
+        dashboard: serve the read-only live dashboard at ``/dashboard/`` (behind the
+            token; it reads the metrics, so needs them on).
+        dashboard_tick: seconds between two live updates of a dashboard page.
     """
+    if dashboard and not metrics:
+        raise ValueError("the dashboard reads the server's metrics: keep metrics on")
     if isinstance(services, Mapping):
         entries = [
             v if isinstance(v, Served) else Served(v, name=name) for name, v in services.items()
@@ -211,7 +219,7 @@ def create_app(
         e.metrics = ServerMetrics(e.services, e.sessions, e.counters)
         measured = e.metrics.measured
     base = "/services/{name}/sessions/{session}"
-    routes = [
+    routes: list[BaseRoute] = [
         _route("/health", GET=e.health),
         _route("/ready", GET=e.readiness),
         _route("/stats", GET=e.statistics),
@@ -228,6 +236,12 @@ def create_app(
     ]
     if metrics:
         routes.insert(3, _route("/metrics", GET=e.metrics_text))
+    if dashboard:
+        try:  # Jinja2 is loaded only for the dashboard
+            from .dashboard import dashboard_routes
+        except ModuleNotFoundError as exc:
+            raise missing_extra("the dashboard", "Jinja2", "dashboard", exc.name or "") from None
+        routes.extend(dashboard_routes(e, dashboard_tick))
     app = Starlette(
         routes=routes,
         lifespan=server.lifespan,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from nanoservices.aio import AsyncHandle, AsyncReplyStream
+from nanoservices.core import ServiceError
 
 from . import _problems
 from ._auth import header_bytes
@@ -43,6 +44,7 @@ class Session:
     stream: AsyncReplyStream[Any] | None = None  # its last stream (open or done)
     tracebacks: bool = False  # its failures' problem documents carry the traceback
     sending: bool = False  # a page of its stream is being sent (the client is reading)
+    last_failure: ServiceError | None = None  # the last error its service answered with
 
     @property
     def state(self) -> str:

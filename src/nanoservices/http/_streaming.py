@@ -117,6 +117,7 @@ async def frames(
     except ServiceError as exc:
         pending = None
         counters.errors += 1
+        session.last_failure = exc
         refused = failure(exc, session.id, session.state, traceback=session.tracebacks)
         lines.append(_error_frame(refused.doc))
         yield _sent(lines)
