@@ -382,9 +382,11 @@ def test_debug_refuses_an_async_service(store: JournalStore) -> None:
     asyncio.run(write())
     with (
         history(acounter, key="a", store=store) as hist,
-        pytest.raises(JournalError, match="sync service"),
+        pytest.raises(JournalError, match="sync service") as refused,
     ):
         hist.debug(1)
+    assert "journal inspect --at N" in str(refused.value)  # what to use instead, there too
+    assert hist.position == hist.first  # refused before replaying anything
 
 
 def test_a_journal_written_by_another_factory_is_refused_unless_forced(

@@ -208,6 +208,13 @@ def history(
     )
 
 
+#: Why ``debug`` cannot stop in the service, and what shows its frames instead.
+_NO_DEBUG = (
+    "debug stops in a sync service's generator frame, and this service {what}: look at "
+    "its frames after a step instead (at(n); nanoservices journal inspect --at N)"
+)
+
+
 class History:
     """A key's journal, replayable to any step: see [`history`][]."""
 
@@ -419,18 +426,17 @@ class History:
         """Run step ``seq`` under ``debugger`` (default a new ``pdb.Pdb()``), stopped
         inside the service's own frame (the innermost of its ``yield from`` chain) as
         it takes the request; returns the step with its outcome. Sync services only."""
+        from ._drive import _is_async
+
         entry = self._entry(seq)
+        if _is_async(self.factory):  # refused before any replay
+            raise JournalError(self.name, self.key, _NO_DEBUG.format(what="is async"))
         self._goto(seq - 1)
         replay = self._replay
         assert replay is not None
         frame = replay.innermost_frame()
         if frame is None:
-            raise JournalError(
-                self.name,
-                self.key,
-                "debug stops in a sync service's generator frame; this service is async "
-                "or has finished (look at its frames with at() instead)",
-            )
+            raise JournalError(self.name, self.key, _NO_DEBUG.format(what="has finished"))
         if debugger is None:
             import pdb
 
