@@ -128,14 +128,13 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     namespace = module.__dict__
     # Dataclasses and pickling look classes up in sys.modules[cls.__module__].
     monkeypatch.setitem(sys.modules, "__docs__", module)
+    # The working directory is importable, as for `python` run in a folder: a
+    # page's titled files, and any module an example writes there.
+    monkeypatch.syspath_prepend(str(tmp_path))
     ran = 0
-    saved: list[str] = []  # modules the page saved as files, forgotten after it
     for block in blocks_of(page):
         if block.file is not None:
             (tmp_path / block.file).write_text(block.code, encoding="utf-8")
-            if not saved:
-                monkeypatch.syspath_prepend(str(tmp_path))
-            saved.append(block.file.removesuffix(".py"))
             continue
         if block.skip is not None:
             assert any(word in block.skip.lower() for word in _ALLOWED_SKIP_REASONS), (
@@ -164,8 +163,9 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
             except Exception:
                 pass
     namespace.clear()
-    for name in saved:
-        sys.modules.pop(name, None)
+    for name, loaded in list(sys.modules.items()):  # forget the page's own modules
+        if Path(getattr(loaded, "__file__", None) or "/").parent == tmp_path:
+            sys.modules.pop(name, None)
     gc.collect()
 
 

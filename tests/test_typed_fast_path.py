@@ -192,3 +192,34 @@ def test_a_request_type_that_cannot_be_checked_is_refused_when_declared() -> Non
         ns.service(request_type=Any, name="cart")(cart).with_options(
             name="renamed", request_type=AddD | RemoveD
         )
+
+
+_as_stream = ns.streamed  # built by a helper: the service's own code names neither
+
+
+def _refusal(reason: str) -> Any:
+    return ns.refuse(reason)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_refusal_or_stream_built_by_a_helper_is_told_by_its_type(kind: type[Any]) -> None:
+    @ns.service
+    def indirect() -> Generator[Any, Any, None]:
+        reply: Any = None
+        while True:
+            request = yield reply
+            reply = _refusal("no") if request == "no" else _as_stream(range(request))
+
+    assert not indirect.spec.refuses
+    assert not indirect.spec.streams
+    h = kind(indirect.spec)
+    with pytest.raises(ns.InvalidRequestError, match="no"):
+        h.call("no")
+    with pytest.raises(ns.StreamReplyError):
+        h(2)
+    with pytest.raises(ns.StreamReplyError):
+        h.call(2, timeout=5.0)  # the path with a deadline tells it too
+    assert h.state is ns.State.READY
+    assert list(h.stream(3)) == [0, 1, 2]
+    with h.hot() as send:  # the bare send hands the marker back as it is
+        assert type(send("no")) is ns.core.Refusal

@@ -75,6 +75,17 @@ def test_a_native_streamed_reply_is_items_then_an_end_marker(run_cli: RunCli) ->
     ]
 
 
+def test_a_stream_built_by_a_helper_is_items_too(run_cli: RunCli) -> None:
+    done = run_cli("run", "nanoservices.examples.basics:relay", input='2\n"x"\n')
+    assert done.returncode == 0, done.stderr
+    assert records(done.stdout) == [
+        {"item": 2},
+        {"item": 1},
+        {"end": True, "items": 2},
+        {"reply": "x"},
+    ]
+
+
 def test_max_items_stops_an_endless_stream_and_the_service_serves_on(run_cli: RunCli) -> None:
     done = run_cli("run", "--max-items", "2", ODD, input='"inf"\n"x"\n')
     assert done.returncode == 0, done.stderr

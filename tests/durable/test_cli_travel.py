@@ -207,3 +207,59 @@ def test_another_factory_is_refused_unless_forced(where: list[str]) -> None:
     forced = journal("inspect", "acme", "--at", "5", "--service", FIXED, "--force", *where)
     assert forced.returncode == 0, forced.stderr
     assert "after step 5: call Check(entry='food') -> 30" in forced.stdout
+
+
+def test_a_refused_step_command_leaves_the_session_where_it_was() -> None:
+    """A ``diff`` or ``goto`` naming a step beyond the journal is an error, and
+    the session stays at the step it was at (the prompt says so)."""
+    from nanoservices._cli._stepper import Stepper
+    from nanoservices.durable import MemoryStore, history
+
+    store = MemoryStore()
+    fill(store)
+    shown: list[str] = []
+    with history(ledger, [].append, key="acme", store=store) as hist:
+        stepper = Stepper(hist, shown.append)
+        stepper.execute("goto 2")
+        for refused in ("diff 1 50", "diff 50", "goto 50", "next 9", "back 5"):
+            stepper.execute(refused)
+            assert shown[-1].startswith("error: step "), refused
+            assert stepper.prompt() == "(step 2/7) ", refused
+
+
+def test_debug_of_a_step_beyond_the_journal_says_so_first(where: list[str]) -> None:
+    done = journal("debug", "acme", "--at", "9", "--service", LEDGER, *where)
+    assert done.returncode == 1
+    assert done.stdout == ""  # no "replayed to step 8": nothing was replayed
+    assert "step 9 is not in the journal of key 'acme' (steps 1 to 7)" in done.stderr
+
+
+def test_a_service_option_naming_no_factory_names_the_journal_command(where: list[str]) -> None:
+    done = journal("inspect", "acme", "--at", "1", "--service", f"{LEDGER[:-7]}:Deposit", *where)
+    assert done.returncode == 2
+    assert "Deposit is a StructMeta, not a service factory" in done.stderr
+    assert "serve" not in done.stderr
+
+
+def test_debug_of_an_async_service_is_refused_before_it_announces_pdb(
+    journal_path: Path,
+) -> None:
+    import asyncio
+
+    from nanoservices.durable import adurable
+
+    from .aservices import acounter
+    from .services import Add
+
+    async def write() -> None:
+        with SQLiteStore(journal_path) as store:
+            h = await adurable(acounter, key="a", store=store)
+            await h.call(Add(1))
+            await h.aclose()
+
+    asyncio.run(write())
+    service = "tests.durable.aservices:acounter"
+    done = journal("debug", "a", "--at", "1", "--service", service, "--store", str(journal_path))
+    assert done.returncode == 1
+    assert done.stdout == ""  # no "pdb stops in the service's frame": it will not
+    assert "journal inspect --at N" in done.stderr

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import requests
 
@@ -26,11 +27,14 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis.errors import Unsatisfiable  # noqa: E402
 
+from nanoservices import service  # noqa: E402
 from nanoservices.examples import basics  # noqa: E402
 from nanoservices.http import Served, create_app  # noqa: E402
 from nanoservices.http._host import discover  # noqa: E402
+from nanoservices.http._openapi import openapi  # noqa: E402
 from nanoservices.http._run import serving_app  # noqa: E402
 from nanoservices.services.forecast import LocalWMOServer, forecasts  # noqa: E402
+from nanoservices.services.hashing import md5  # noqa: E402
 from nanoservices.services.people import create_demo_database, people  # noqa: E402
 
 pytestmark = pytest.mark.http
@@ -40,6 +44,22 @@ pytestmark = pytest.mark.http
 EXAMPLES = int(os.environ.get("NANOSERVICES_SCHEMATHESIS_EXAMPLES", "4"))
 #: NANOSERVICES_SCHEMATHESIS_EXPLORE=1 draws new cases each run (CI keeps one fixed set).
 EXPLORE = os.environ.get("NANOSERVICES_SCHEMATHESIS_EXPLORE") == "1"
+
+
+class Move(msgspec.Struct):
+    """A typed request: where to, how far."""
+
+    direction: str
+    steps: int
+
+
+@service
+def walker() -> Generator[int, Move, None]:
+    """Replies with the steps walked so far (a Struct request type)."""
+    walked = 0
+    while True:
+        move = yield walked
+        walked += move.steps
 
 
 @dataclass
@@ -59,6 +79,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             Served(people, args=(str(db),)),
             Served(forecasts, kwargs={"base_url": wmo.url_format}),
             Served(basics.counter, name="shared-counter", shared=True),
+            Served(md5, name="bundled-md5"),  # str | bytes
+            Served(walker),
         ]
         app = create_app(services, max_sessions=100_000, max_sessions_per_client=100_000)
         with serving_app(app) as base:
@@ -104,7 +126,7 @@ def _check_stream(
             if ctype != "application/x-ndjson":
                 tally.failures.append(f"{where}: content type {ctype}")
             for n, line in enumerate(response.iter_lines()):
-                if not line.startswith(('{"item":', '{"end":', '{"error":')):
+                if not line.startswith(('{"item":', '{"end":', '{"error":', '{"more":')):
                     tally.failures.append(f"{where}: bad frame {line[:80]!r}")
                 if n >= 20:
                     break
@@ -175,6 +197,28 @@ def _run_operation(
         tally.unsatisfiable += 1
 
 
+def _request_schema(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """The request body schema of ``name``'s call, its references resolved."""
+    body = doc["paths"][f"/services/{name}/sessions/{{session}}/call"]["post"]["requestBody"]
+    schema: dict[str, Any] = body["content"]["application/json"]["schema"]
+    return {**schema, "components": doc["components"]}
+
+
+def test_request_bodies_follow_the_declared_request_type() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    doc = openapi({"md5": Served(md5), "walker": Served(walker)})
+    text = _request_schema(doc, "md5")  # str | bytes: msgspec takes no such union whole
+    jsonschema.validate("some text", text)
+    for wrong in (None, 5, [], {}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(wrong, text)
+    move = _request_schema(doc, "walker")
+    jsonschema.validate({"direction": "north", "steps": 3}, move)
+    for wrong in (None, {"direction": "north"}, {"direction": "north", "steps": "3"}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(wrong, move)
+
+
 def test_the_openapi_document_validates(url: str) -> None:
     schema = schemathesis.openapi.from_url(url + "/openapi.json")
     schema.validate()
@@ -192,6 +236,8 @@ SERVICES = (
     "people",
     "forecasts",
     "shared-counter",
+    "bundled-md5",
+    "walker",
 )
 SERVER = "(server)"
 

@@ -272,15 +272,16 @@ def test_a_json_body_must_say_so(http: httpx.Client) -> None:
     )
 
 
-# -- 9: shutdown ends open streams with an error frame ------------------------------
+# -- 9: shutdown ends open streams with an error ------------------------------------
+# (a page being sent gets an error frame: tests/http/test_stream_pull.py)
 
 
-def test_shutdown_sends_an_error_frame_to_open_streams() -> None:
+def test_a_stream_between_pages_at_shutdown_finds_no_server() -> None:
     with serving_app(create_app({"countdown": basics.countdown})) as base:
         h = connect(base, "countdown")
         items = h.stream(10**9)
         assert next(items) == 10**9
-    with pytest.raises(TransportError, match="stopping"):
+    with pytest.raises(TransportError, match="cannot reach the server"):
         for _ in items:
             pass
     h.close()

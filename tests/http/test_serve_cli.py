@@ -50,3 +50,31 @@ def test_serve_uses_the_operators_arguments_and_refuses_the_clients(served: str)
         assert h(1) == 101
     with pytest.raises(InvalidRequestError, match="operator"):
         connect(served, "counter", 5)
+
+
+def test_serve_dashboard_is_behind_the_token() -> None:
+    import httpx
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nanoservices", "serve", "nanoservices.examples.basics:counter",
+         "--port", str(port), "--token", "cli-token", "--dashboard"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert process.stderr is not None
+    said = []
+    for line in process.stderr:
+        said.append(line)
+        if "Uvicorn running on" in line:
+            break
+    try:
+        assert any("/dashboard/" in line for line in said)
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/dashboard/").status_code == 401
+        assert httpx.get(f"{base}/metrics").status_code == 401
+        bearer = {"authorization": "Bearer cli-token"}
+        assert httpx.get(f"{base}/dashboard/", headers=bearer).status_code == 200
+        assert "nanoservices_requests_total" in httpx.get(f"{base}/metrics", headers=bearer).text
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nanoservices import Handle, ServiceError, ServiceFailedError, State, Stream
+from nanoservices.core.seam import NATIVE
 
 from ._observe import Observer
 
@@ -163,11 +164,12 @@ class Session:
     def send(self, request: object) -> Any | Items:
         """One request: the reply, or [`Items`][] when a native service streamed.
 
-        A service that may stream is asked through ``stream()`` (``call()`` refuses
-        a streamed reply); a plain reply then comes back as itself.
+        A native service is asked through ``stream()`` (``call()`` refuses a
+        streamed reply, and whether a reply streams shows only in the reply: a
+        helper may build it); a plain reply then comes back as itself.
         """
         spec = getattr(self.handle, "spec", None)
-        if spec is None or not spec.streams:
+        if spec is None or spec.protocol is not NATIVE:
             return self.handle.call(request)
         items = self.handle.stream(request)
         if not getattr(items, "streamed", True):

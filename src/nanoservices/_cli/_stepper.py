@@ -98,16 +98,20 @@ class Stepper:
         elif verb == "diff" and len(args) in (1, 2):
             here = hist.position
             a, b = int(args[0]), int(args[1]) if len(args) == 2 else here
-            changes = hist.diff(a, b)
-            hist.at(here)  # stay where the session was
+            try:
+                changes = hist.diff(a, b)
+            finally:
+                hist.at(here)  # stay where the session was, also when a step is refused
             for change in changes:
                 self.echo(f"  {change.function}.{change.name}: {change.before} -> {change.after}")
             if not changes:
                 self.echo(f"  no local differs between steps {a} and {b}")
         elif verb == "changes" and len(args) == 1:
             here = hist.position
-            found = hist.changes(args[0])
-            hist.at(here)
+            try:
+                found = hist.changes(args[0])
+            finally:
+                hist.at(here)
             for change in found:
                 self.echo(f"  {change}")
             if not found:

@@ -84,13 +84,18 @@ def load_target(spec: str, *, raw: bool = False, reset_with: str | None = None) 
     return Target(spec, module, obj, raw=False)
 
 
-def load_services(spec: str, *, raw: bool = False, reset_with: str | None = None) -> dict[str, Any]:
+def load_services(
+    spec: str, *, raw: bool = False, reset_with: str | None = None, taker: str = "serve"
+) -> dict[str, Any]:
     """The service factories ``nanoservices serve`` offers, by name.
 
     ``MODULE:FACTORY`` or ``file.py:name`` is one factory (with ``raw``, a
     talk-style generator function hosted through [`nanoservices.raw`][]);
     ``MODULE`` or ``file.py`` alone is every ``@service`` and ``@aservice``
     factory it exports.
+
+    ``taker`` names what takes the factory in the error text (``serve``, or a
+    ``journal`` command's ``--service``, which has no ``--raw``).
 
     Raises:
         TargetError: nothing to serve, or the object named is not a service factory.
@@ -127,10 +132,10 @@ def load_services(spec: str, *, raw: bool = False, reset_with: str | None = None
     obj = _lookup(_import(module_name), attr, spec)
     if isinstance(obj, ServiceFactory | AsyncServiceFactory):
         return {obj.spec.name: obj}
-    if inspect.isgeneratorfunction(obj):
+    if inspect.isgeneratorfunction(obj) and taker == "serve":
         raise TargetError(_plain_generator("serve", spec))
     raise TargetError(
-        f"{spec} is a {type(obj).__name__}, not a service factory: serve takes a function "
+        f"{spec} is a {type(obj).__name__}, not a service factory: {taker} takes a function "
         "decorated with @nanoservices.service or @nanoservices.aio.aservice"
     )
 

@@ -44,7 +44,7 @@ def shown_time(at: float | None) -> str:
 def load_factory(spec: str) -> Any:
     """The service factory ``MODULE:FACTORY`` names (sync or async), or exit 2."""
     try:
-        found = _target.load_services(spec)
+        found = _target.load_services(spec, taker="--service")
     except _target.TargetError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from nanoservices.core.seam import install_hint
+
 from ._app import RawOption, ResetWithOption, app
 from ._target import TargetError, load_services
 
@@ -110,6 +112,14 @@ def serve(
             "commit, a crash may lose the last group.",
         ),
     ] = "sync",
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard",
+            help="Serve a read-only live dashboard at /dashboard/ (behind the token; "
+            "any token holder sees every session's frames, secrets redacted).",
+        ),
+    ] = False,
 ) -> None:
     """Serve services over HTTP: sessions, JSON, streams, problem details."""
     from nanoservices.http import Served
@@ -162,10 +172,19 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         _close(store)
         raise typer.Exit(2) from None
+    if dashboard:
+        try:  # the dashboard's templates need the dashboard extra (Jinja2)
+            import nanoservices.http.dashboard  # noqa: F401
+        except ModuleNotFoundError:
+            typer.echo(f"error: --dashboard needs Jinja2: {install_hint('dashboard')}", err=True)
+            _close(store)
+            raise typer.Exit(2) from None
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         typer.echo(f"warning: serving on {host} without --token: anyone can reach it", err=True)
     served_names = ", ".join(name or s.factory.spec.name for s in services)
     typer.echo(f"serving {served_names} (sessions at /services/{{name}}/sessions)", err=True)
+    if dashboard:
+        typer.echo(f"dashboard at http://{host}:{port}/dashboard/", err=True)
     try:
         run_server(
             services,
@@ -176,6 +195,7 @@ def serve(
             max_sessions_per_client=max_sessions_per_client,
             idle_timeout=idle_timeout,
             max_body=max_body,
+            dashboard=dashboard,
         )
     finally:
         _close(store)

@@ -40,7 +40,7 @@ class _Default:
 
 
 #: What ``@service(...)`` and ``raw(...)`` return when given options only.
-_Decorator: TypeAlias = Callable[
+ServiceDecorator: TypeAlias = Callable[
     [Callable[..., Generator[Any, Any, Any]]], "ServiceFactory[Any, Any, Any]"
 ]
 
@@ -125,7 +125,7 @@ def _make_spec(
 
 def _factory_or_decorator(
     fn: Callable[..., Generator[Any, Any, Any]] | None, **options: Any
-) -> ServiceFactory[Any, Any, Any] | _Decorator:
+) -> ServiceFactory[Any, Any, Any] | ServiceDecorator:
     """``fn``'s factory made with ``options`` (those of ``_make_spec``), or, without
     ``fn`` (``@service(...)``), the decorator that makes it."""
 
@@ -187,7 +187,7 @@ def service(
     request_type: Any = FROM_ANNOTATION,
     validate: bool = True,
     refuses: bool | None = None,
-) -> ServiceFactory[Any, Any, Any] | _Decorator:
+) -> ServiceFactory[Any, Any, Any] | ServiceDecorator:
     """Make a service factory from a generator function (native protocol).
 
     Args:
@@ -250,7 +250,7 @@ def raw(
     reset_with: type[BaseException] | None = None,
     name: str | None = None,
     restart: RestartPolicy | None = None,
-) -> ServiceFactory[Any, Any, Any] | _Decorator:
+) -> ServiceFactory[Any, Any, Any] | ServiceDecorator:
     """Host a generator written in the talk's style, unchanged.
 
     ``call(x)`` is ``send(x)``; ``stream(x)`` hands out what it yields until it

@@ -138,7 +138,7 @@ class DurableHandle(Generic[RequestT, ReplyT]):
         assert snaps is not None  # the flows ask for state only with snapshots=
         return snaps
 
-    def _run(self, flow: fx.Flow) -> Any:
+    def _run(self, flow: fx.Flow[T]) -> T:
         return fx.run(flow, self._do)
 
     def _stop(self) -> None:

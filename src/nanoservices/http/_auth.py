@@ -8,6 +8,8 @@ token that opened them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 
@@ -48,6 +50,23 @@ class Auth:
         if scheme.lower() == "bearer" and matched:
             return f"{token}\x00{client}"
         raise _problems.unauthorized()
+
+    def accepts(self, token: str) -> bool:
+        """Whether ``token`` is one of the server's (every token compared, in constant time)."""
+        given = header_bytes(token)
+        matched = False
+        for t in self._tokens:
+            matched |= secrets.compare_digest(given, t)
+        return matched
+
+    def sealed(self, secret: bytes) -> tuple[bytes, ...]:
+        """Each token sealed with ``secret`` (HMAC-SHA256): what a browser may keep in
+        a cookie instead of the token itself."""
+        return tuple(hmac.new(secret, t, hashlib.sha256).digest() for t in self._tokens)
+
+    def seal(self, secret: bytes, token: str) -> bytes:
+        """``token`` sealed as [`sealed`][] seals the server's."""
+        return hmac.new(secret, header_bytes(token), hashlib.sha256).digest()
 
     def quota_key(self, request: Request) -> str:
         """Who a session quota counts against: the token with auth on, else the peer address

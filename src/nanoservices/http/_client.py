@@ -31,7 +31,14 @@ from nanoservices.core import (
 )
 from nanoservices.core.seam import Op, deadlines, refusal, short_repr
 
-from ._wire import CLIENT_HEADER, STATE_HEADER, TIMEOUT_HEADER, error_from_problem
+from ._wire import (
+    CLIENT_HEADER,
+    FIRST_WINDOW,
+    MAX_WINDOW,
+    STATE_HEADER,
+    TIMEOUT_HEADER,
+    error_from_problem,
+)
 
 __all__ = [
     "AsyncRemoteHandle",
@@ -59,6 +66,20 @@ HTTPX_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, 
 DEADLINE_GRACE = 0.25
 
 _MAX_SECONDS = 999_999_999.0  # what the timeout header can say
+
+#: What [`_Wire.frame`][] returns for a page's ``more`` frame: the stream goes on
+#: in its next page.
+MORE: Any = object()
+
+
+def _page(window: int, first: bool = False) -> str:
+    """The path (below the session) asking for a stream's first or next page."""
+    return f"/stream?window={window}" if first else f"/stream/next?window={window}"
+
+
+def _grown(window: int) -> int:
+    """The next page's window: twice the last, up to [`MAX_WINDOW`][]."""
+    return min(2 * window, MAX_WINDOW)
 
 
 def deadline_of(timeout: float | None) -> float | None:
@@ -197,8 +218,9 @@ class _Wire:
         return error_from_problem(doc, self.name, status)
 
     def frame(self, line: str) -> tuple[bool, Any]:
-        """(True, item) for an item; (False, None) at the end; raises a stream's error
-        (a [`TransportError`][] for ``""``: the stream broke off)."""
+        """(True, item) for an item; (False, None) at the end; (False, [`MORE`][]) at
+        the end of a page; raises a stream's error (a [`TransportError`][] for ``""``:
+        the stream broke off)."""
         if not line:
             raise TransportError(self.name, "the stream broke off before its end frame")
         try:
@@ -214,6 +236,8 @@ class _Wire:
             state = problem.get("state") if isinstance(problem, dict) else None
             self.state = _STATES.get(str(state), State.READY)
             raise error_from_problem(problem, self.name)
+        if doc.get("more") is True:
+            return False, MORE
         self.state = _STATES.get(str(doc.get("state")), State.READY)
         return False, None
 
@@ -299,7 +323,8 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if timeout is not None:
             return self._call_within(request, timeout)
         self._not_streaming(Op.CALL)
-        return self._wire.outcome(self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
+        reply: ReplyT = self._wire.outcome(self._post("/call", self._wire.encode(request)))
+        return reply
 
     __call__ = call
 
@@ -315,7 +340,8 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
             response = self._client.send(sent)
         except HTTPX_ERRORS as exc:
             raise wire.failed_send(exc, request, timeout) from exc
-        return wire.outcome(response)  # type: ignore[no-any-return]
+        answer: ReplyT = wire.outcome(response)
+        return answer
 
     def stream(self, request: RequestT, /, *, timeout: float | None = None) -> RemoteStream[Any]:
         """Send ``request``; iterate its streamed reply lazily, item by item.
@@ -332,7 +358,8 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         if self._closed:
             raise refusal(State.CLOSED, Op.CALL, self.name)
         self._not_streaming(Op.CALL)
-        sent = wire.request(self._client, "POST", "/stream", wire.encode(request), at)
+        body = wire.encode(request)
+        sent = wire.request(self._client, "POST", _page(FIRST_WINDOW, first=True), body, at)
         try:
             response = self._client.send(sent, stream=True)
             if response.status_code != 200:
@@ -430,7 +457,12 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
 
 
 class RemoteStream(Generic[ReplyT]):
-    """A streamed reply read line by line as the server produces it."""
+    """A streamed reply, pulled from the server in pages and read item by item.
+
+    The first page asks for ``FIRST_WINDOW`` items, each next one for twice the
+    last, up to ``MAX_WINDOW``: the server produces only the items asked for,
+    so a reader that stops leaves the service at most one page ahead.
+    """
 
     def __init__(
         self,
@@ -446,6 +478,7 @@ class RemoteStream(Generic[ReplyT]):
         self._request = request
         self._at = at  # the stream's deadline (``time.monotonic()``), or None
         self._timeout = timeout
+        self._window = FIRST_WINDOW  # the last page's
 
     def __iter__(self) -> RemoteStream[ReplyT]:
         return self
@@ -457,22 +490,48 @@ class RemoteStream(Generic[ReplyT]):
         if self._at is not None and deadlines.left(self._at) == 0.0:
             self.cancel()  # the server ends it too; this returns once it has
             raise DeadlineExceeded(handle.name, self._request, self._timeout)
-        try:
-            line = next(self._lines, "")
-            while line == "" and not self._response.is_closed:
+        while True:
+            try:
                 line = next(self._lines, "")
+                while line == "" and not self._response.is_closed:
+                    line = next(self._lines, "")
+            except HTTPX_ERRORS as exc:
+                self._finish()
+                raise handle._wire.failed_send(exc, self._request, self._timeout) from exc
+            try:
+                more, item = handle._wire.frame(line)
+            except ServiceError:
+                self._finish()
+                raise
+            if more:
+                pulled: ReplyT = item
+                return pulled
+            if item is not MORE:
+                self._finish()
+                raise StopIteration
+            self._next_page(handle)
+
+    def _next_page(self, handle: RemoteHandle[Any, Any]) -> None:
+        """Ask the server for the stream's next page (a larger one than the last)."""
+        with contextlib.suppress(*HTTPX_ERRORS):  # the last page is read to its end
+            self._response.close()
+        self._window = _grown(self._window)
+        wire = handle._wire
+        sent = wire.request(handle._client, "POST", _page(self._window), None, self._at)
+        try:
+            response = handle._client.send(sent, stream=True)
+            if response.status_code != 200:
+                with contextlib.closing(response):
+                    content = response.read()
+                raise wire.error(response.status_code, content)
         except HTTPX_ERRORS as exc:
             self._finish()
-            raise handle._wire.failed_send(exc, self._request, self._timeout) from exc
-        try:
-            more, item = handle._wire.frame(line)
+            raise wire.failed_send(exc, self._request, self._timeout) from exc
         except ServiceError:
             self._finish()
             raise
-        if not more:
-            self._finish()
-            raise StopIteration
-        return item  # type: ignore[no-any-return]
+        self._response = response
+        self._lines = response.iter_lines()
 
     def _finish(self) -> None:
         handle, self._handle = self._handle, None
@@ -603,7 +662,8 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         if timeout is not None:
             return await self._call_within(request, timeout)
         self._not_streaming(Op.CALL)
-        return self._wire.outcome(await self._post("/call", self._wire.encode(request)))  # type: ignore[no-any-return]
+        reply: ReplyT = self._wire.outcome(await self._post("/call", self._wire.encode(request)))
+        return reply
 
     __call__ = call
 
@@ -621,7 +681,8 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
             response = await self._client.send(sent)
         except HTTPX_ERRORS as exc:
             raise wire.failed_send(exc, request, timeout) from exc
-        return wire.outcome(response)  # type: ignore[no-any-return]
+        answer: ReplyT = wire.outcome(response)
+        return answer
 
     def stream(
         self, request: RequestT, /, *, timeout: float | None = None
@@ -724,6 +785,7 @@ class AsyncRemoteStream(Generic[ReplyT]):
         self._lines: AsyncIterator[str] | None = None
         self._at = at  # the stream's deadline (``time.monotonic()``), or None
         self._timeout = timeout
+        self._window = FIRST_WINDOW  # the last page's
 
     async def open(self) -> AsyncRemoteStream[ReplyT]:
         handle = self._handle
@@ -737,7 +799,8 @@ class AsyncRemoteStream(Generic[ReplyT]):
         wire = handle._wire
         client = handle._client
         wire.late(self._request, self._timeout, self._at)
-        sent = wire.request(client, "POST", "/stream", wire.encode(self._request), self._at)
+        body = wire.encode(self._request)
+        sent = wire.request(client, "POST", _page(FIRST_WINDOW, first=True), body, self._at)
         try:
             response = await client.send(sent, stream=True)
             if response.status_code != 200:
@@ -767,23 +830,52 @@ class AsyncRemoteStream(Generic[ReplyT]):
         if self._at is not None and deadlines.left(self._at) == 0.0:
             await self.aclose()  # the server ends it too; this returns once it has
             raise DeadlineExceeded(handle.name, self._request, self._timeout)
-        line = ""
+        while True:
+            line = ""
+            try:
+                async for line in self._lines:
+                    if line:
+                        break
+            except HTTPX_ERRORS as exc:
+                await self._finish()
+                raise handle._wire.failed_send(exc, self._request, self._timeout) from exc
+            try:
+                more, item = handle._wire.frame(line)
+            except ServiceError:
+                await self._finish()
+                raise
+            if more:
+                pulled: ReplyT = item
+                return pulled
+            if item is not MORE:
+                await self._finish()
+                raise StopAsyncIteration
+            self._lines = await self._next_page(handle)
+
+    async def _next_page(self, handle: AsyncRemoteHandle[Any, Any]) -> AsyncIterator[str]:
+        """Ask the server for the stream's next page (a larger one than the last)."""
+        if self._response is not None:
+            with contextlib.suppress(*HTTPX_ERRORS):  # the last page is read to its end
+                await self._response.aclose()
+        self._window = _grown(self._window)
+        wire = handle._wire
+        sent = wire.request(handle._client, "POST", _page(self._window), None, self._at)
         try:
-            async for line in self._lines:
-                if line:
-                    break
+            response = await handle._client.send(sent, stream=True)
+            if response.status_code != 200:
+                try:
+                    content = await response.aread()
+                finally:
+                    await response.aclose()
+                raise wire.error(response.status_code, content)
         except HTTPX_ERRORS as exc:
             await self._finish()
-            raise handle._wire.failed_send(exc, self._request, self._timeout) from exc
-        try:
-            more, item = handle._wire.frame(line)
+            raise wire.failed_send(exc, self._request, self._timeout) from exc
         except ServiceError:
             await self._finish()
             raise
-        if not more:
-            await self._finish()
-            raise StopAsyncIteration
-        return item  # type: ignore[no-any-return]
+        self._response = response
+        return response.aiter_lines()
 
     async def _finish(self) -> None:
         handle, self._handle = self._handle, None

@@ -20,12 +20,22 @@ from nanoservices.core.seam import deadlines
 
 from . import _problems
 from ._problems import MAX_JSON_DEPTH
-from ._wire import JSON, TIMEOUT_HEADER, SessionOpen, ThrowRequest
+from ._wire import JSON, MAX_WINDOW, TIMEOUT_HEADER, SessionOpen, ThrowRequest
 
-__all__ = ["MAX_JSON_DEPTH", "BodyReader", "deadline", "json_depth_over", "request_value"]
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "BodyReader",
+    "deadline",
+    "json_depth_over",
+    "request_value",
+    "window",
+]
 
 #: What ``nanoservices-timeout`` may hold: seconds, a plain decimal number.
 _SECONDS: Final = re.compile(r"\d{1,9}(\.\d{1,9})?")
+#: What ``?window=`` may hold: a whole number of items (of any length: a larger one
+#: than the most a page holds is served as that most).
+_COUNT: Final = re.compile(r"[0-9]+")
 
 _decode_any = msgspec.json.Decoder().decode
 _decode_open = msgspec.json.Decoder(SessionOpen).decode
@@ -155,3 +165,15 @@ def deadline(request: Request, service: str) -> float | None:
     if _SECONDS.fullmatch(text.strip()) is None:
         raise _problems.bad_timeout(service, TIMEOUT_HEADER, text)
     return deadlines.deadline_at(float(text))
+
+
+def window(request: Request, service: str) -> int | None:
+    """The items a stream's page may hold, from ``?window=`` (at most [`MAX_WINDOW`][]);
+    None without it: the whole stream in one response."""
+    text = request.query_params.get("window")
+    if text is None:
+        return None
+    digits = text.lstrip("0")
+    if _COUNT.fullmatch(text) is None or not digits:
+        raise _problems.bad_window(service, text)
+    return MAX_WINDOW if len(digits) > 9 else min(int(digits), MAX_WINDOW)

@@ -168,6 +168,11 @@ class KeyedServices:
         """Open the stores (at the server's start)."""
         self._stores = await asyncio.to_thread(open_stores, dict(self._services))
 
+    def stores(self) -> list[KeyedSessions]:
+        """The keyed sessions open now, each once (services naming one location share them)."""
+        distinct = {id(sessions): sessions for sessions in self._stores.values()}
+        return list(distinct.values())
+
     async def stop(self) -> None:
         """Close the stores the server opened (at its end, after every session)."""
         await asyncio.to_thread(close_stores, self._stores)

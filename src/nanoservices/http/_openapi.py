@@ -2,12 +2,15 @@
 
 Request and reply schemas come from ``msgspec.json.schema_components`` over
 each service's ``Generator[Reply, Request, ...]`` (or ``AsyncGenerator``)
-annotation; a type msgspec cannot describe is left open (``{}``).
+annotation (a union msgspec cannot take as one type, like ``str | bytes``, is
+each member's schema, any of them); a type msgspec cannot describe is left
+open (``{}``).
 """
 
 from __future__ import annotations
 
 import collections.abc
+import types
 import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
@@ -15,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 
 from nanoservices.core import Stream
+
+from ._wire import MAX_WINDOW
 
 if TYPE_CHECKING:
     from ._host import Served
@@ -26,12 +31,13 @@ _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 #: Every error status the server answers, and why (each operation lists those it can).
 _WHY: Final = {
-    400: "malformed JSON, nested too deeply, or a malformed nanoservices-timeout header",
+    400: "malformed JSON, nested too deeply, a malformed nanoservices-timeout header or window",
     401: "missing or wrong bearer token",
     403: "not allowed on a shared service",
     404: "unknown service or session",
     408: "the request body was too slow",
-    409: "busy: a stream holds the service (or another client's, on a shared one)",
+    409: "busy: a stream holds the service (or another client's, on a shared one); "
+    "no open stream to page on",
     410: "the session was closed or expired",
     413: "request too large",
     415: "the body is not application/json",
@@ -61,6 +67,20 @@ _TIMEOUT_PARAM: Final = {
     "description": "the caller's deadline: seconds left, a decimal number (like 2.5); "
     "past it the service's work is cancelled and the answer is a 504",
     "schema": {"type": "string", "pattern": "^[0-9]{1,9}([.][0-9]{1,9})?$"},
+}
+
+
+_WINDOW_PARAM: Final = {
+    "name": "window",
+    "in": "query",
+    "required": False,
+    "description": "the most items this page holds (at most "
+    f"{MAX_WINDOW}); the service makes only these. Without it: the whole stream",
+    "schema": {"type": "integer", "minimum": 1},
+}
+_PAGE: Final = {
+    "description": 'lines {"item": x}, then {"end": true}, {"error": ...}, or, when the '
+    'page is full and the stream goes on, {"more": true}',
 }
 
 
@@ -174,14 +194,37 @@ def _reply_types(fn: Any) -> tuple[object, object]:
     return replied, item
 
 
+def _schema(tp: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON schema of ``tp`` and the components it refers to; a union msgspec
+    will not decode as one type (``str | bytes``) is each member's schema, any of
+    them; a type msgspec cannot describe at all is left open (``{}``)."""
+    try:
+        (schema,), comps = msgspec.json.schema_components([tp], ref_template=_REF)
+    except Exception:  # a type msgspec cannot describe (or its hints do not resolve)
+        members = typing.get_args(tp) if _is_union(tp) else ()
+        if not members:
+            return {}, {}
+        parts: list[dict[str, Any]] = []
+        comps = {}
+        for member in members:
+            part, more = _schema(member)
+            if not part:
+                return {}, {}
+            parts.append(part)
+            comps.update(more)
+        return {"anyOf": parts}, comps
+    return schema, comps
+
+
+def _is_union(tp: object) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
 def _schemas(types: list[object]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     out: list[dict[str, Any]] = []
     components: dict[str, Any] = {}
     for tp in types:
-        try:
-            (schema,), comps = msgspec.json.schema_components([tp], ref_template=_REF)
-        except Exception:  # a type msgspec cannot describe (or its hints do not resolve)
-            schema, comps = {}, {}
+        schema, comps = _schema(tp)
         out.append(schema)
         components.update(comps)
     return out, components
@@ -242,8 +285,11 @@ def _open_options(served: Served, components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any]:
-    """The OpenAPI 3.1 document for these services (every status each route answers)."""
+def openapi(
+    services: Mapping[str, Served], auth: bool = False, metrics: bool = False
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document for these services (every status each route answers);
+    ``metrics``: the server serves ``/metrics`` (Prometheus text)."""
     paths: dict[str, Any] = {}
     components: dict[str, Any] = {"Problem": _problem_schema()}
     for name, served in services.items():
@@ -289,20 +335,28 @@ def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any
         paths[session + "/stream"] = {
             "parameters": [_SESSION_PARAM],
             "post": {
-                "summary": f"Stream a reply of {name} as JSON lines",
-                "parameters": [_TIMEOUT_PARAM],
+                "summary": f"Stream a reply of {name} as JSON lines (its first page)",
+                "parameters": [_TIMEOUT_PARAM, _WINDOW_PARAM],
                 "requestBody": _json(request_s, required=True),
                 "responses": {
-                    "200": {
-                        "description": 'lines {"item": x}, then {"end": true} or {"error": ...}',
-                        "content": {"application/x-ndjson": {"schema": item_s}},
-                    },
+                    "200": {**_PAGE, "content": {"application/x-ndjson": {"schema": item_s}}},
                     **_errors(*_ANY_SESSION, *_WITH_BODY, 409, 502, 504),
                 },
             },
             "delete": {
                 "summary": "Cancel the open stream",
                 "responses": {**_ok(204, "cancelled"), **_errors(*_ANY_SESSION, 409)},
+            },
+        }
+        paths[session + "/stream/next"] = {
+            "parameters": [_SESSION_PARAM],
+            "post": {
+                "summary": "The open stream's next page",
+                "parameters": [_WINDOW_PARAM],
+                "responses": {
+                    "200": {**_PAGE, "content": {"application/x-ndjson": {"schema": item_s}}},
+                    **_errors(*_ANY_SESSION, 400, 409, 502, 504),
+                },
             },
         }
         for op, what in [("reset", "Reset: end an open stream, or recover a failed service"),
@@ -339,6 +393,17 @@ def openapi(services: Mapping[str, Served], auth: bool = False) -> dict[str, Any
         schema = {"type": "array"} if path == "/services" else plain
         paths[path] = {
             "get": {"summary": what, "responses": {**_ok(200, what, schema), **_errors(*codes)}}
+        }
+    if metrics:
+        exposition = {"text/plain": {"schema": {"type": "string"}}}
+        paths["/metrics"] = {
+            "get": {
+                "summary": "Prometheus metrics",
+                "responses": {
+                    "200": {"description": "Prometheus metrics", "content": exposition},
+                    **_errors(401),
+                },
+            }
         }
     doc: dict[str, Any] = {
         "openapi": "3.1.0",

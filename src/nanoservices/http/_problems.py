@@ -9,15 +9,17 @@ status, kind, title and words of each situation the server meets.
 
 ```text
 Refused
-├── 400 malformed, too-deep, bad-timeout, bad-session-open, bad-throw
+├── 400 not-http (h11 refused it), malformed, too-deep, bad-timeout, bad-window,
+│       bad-session-open, bad-throw
 ├── 401 unauthorized
 ├── 403 shared-operation
 ├── 404 unknown-service, unknown-session, not-found (no route)
 ├── 405 method-not-allowed
 ├── 408 body-timeout
-├── 409 busy (a shared service's stream is open), key-locked
+├── 409 busy (a shared service's stream is open, a page in flight), no-open-stream, key-locked
 ├── 410 session-expired, closed
 ├── 413 too-large
+├── 431 not-http (headers past h11's size limit)
 ├── 415 unsupported-media-type
 ├── 422 shared-args, bad-session-open, bad-throw (and service_error's invalid-request)
 ├── 429 too-many-sessions, client-quota
@@ -128,6 +130,15 @@ def session_closed(service: str) -> Refused:
     )  # fmt: skip
 
 
+def not_http(status: int, reason: str) -> Refused:
+    """A request that is not valid HTTP/1.1 (h11 refused it before the app could run;
+    ``status`` is h11's hint: 400, or 431 for headers past the size limit)."""
+    return _refused(
+        status, "not-http", "Invalid HTTP request",
+        f"the request is not valid HTTP/1.1 ({reason}); the connection is closed",
+    )  # fmt: skip
+
+
 def no_route(status: int, detail: str, headers: Mapping[str, str] | None) -> Refused:
     """Starlette's own answer for a path or method the server has not (404, 405)."""
     kind = {404: "not-found", 405: "method-not-allowed"}.get(status, "http")
@@ -188,11 +199,19 @@ def bad_timeout(service: str, header: str, text: str) -> Refused:
     )  # fmt: skip
 
 
+def bad_window(service: str, text: str) -> Refused:
+    return _refused(
+        400, "bad-window", "Malformed window",
+        f"window must be a whole number of items, at least 1, got {text[:40]!r}",
+        error="InvalidRequestError", service=service,
+    )  # fmt: skip
+
+
 def bad_session_open(service: str, exc: msgspec.DecodeError) -> Refused:
     return _refused(
         422 if isinstance(exc, msgspec.ValidationError) else 400,
         "bad-session-open", "Bad session request",
-        f'expected {{"args": [...], "kwargs": {{...}}}}: {exc}',
+        f'expected {{"args": [...], "kwargs": {{...}}, "key": "..."}} (each optional): {exc}',
         error="InvalidRequestError", service=service,
     )  # fmt: skip
 
@@ -248,6 +267,24 @@ def shared_stream_open(service: str, operation: str) -> Refused:
         f"cannot {operation}: another client's stream is open on this shared service; "
         "retry when it ends",
         error="ServiceBusyError", service=service,
+    )  # fmt: skip
+
+
+def no_open_stream(service: str, state: str) -> Refused:
+    """The next page of a stream that is not open (it ended, or was cancelled)."""
+    return _refused(
+        409, "no-open-stream", "No open stream",
+        "this session has no open stream to read on from (it ended or was cancelled)",
+        service=service, state=state,
+    )  # fmt: skip
+
+
+def page_in_flight(service: str, state: str) -> Refused:
+    """A page of a stream asked for while the previous page is still being sent."""
+    return _refused(
+        409, "busy", "ServiceBusyError",
+        "the stream's previous page is still being sent; ask for the next one after it",
+        error="ServiceBusyError", service=service, state=state,
     )  # fmt: skip
 
 

@@ -26,10 +26,11 @@ from nanoservices.core.seam import deadlines
 
 from . import _problems
 from ._auth import Auth
-from ._decoding import BodyReader, deadline, request_value
+from ._decoding import BodyReader, deadline, request_value, window
 from ._failures import failure
 from ._host import Served, start_for_client
 from ._keyed import KeyedServices
+from ._metrics import ServerMetrics
 from ._openapi import openapi
 from ._problems import Refused
 from ._sessions import Session, SessionTable
@@ -104,6 +105,7 @@ class Endpoints:
         self.stopping: asyncio.Event | None = None  # made in the server's loop
         self.ready = False
         self.started = time.time()
+        self.metrics: ServerMetrics | None = None  # the server's, when it serves /metrics
 
     # -- what every endpoint needs ---------------------------------------------
 
@@ -123,6 +125,7 @@ class Endpoints:
         """The refusal for an error the session's handle raised (counted; a failure
         is logged with its traceback)."""
         self.counters[session.service].errors += 1
+        session.last_failure = exc
         state = session.state
         return self.keyed.refusal(exc, state) or failure(
             exc, session.id, state, traceback=session.tracebacks
@@ -190,6 +193,12 @@ class Endpoints:
         }
         return _json(doc)
 
+    async def metrics_text(self, request: Request) -> Response:
+        """The Prometheus exposition (behind the token, as every other route)."""
+        self.auth.owner(request)
+        assert self.metrics is not None  # the route is there only with metrics on
+        return self.metrics.exposition()
+
     async def listing(self, request: Request) -> Response:
         self.auth.owner(request)
         doc = [
@@ -204,7 +213,7 @@ class Endpoints:
         return _json(doc)
 
     async def openapi_doc(self, request: Request) -> Response:
-        return _json(openapi(self.services, self.auth.on))
+        return _json(openapi(self.services, self.auth.on, self.metrics is not None))
 
     # -- sessions ----------------------------------------------------------------------
 
@@ -221,6 +230,8 @@ class Endpoints:
         handle: AsyncHandle[Any, Any]
         if self.keyed.wanted(served, opening):
             handle = await self.keyed.open(served, opening)
+            if self.metrics is not None:
+                self.metrics.opened(name, handle)
         elif served.shared:
             if opening.args or opening.kwargs:
                 raise _problems.shared_args(name)
@@ -285,6 +296,7 @@ class Endpoints:
     async def stream(self, request: Request) -> Response:
         session = self.session(request)
         at = deadline(request, session.service)
+        size = window(request, session.service)
         value = await self.request_value(request, session)
         counters = self.counters[session.service]
         counters.streams += 1
@@ -298,7 +310,22 @@ class Endpoints:
             raise self.failed(session, exc) from None
         session.stream = items
         return StreamingResponse(
-            frames(session, items, counters, self.stopping),
+            frames(session, items, counters, self.stopping, size),
+            media_type=NDJSON,
+            headers={STATE_HEADER: session.state},
+        )
+
+    async def stream_page(self, request: Request) -> Response:
+        """The next page of the session's open stream (``?window=`` items at most)."""
+        session = self.session(request)
+        size = window(request, session.service)
+        items = session.stream
+        if items is None or not items.is_open:
+            raise _problems.no_open_stream(session.service, session.state)
+        if session.sending:
+            raise _problems.page_in_flight(session.service, session.state)
+        return StreamingResponse(
+            frames(session, items, self.counters[session.service], self.stopping, size),
             media_type=NDJSON,
             headers={STATE_HEADER: session.state},
         )

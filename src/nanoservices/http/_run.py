@@ -21,17 +21,21 @@ import asyncio
 import contextlib
 import copy
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import h11
 import uvicorn
 import uvicorn.config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from . import _problems
 from ._host import Served
 from ._server import create_app
+from ._wire import PROBLEM_JSON, encode
 
 __all__ = ["Server", "config", "running", "serve"]
 
@@ -40,7 +44,8 @@ HEADER_TIMEOUT = 10.0
 
 
 class _HeaderTimeout(H11Protocol):
-    """uvicorn's h11 protocol, closing a connection whose request headers are too slow."""
+    """uvicorn's h11 protocol, closing a connection whose request headers are too slow,
+    and answering a request that is not valid HTTP with a problem document."""
 
     header_timeout = HEADER_TIMEOUT
 
@@ -73,6 +78,27 @@ class _HeaderTimeout(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to what h11 refused (a malformed request line or header, a
+        NUL in a header, two Content-Lengths, a bad chunk size...), as a problem document
+        instead of its text/plain: called while h11's ``RemoteProtocolError`` is handled."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, h11.RemoteProtocolError):
+            super().send_400_response(msg)
+            return
+        status = error.error_status_hint if 400 <= error.error_status_hint < 500 else 400
+        doc = _problems.not_http(status, str(error) or msg)
+        body = encode(doc.doc)
+        headers = [
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        self.transport.write(self.conn.send(h11.Response(status_code=status, headers=headers)))
+        self.transport.write(self.conn.send(h11.Data(data=body)))
+        self.transport.write(self.conn.send(h11.EndOfMessage()))
+        self.transport.close()
 
 
 class Server(uvicorn.Server):
@@ -124,6 +150,7 @@ def serve(
     idle_timeout: float = 300.0,
     max_body: int = 1 << 20,
     log_level: str = "info",
+    dashboard: bool = False,
 ) -> None:
     """Serve ``services`` until interrupted; on shutdown every service is closed.
 
@@ -141,6 +168,7 @@ def serve(
         max_sessions_per_client=max_sessions_per_client,
         idle_timeout=idle_timeout,
         max_body=max_body,
+        dashboard=dashboard,
     )
     Server(config(app, host=host, port=port, log_level=log_level, own_logs=True)).run()
 

@@ -3,12 +3,14 @@
 Routes (JSON bodies; errors are ``application/problem+json``):
 
 ```text
-GET    /health  /ready  /stats  /openapi.json  /services
+GET    /health  /ready  /stats  /metrics  /openapi.json  /services
 POST   /services/{name}/sessions                  {"args": [...], "kwargs": {...}}
 GET    /services/{name}/sessions/{id}             -> {"state": ...}
 DELETE /services/{name}/sessions/{id}             close (finally blocks run)
 POST   /services/{name}/sessions/{id}/call        request -> reply
 POST   /services/{name}/sessions/{id}/stream      request -> JSON lines, end/error frame
+                                                  (?window=N: N items, then a more frame)
+POST   /services/{name}/sessions/{id}/stream/next the open stream's next page (?window=N)
 DELETE /services/{name}/sessions/{id}/stream      cancel the open stream
 POST   /services/{name}/sessions/{id}/reset
 POST   /services/{name}/sessions/{id}/throw       {"type": "KeyError", "args": [...]}
@@ -33,14 +35,16 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from nanoservices.core import ServiceError
+from nanoservices.core.seam import missing_extra
 
 from . import _problems
 from ._auth import Auth
 from ._decoding import BodyReader
 from ._host import Served, start_instance
+from ._metrics import ServerMetrics
 from ._problems import Refused
 from ._routes import Endpoints
 from ._sessions import SessionTable, close_quietly
@@ -103,6 +107,12 @@ class _Server:
         state = self.endpoints
         state.stopping = asyncio.Event()
         await state.keyed.start()
+        metrics = state.metrics
+        undo = (
+            [metrics.timing_appends(store) for store in state.keyed.stores()]
+            if metrics is not None
+            else []
+        )
         for name, served in state.services.items():
             if served.shared:
                 state.shared[name] = await start_instance(
@@ -120,6 +130,8 @@ class _Server:
             try:
                 await self.close_all()
             finally:
+                for undo_timing in undo:
+                    undo_timing()
                 await state.keyed.stop()
 
     def begin_shutdown(self) -> None:
@@ -165,6 +177,9 @@ def create_app(
     max_body: int = 1 << 20,
     max_sessions_per_client: int = 100,
     body_timeout: float = 30.0,
+    metrics: bool = True,
+    dashboard: bool = False,
+    dashboard_tick: float = 1.0,
 ) -> Starlette:
     """The ASGI app serving ``services`` (factories by name, or [`Served`][] entries).
 
@@ -176,7 +191,14 @@ def create_app(
         max_sessions_per_client: open sessions one client may hold (429 past it); a
             client is its bearer token with auth on, else its IP address.
         body_timeout: seconds a request body may take to arrive (408 past it).
+        metrics: serve Prometheus metrics at ``/metrics`` (behind the token); off, the
+            calls and streams are not measured at all.
+        dashboard: serve the read-only live dashboard at ``/dashboard/`` (behind the
+            token; it reads the metrics, so needs them on).
+        dashboard_tick: seconds between two live updates of a dashboard page.
     """
+    if dashboard and not metrics:
+        raise ValueError("the dashboard reads the server's metrics: keep metrics on")
     if isinstance(services, Mapping):
         entries = [
             v if isinstance(v, Served) else Served(v, name=name) for name, v in services.items()
@@ -192,8 +214,12 @@ def create_app(
     )
     server = _Server(endpoints)
     e = endpoints
+    measured: Callable[[Endpoint], Endpoint] = lambda endpoint: endpoint  # noqa: E731
+    if metrics:
+        e.metrics = ServerMetrics(e.services, e.sessions, e.counters)
+        measured = e.metrics.measured
     base = "/services/{name}/sessions/{session}"
-    routes = [
+    routes: list[BaseRoute] = [
         _route("/health", GET=e.health),
         _route("/ready", GET=e.readiness),
         _route("/stats", GET=e.statistics),
@@ -201,12 +227,21 @@ def create_app(
         _route("/services", GET=e.listing),
         _route("/services/{name}/sessions", POST=e.open_session),
         _route(base, GET=e.session_state, DELETE=e.close_session),
-        _route(base + "/call", POST=e.call),
-        _route(base + "/stream", POST=e.stream, DELETE=e.cancel_stream),
+        _route(base + "/call", POST=measured(e.call)),
+        _route(base + "/stream", POST=measured(e.stream), DELETE=e.cancel_stream),
+        _route(base + "/stream/next", POST=e.stream_page),
         _route(base + "/reset", POST=e.reset),
         _route(base + "/restart", POST=e.restart),
         _route(base + "/throw", POST=e.throw),
     ]
+    if metrics:
+        routes.insert(3, _route("/metrics", GET=e.metrics_text))
+    if dashboard:
+        try:  # Jinja2 is loaded only for the dashboard
+            from .dashboard import dashboard_routes
+        except ModuleNotFoundError as exc:
+            raise missing_extra("the dashboard", "Jinja2", "dashboard", exc.name or "") from None
+        routes.extend(dashboard_routes(e, dashboard_tick))
     app = Starlette(
         routes=routes,
         lifespan=server.lifespan,

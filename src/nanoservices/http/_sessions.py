@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from nanoservices.aio import AsyncHandle, AsyncReplyStream
+from nanoservices.core import ServiceError
 
 from . import _problems
 from ._auth import header_bytes
@@ -42,6 +43,8 @@ class Session:
     last_used: float = field(default_factory=time.monotonic)
     stream: AsyncReplyStream[Any] | None = None  # its last stream (open or done)
     tracebacks: bool = False  # its failures' problem documents carry the traceback
+    sending: bool = False  # a page of its stream is being sent (the client is reading)
+    last_failure: ServiceError | None = None  # the last error its service answered with
 
     @property
     def state(self) -> str:
@@ -126,13 +129,10 @@ class SessionTable:
                 self._ended.popitem(last=False)
 
     def idle(self) -> list[Session]:
-        """Sessions unused for longer than the idle timeout (streams count as use)."""
+        """Sessions unused for longer than the idle timeout (a page being sent counts
+        as use; an open stream whose next page nobody asks for does not)."""
         limit = time.monotonic() - self.idle_timeout
-        return [
-            s
-            for s in self._sessions.values()
-            if s.last_used < limit and not (s.stream is not None and s.stream.is_open)
-        ]
+        return [s for s in self._sessions.values() if s.last_used < limit and not s.sending]
 
     def all(self) -> list[Session]:
         return list(self._sessions.values())

@@ -5,7 +5,9 @@ problem documents carrying ``{error, service, message}`` plus the context the
 error class needs; the client rebuilds them from an allow-list of nanoservices
 error classes, so nothing the server sends can name an arbitrary class.
 Streamed replies are JSON lines: ``{"item": x}`` per item, then exactly one
-``{"end": true, "state": ...}`` or ``{"error": {problem}}``.
+``{"end": true, "state": ...}`` or ``{"error": {problem}}``; a client pulls a
+stream in pages of a ``window`` of items, and a page that ends before the
+stream does ends with ``{"more": true, "state": "streaming"}``.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ from nanoservices.core.seam import UnreadRequest, exception_text
 
 __all__ = [
     "CLIENT_HEADER",
+    "FIRST_WINDOW",
     "JSON",
+    "MAX_WINDOW",
     "NDJSON",
     "PROBLEM_JSON",
     "STATE_HEADER",
@@ -60,6 +64,13 @@ TIMEOUT_HEADER: Final = "nanoservices-timeout"
 _TYPE_BASE: Final = "urn:nanoservices:problem:"
 #: The most of a server's traceback a problem document carries (its end: the raise).
 _MAX_TRACEBACK: Final = 20_000
+
+#: Items a client asks for with a stream's opening (low latency, little read-ahead);
+#: each next page asks for twice the last, up to [`MAX_WINDOW`][].
+FIRST_WINDOW: Final = 8
+#: The most items one page of a stream holds: what the server may produce beyond
+#: what the client's code has read (a larger ``window`` is served as this one).
+MAX_WINDOW: Final = 1024
 
 JSONScalar = str | int | float | bool | None
 
