@@ -64,3 +64,48 @@ def test_bench_without_matplotlib_prints_the_extra_with_its_brackets(
     assert outcome.exit_code == 0, outcome.output
     assert "pip install '.[bench]'" in outcome.output
     assert (tmp_path / "bench.json").is_file()
+
+
+def test_serve_dashboard_without_jinja2_is_a_usage_error_naming_the_extra() -> None:
+    argv = ["nanoservices", "serve", "nanoservices.examples.basics:counter", "--dashboard"]
+    done = _without(
+        "jinja2", f"import sys; sys.argv = {argv!r}\nfrom nanoservices._cli import main; main()"
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "pip install '.[dashboard]'" in done.stderr
+    assert "serving" not in done.stderr  # refused before it says it serves
+
+
+def test_create_app_with_a_dashboard_without_jinja2_names_the_extra() -> None:
+    done = _without(
+        "jinja2",
+        "from nanoservices.examples.basics import counter\n"
+        "from nanoservices.http import Served, create_app\n"
+        "create_app([Served(counter)], dashboard=True)",
+    )
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("ModuleNotFoundError: the dashboard needs Jinja2"), done.stderr
+    assert "pip install '.[dashboard]'" in last
+
+
+def test_the_postgres_store_hint_installs_from_the_clone() -> None:
+    done = _without("psycopg", "import nanoservices.durable.postgres")
+    assert "pip install '.[postgres]'" in done.stderr, done.stderr
+    assert "nanoservices[postgres]" not in done.stderr
+
+
+def test_the_plugins_ray_skip_installs_from_the_clone(tmp_path: Path) -> None:
+    (tmp_path / "test_on_ray.py").write_text(
+        "from nanoservices.examples.basics import counter\n\n"
+        "def test_counter(start_on_transport):\n"
+        "    assert start_on_transport(counter, 1)(2) == 3\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import pytest, sys\n"
+        f"sys.exit(pytest.main([{str(tmp_path)!r}, '-rs', '-q', '-p', 'no:cacheprovider']))"
+    )
+    done = _without("ray", code)
+    assert "pip install '.[ray]'" in done.stdout, done.stdout
+    assert "nanoservices[ray]" not in done.stdout

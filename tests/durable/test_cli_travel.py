@@ -239,3 +239,27 @@ def test_a_service_option_naming_no_factory_names_the_journal_command(where: lis
     assert done.returncode == 2
     assert "Deposit is a StructMeta, not a service factory" in done.stderr
     assert "serve" not in done.stderr
+
+
+def test_debug_of_an_async_service_is_refused_before_it_announces_pdb(
+    journal_path: Path,
+) -> None:
+    import asyncio
+
+    from nanoservices.durable import adurable
+
+    from .aservices import acounter
+    from .services import Add
+
+    async def write() -> None:
+        with SQLiteStore(journal_path) as store:
+            h = await adurable(acounter, key="a", store=store)
+            await h.call(Add(1))
+            await h.aclose()
+
+    asyncio.run(write())
+    service = "tests.durable.aservices:acounter"
+    done = journal("debug", "a", "--at", "1", "--service", service, "--store", str(journal_path))
+    assert done.returncode == 1
+    assert done.stdout == ""  # no "pdb stops in the service's frame": it will not
+    assert "journal inspect --at N" in done.stderr

@@ -122,6 +122,8 @@ def test_the_frame_after_any_step_shows_the_yield_from_chain(store: JournalStore
         assert "audit" in hist.at(4).where()
         with pytest.raises(IndexError, match="step 8 is not in the journal"):
             hist.at(8)
+        with pytest.raises(IndexError, match=r"steps 1 to 7, or 0 for the start\)$"):
+            hist.at(-1)  # a moment may be the start, so the error says it
 
 
 def test_forward_and_back_move_one_step(store: JournalStore) -> None:
@@ -380,9 +382,11 @@ def test_debug_refuses_an_async_service(store: JournalStore) -> None:
     asyncio.run(write())
     with (
         history(acounter, key="a", store=store) as hist,
-        pytest.raises(JournalError, match="sync service"),
+        pytest.raises(JournalError, match="sync service") as refused,
     ):
         hist.debug(1)
+    assert "journal inspect --at N" in str(refused.value)  # what to use instead, there too
+    assert hist.position == hist.first  # refused before replaying anything
 
 
 def test_a_journal_written_by_another_factory_is_refused_unless_forced(

@@ -126,6 +126,17 @@ def test_bad_factory_arguments_are_422(http: httpx.Client) -> None:
     _problem(http.post("/services/counter/sessions", content=b"[1]"), 422)
 
 
+def test_a_malformed_session_open_names_every_member_it_takes(http: httpx.Client) -> None:
+    """The body that opens a session may carry args, kwargs and a key: a wrong key's
+    refusal shows all three, so the reader sees what a key should be."""
+    doc = _problem(http.post("/services/counter/sessions", json={"key": 5}), 422)
+    assert doc["type"].endswith("bad-session-open")
+    assert doc["detail"].startswith(
+        'expected {"args": [...], "kwargs": {...}, "key": "..."} (each optional): '
+    )
+    assert doc["detail"].endswith("- at `$.key`")
+
+
 def test_call_while_streaming_is_409(http: httpx.Client) -> None:
     path = _session(http, "countdown")
     with http.stream("POST", path + "/stream", content=b"1000000") as response:

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from nanoservices.core.seam import install_hint
+
 from ._app import RawOption, ResetWithOption, app
 from ._target import TargetError, load_services
 
@@ -170,6 +172,13 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         _close(store)
         raise typer.Exit(2) from None
+    if dashboard:
+        try:  # the dashboard's templates need the dashboard extra (Jinja2)
+            import nanoservices.http.dashboard  # noqa: F401
+        except ModuleNotFoundError:
+            typer.echo(f"error: --dashboard needs Jinja2: {install_hint('dashboard')}", err=True)
+            _close(store)
+            raise typer.Exit(2) from None
     if host not in ("127.0.0.1", "localhost", "::1") and not token:
         typer.echo(f"warning: serving on {host} without --token: anyone can reach it", err=True)
     served_names = ", ".join(name or s.factory.spec.name for s in services)

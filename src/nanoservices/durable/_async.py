@@ -34,6 +34,7 @@ __all__ = ["AsyncDurableHandle", "DurableEngine", "adurable"]
 
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
+T = TypeVar("T")
 
 
 class _Untracked:
@@ -125,7 +126,7 @@ class DurableEngine(AsyncGenEngine):
         assert snaps is not None  # the flows ask for state only with snapshots=
         return snaps
 
-    async def _journalled(self, flow: fx.Flow) -> Any:
+    async def _journalled(self, flow: fx.Flow[T]) -> T:
         return await fx.arun(flow, self._durable_do)
 
     # -- the steps, journalled ------------------------------------------------------------

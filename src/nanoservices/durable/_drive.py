@@ -18,7 +18,7 @@ import contextlib
 import inspect
 import sys
 from dataclasses import dataclass
-from types import GeneratorType
+from types import FrameType, GeneratorType
 from typing import Any
 
 import msgspec
@@ -173,7 +173,7 @@ class Replayer:
             return self._loop.run(value)
         return value
 
-    def innermost_frame(self) -> Any:
+    def innermost_frame(self) -> FrameType | None:
         """The frame of the innermost generator of the ``yield from`` chain: the one the
         next request resumes (None for an async service, or a finished one)."""
         if self._loop is not None:
@@ -181,7 +181,8 @@ class Replayer:
         gen = self.handle.generator
         while isinstance(getattr(gen, "gi_yieldfrom", None), GeneratorType):
             gen = gen.gi_yieldfrom
-        return getattr(gen, "gi_frame", None)
+        frame: FrameType | None = getattr(gen, "gi_frame", None)
+        return frame
 
     def inspect(self, redact: Any) -> Inspection:
         """The service's frames now, locals redacted as ``inspect_service`` redacts."""

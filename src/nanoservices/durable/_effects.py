@@ -11,7 +11,7 @@ the core's way (``core/_steps``): one logic, two 12-line drivers.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias, TypeVar
 
 __all__ = [
     "CLOSE",
@@ -102,10 +102,13 @@ END = _Named("END")
 Effect: TypeAlias = (
     "Call | OpenStream | NextItem | CancelStream | IsOpen | ThrowIn | Restore | _Named"
 )
-Flow: TypeAlias = Generator[Effect, Any, Any]
+#: What a flow ends with.
+R = TypeVar("R")
+#: A flow: yields effects, is sent their answers, returns an ``R``.
+Flow: TypeAlias = Generator[Effect, Any, R]
 
 
-def run(flow: Flow, do: Callable[[Effect], Any]) -> Any:
+def run(flow: Flow[R], do: Callable[[Effect], Any]) -> R:
     """Run ``flow`` to its end, doing each effect with ``do`` (the sync driver)."""
     try:
         effect = next(flow)
@@ -117,10 +120,11 @@ def run(flow: Flow, do: Callable[[Effect], Any]) -> Any:
             else:
                 effect = flow.send(answer)
     except StopIteration as done:
-        return done.value
+        value: R = done.value
+        return value
 
 
-async def arun(flow: Flow, ado: Callable[[Effect], Awaitable[Any]]) -> Any:
+async def arun(flow: Flow[R], ado: Callable[[Effect], Awaitable[Any]]) -> R:
     """Run ``flow`` to its end, awaiting each effect with ``ado`` (the async driver)."""
     try:
         effect = next(flow)
@@ -132,4 +136,5 @@ async def arun(flow: Flow, ado: Callable[[Effect], Awaitable[Any]]) -> Any:
             else:
                 effect = flow.send(answer)
     except StopIteration as done:
-        return done.value
+        value: R = done.value
+        return value

@@ -21,7 +21,7 @@ from nanoservices import ServiceError
 from nanoservices.core import during_replay
 
 from . import _effects as fx
-from ._entries import END_OK, UNCHECKED, Kind, digest_error, digest_reply
+from ._entries import END_OK, ITEM, UNCHECKED, Kind, digest_error, digest_reply
 from ._errors import JournalError
 from ._journal import REFUSALS, Journal
 from ._replay import Replay
@@ -45,7 +45,7 @@ __all__ = [
 # -- opening ------------------------------------------------------------------------------
 
 
-def open_key(journal: Journal) -> fx.Flow:
+def open_key(journal: Journal) -> fx.Flow[None]:
     """Take the key, start the service and bring its state back; on any failure the
     service is closed and the key given back."""
     journal.lock()
@@ -63,7 +63,7 @@ def open_key(journal: Journal) -> fx.Flow:
     journal.bind_replayables()
 
 
-def bring_back(journal: Journal) -> fx.Flow:
+def bring_back(journal: Journal) -> fx.Flow[None]:
     """Restore the key's snapshot (if any), then replay the entries after it; a stream
     the journal leaves open (its reader died with its process) is cancelled."""
     started = time.perf_counter()
@@ -111,7 +111,7 @@ def bring_back(journal: Journal) -> fx.Flow:
 # -- snapshots ----------------------------------------------------------------------------
 
 
-def snapshot_flow(journal: Journal) -> fx.Flow:
+def snapshot_flow(journal: Journal) -> fx.Flow[bool]:
     """Store the service's state now and compact the journal to it: False (nothing
     done) without ``snapshots=``, or while a stream is open or the service not ready."""
     snaps = journal.snapshots
@@ -121,13 +121,13 @@ def snapshot_flow(journal: Journal) -> fx.Flow:
     return True
 
 
-def snapshot_if_due(journal: Journal) -> fx.Flow:
+def snapshot_if_due(journal: Journal) -> fx.Flow[None]:
     """An entry reached the snapshot mark: snapshot if one is due (count or time)."""
     if journal.snapshot_due():
         yield from snapshot_flow(journal)
 
 
-def entry(journal: Journal, kind: int, body: bytes, digest: int) -> fx.Flow:
+def entry(journal: Journal, kind: int, body: bytes, digest: int) -> fx.Flow[None]:
     """Journal one entry, then snapshot if one is due."""
     if journal.append(kind, body, digest):
         yield from snapshot_if_due(journal)
@@ -136,7 +136,9 @@ def entry(journal: Journal, kind: int, body: bytes, digest: int) -> fx.Flow:
 # -- a live step, journalled ----------------------------------------------------------------
 
 
-def failed(journal: Journal, kind: int, body: bytes, request: object, exc: Exception) -> fx.Flow:
+def failed(
+    journal: Journal, kind: int, body: bytes, request: object, exc: Exception
+) -> fx.Flow[None]:
     """A step that raised ``exc``: journalled with the error's digest, unless the
     service never saw it (refused)."""
     if not journal.refused(request, exc):
@@ -145,7 +147,7 @@ def failed(journal: Journal, kind: int, body: bytes, request: object, exc: Excep
 
 def journalled(
     journal: Journal, kind: int, body: bytes, effect: fx.Effect, request: object
-) -> fx.Flow:
+) -> fx.Flow[Any]:
     """Do ``effect`` (a call or a throw) and journal it with its outcome's digest."""
     try:
         reply = yield effect
@@ -156,7 +158,7 @@ def journalled(
     return reply
 
 
-def call(journal: Journal, request: object) -> fx.Flow:
+def call(journal: Journal, request: object) -> fx.Flow[Any]:
     """A call through a flow (the async engine's; the sync handle writes its hot path
     out): a call cancelled mid-request was run by the service, and nobody saw its
     outcome, so it is journalled unchecked."""
@@ -171,7 +173,7 @@ def call(journal: Journal, request: object) -> fx.Flow:
         raise
 
 
-def open_stream(journal: Journal, request: object) -> fx.Flow:
+def open_stream(journal: Journal, request: object) -> fx.Flow[Any]:
     """Open a streamed reply; journalled once open (no snapshot while it is)."""
     body = journal.body(request)
     try:
@@ -183,7 +185,7 @@ def open_stream(journal: Journal, request: object) -> fx.Flow:
     return cursor
 
 
-def next_item(journal: Journal, cursor: Any) -> fx.Flow:
+def next_item(journal: Journal, cursor: Any) -> fx.Flow[Any]:
     """The stream's next item, journalled by its digest; its end (``END``) or failure
     is journalled too."""
     try:
@@ -194,11 +196,11 @@ def next_item(journal: Journal, cursor: Any) -> fx.Flow:
     if item is fx.END:
         yield from entry(journal, Kind.END, b"", END_OK)
     else:
-        journal.append(Kind.ITEM, b"", digest_reply(item))
+        journal.append(ITEM, b"", digest_reply(item))
     return item
 
 
-def cancel_stream(journal: Journal, cursor: Any) -> fx.Flow:
+def cancel_stream(journal: Journal, cursor: Any) -> fx.Flow[None]:
     """Stop an open stream early; journalled even if its source failed to close."""
     try:
         yield fx.CancelStream(cursor)
@@ -206,7 +208,7 @@ def cancel_stream(journal: Journal, cursor: Any) -> fx.Flow:
         yield from entry(journal, Kind.CANCEL, b"", 0)
 
 
-def lifecycle(journal: Journal, kind: int, effect: fx.Effect) -> fx.Flow:
+def lifecycle(journal: Journal, kind: int, effect: fx.Effect) -> fx.Flow[None]:
     """Reset or restart the service, journalled (also when it failed, unless refused)."""
     journal.check()
     try:
@@ -218,7 +220,7 @@ def lifecycle(journal: Journal, kind: int, effect: fx.Effect) -> fx.Flow:
     yield from entry(journal, kind, b"", 0)
 
 
-def close(journal: Journal, stream_open: bool) -> fx.Flow:
+def close(journal: Journal, stream_open: bool) -> fx.Flow[None]:
     """Close the service and give the key back (once); the journal stays. A stream left
     open is journalled as cancelled."""
     if journal.released:

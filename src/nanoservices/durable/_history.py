@@ -208,6 +208,13 @@ def history(
     )
 
 
+#: Why ``debug`` cannot stop in the service, and what shows its frames instead.
+_NO_DEBUG = (
+    "debug stops in a sync service's generator frame, and this service {what}: look at "
+    "its frames after a step instead (at(n); nanoservices journal inspect --at N)"
+)
+
+
 class History:
     """A key's journal, replayable to any step: see [`history`][]."""
 
@@ -296,11 +303,14 @@ class History:
         """How many steps the journal holds (after its stored snapshot, if any)."""
         return self.last - self.first
 
-    def _entry(self, seq: int) -> Entry:
+    def _entry(self, seq: int, *, start: bool = False) -> Entry:
+        """The entry of step ``seq``, or IndexError; ``start``: the error says that
+        ``first`` (the moment before the first step) would do as well."""
         if not self.first < seq <= self.last:
+            also = f", or {self.first} for the start" if start else ""
             raise IndexError(
                 f"step {seq} is not in the journal of key {self.key!r} "
-                f"(steps {self.first + 1} to {self.last})"
+                f"(steps {self.first + 1} to {self.last}{also})"
             )
         return self._entries[seq - self.first - 1]
 
@@ -350,7 +360,7 @@ class History:
     def at(self, seq: int) -> Moment:
         """The service right after step ``seq`` (``first``: before the first step)."""
         if seq != self.first:
-            self._entry(seq)  # in range, or IndexError
+            self._entry(seq, start=True)  # in range, or IndexError
         self._goto(seq)
         assert self._replay is not None
         step = None if seq == self.first else self.step(seq, replay=False)
@@ -416,18 +426,17 @@ class History:
         """Run step ``seq`` under ``debugger`` (default a new ``pdb.Pdb()``), stopped
         inside the service's own frame (the innermost of its ``yield from`` chain) as
         it takes the request; returns the step with its outcome. Sync services only."""
+        from ._drive import _is_async
+
         entry = self._entry(seq)
+        if _is_async(self.factory):  # refused before any replay
+            raise JournalError(self.name, self.key, _NO_DEBUG.format(what="is async"))
         self._goto(seq - 1)
         replay = self._replay
         assert replay is not None
         frame = replay.innermost_frame()
         if frame is None:
-            raise JournalError(
-                self.name,
-                self.key,
-                "debug stops in a sync service's generator frame; this service is async "
-                "or has finished (look at its frames with at() instead)",
-            )
+            raise JournalError(self.name, self.key, _NO_DEBUG.format(what="has finished"))
         if debugger is None:
             import pdb
 

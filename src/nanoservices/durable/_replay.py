@@ -96,20 +96,20 @@ class Replay:
         """Whether every entry has been replayed."""
         return self.position >= len(self.entries)
 
-    def until(self, seq: int | None = None) -> fx.Flow:
+    def until(self, seq: int | None = None) -> fx.Flow[None]:
         """Replay the entries up to and including ``seq`` (None: all of them)."""
         entries = self.entries
         while self.position < len(entries) and (seq is None or entries[self.position].seq <= seq):
             yield from self.step()
 
-    def step(self) -> fx.Flow:
+    def step(self) -> fx.Flow[None]:
         """Replay the next entry, the service's [`replaying`][nanoservices.replaying] true
         while it runs; raises [`ReplayMismatchError`][] if it gives another outcome than
         the journalled one (and ``IndexError`` when there is none)."""
         with during_replay():
             yield from self._step()
 
-    def _step(self) -> fx.Flow:
+    def _step(self) -> fx.Flow[None]:
         entry = self.entries[self.position]
         self.position += 1
         self.seq = entry.seq

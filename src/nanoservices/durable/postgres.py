@@ -10,7 +10,7 @@ wakes the waiter as the lock is freed), before it is refused: a process
 restarted after a crash gets its keys back instead of a ``KeyLockedError``.
 Commits follow the server's ``synchronous_commit``.
 
-Needs the ``postgres`` extra: ``pip install 'nanoservices[postgres]'``.
+Needs the ``postgres`` extra: ``pip install '.[postgres]'`` in a clone.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from ._store import JournalStore, KeyInfo, Mode
 try:
     import psycopg
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the install
-    raise ModuleNotFoundError(
-        "the PostgreSQL journal store needs psycopg: pip install 'nanoservices[postgres]'",
+    raise ModuleNotFoundError(  # the install hint's wording (core's install_hint)
+        "the PostgreSQL journal store needs psycopg, from the 'postgres' extra: "
+        "pip install '.[postgres]' in your clone of nanoservices (it is not on PyPI)",
         name=exc.name,
     ) from exc
 

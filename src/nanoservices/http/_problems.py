@@ -211,7 +211,7 @@ def bad_session_open(service: str, exc: msgspec.DecodeError) -> Refused:
     return _refused(
         422 if isinstance(exc, msgspec.ValidationError) else 400,
         "bad-session-open", "Bad session request",
-        f'expected {{"args": [...], "kwargs": {{...}}}}: {exc}',
+        f'expected {{"args": [...], "kwargs": {{...}}, "key": "..."}} (each optional): {exc}',
         error="InvalidRequestError", service=service,
     )  # fmt: skip
 

@@ -38,6 +38,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from nanoservices.core import ServiceError
+from nanoservices.core.seam import missing_extra
 
 from . import _problems
 from ._auth import Auth
@@ -239,9 +240,7 @@ def create_app(
         try:  # Jinja2 is loaded only for the dashboard
             from .dashboard import dashboard_routes
         except ModuleNotFoundError as exc:
-            raise RuntimeError(
-                f"the dashboard needs {exc.name}: pip install 'nanoservices[dashboard]'"
-            ) from None
+            raise missing_extra("the dashboard", "Jinja2", "dashboard", exc.name or "") from None
         routes.extend(dashboard_routes(e, dashboard_tick))
     app = Starlette(
         routes=routes,

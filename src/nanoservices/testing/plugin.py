@@ -117,7 +117,10 @@ def start_on_transport(request: pytest.FixtureRequest) -> Iterator[TransportStar
     transport: str = request.param
     if transport == "ray":
         if importlib.util.find_spec("ray") is None:
-            pytest.skip("Ray is not installed (pip install 'nanoservices[ray]')")
+            pytest.skip(
+                "Ray is not installed: pip install '.[ray]' in your clone of nanoservices "
+                "(it is not on PyPI)"
+            )
         if not request.config.getoption(_RAY_OPTION):
             pytest.skip(f"Ray is opt-in: run pytest with {_RAY_OPTION}")
     starter = TransportStarter(transport, _events(request))
