@@ -21,7 +21,7 @@ from nanoservices import ServiceError
 from nanoservices.core import during_replay
 
 from . import _effects as fx
-from ._entries import END_OK, UNCHECKED, Kind, digest_error, digest_reply
+from ._entries import END_OK, ITEM, UNCHECKED, Kind, digest_error, digest_reply
 from ._errors import JournalError
 from ._journal import REFUSALS, Journal
 from ._replay import Replay
@@ -196,7 +196,7 @@ def next_item(journal: Journal, cursor: Any) -> fx.Flow[Any]:
     if item is fx.END:
         yield from entry(journal, Kind.END, b"", END_OK)
     else:
-        journal.append(Kind.ITEM, b"", digest_reply(item))
+        journal.append(ITEM, b"", digest_reply(item))
     return item
 
 

@@ -34,7 +34,7 @@ from nanoservices.core import ReplyStream, short_repr
 
 from . import _effects as fx
 from . import _flow
-from ._entries import Kind, digest_reply, encode, throw_body
+from ._entries import CALL, Kind, digest_reply, encode, throw_body
 from ._journal import DEFAULT_PATH, DurableStats, Journal, Snapshots
 from ._store import JournalStore
 
@@ -170,9 +170,9 @@ class DurableHandle(Generic[RequestT, ReplyT]):
             reply = self._send(request)
         except Exception as exc:
             self._ready = self.handle.state is State.READY
-            self._run(_flow.failed(self._journal, Kind.CALL, body, request, exc))
+            self._run(_flow.failed(self._journal, CALL, body, request, exc))
             raise
-        if self._journal.append(Kind.CALL, body, digest_reply(reply)):
+        if self._journal.append(CALL, body, digest_reply(reply)):
             self._run(_flow.snapshot_if_due(self._journal))
         return reply
 

@@ -24,6 +24,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import repeat, starmap
 from typing import Literal
 
 from ._entries import Entry, Row, row, row_crc
@@ -167,8 +168,9 @@ class JournalStore(abc.ABC):
     def _flush_locked(self) -> None:
         pending = self._pending
         if pending:
-            take = pending.popleft
-            rows = [take() for _ in range(len(pending))]
+            # Exactly the rows there now, oldest first, while appenders may push more
+            # (a popleft per row, called from C: half the cost of a comprehension).
+            rows = list(starmap(pending.popleft, repeat((), len(pending))))
             try:
                 self._write(rows)
             except BaseException:
