@@ -260,21 +260,63 @@ class _Wire:
         return f"{self.name!r} at {self.base} {self.state.value}"
 
 
-class RemoteHandle(Generic[RequestT, ReplyT]):
-    """A service instance on a ``nanoservices serve`` server (see [`connect`][])."""
+StreamT = TypeVar("StreamT")
+ClientT = TypeVar("ClientT", httpx.Client, httpx.AsyncClient)
 
-    def __init__(self, client: httpx.Client, wire: _Wire, owns_client: bool) -> None:
-        self._client = client
+
+class _RemoteHandleState(Generic[ClientT, StreamT]):
+    """What the sync and async remote handles keep alike: the client, the wire, the
+    open stream (held weakly) and the checks made before a request is sent."""
+
+    def __init__(self, client: ClientT, wire: _Wire, owns_client: bool) -> None:
+        self._client: ClientT = client
         self._wire = wire
         self._owns = owns_client
         # weak: a stream dropped mid-way (a ``break``) must be freed at once, so
         # that its __del__ gives the service back
-        self._stream_ref: weakref.ref[RemoteStream[Any]] | None = None
+        self._stream_ref: weakref.ref[StreamT] | None = None
         self._closed = False
         self.greeting: Any = None
         #: The handle-wide default deadline in seconds for ``call`` and ``stream``
         #: (None: none); a call's own ``timeout=`` overrides it.
         self.timeout: float | None = None
+
+    @property
+    def _stream(self) -> StreamT | None:
+        return None if self._stream_ref is None else self._stream_ref()
+
+    @_stream.setter
+    def _stream(self, opened: StreamT | None) -> None:
+        self._stream_ref = None if opened is None else weakref.ref(opened)
+
+    def _refuse_if_closed(self, op: Op) -> None:
+        if self._closed:
+            raise refusal(State.CLOSED, op, self.name)
+
+    def _not_streaming(self, op: Op) -> None:
+        # This handle's own stream is open: the service is busy for it, as locally,
+        # even when the server has long finished producing the stream (the items
+        # wait, unread, in the response) and so would take the request.
+        if self._stream is not None:
+            raise refusal(State.STREAMING, op, self.name)
+
+    @property
+    def name(self) -> str:
+        return self._wire.name
+
+    @property
+    def state(self) -> State:
+        """The state the server reported last (STREAMING while your stream is open).
+
+        No network I/O: call ``fetch_state`` for the server's state now.
+        """
+        return State.STREAMING if self._stream is not None else self._wire.state
+
+
+class RemoteHandle(
+    _RemoteHandleState[httpx.Client, "RemoteStream[Any]"], Generic[RequestT, ReplyT]
+):
+    """A service instance on a ``nanoservices serve`` server (see [`connect`][])."""
 
     def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         try:
@@ -283,32 +325,16 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
             raise self._wire.unreachable(exc) from exc
 
     def _post(self, path: str, content: bytes = b"", op: Op = Op.CALL) -> httpx.Response:
-        if self._closed:
-            raise refusal(State.CLOSED, op, self.name)
+        self._refuse_if_closed(op)
         return self._send("POST", path, content)
 
     def _delete(self, path: str = "") -> httpx.Response:
         return self._send("DELETE", path)
 
-    @property
-    def _stream(self) -> RemoteStream[Any] | None:
-        return None if self._stream_ref is None else self._stream_ref()
-
-    @_stream.setter
-    def _stream(self, opened: RemoteStream[Any] | None) -> None:
-        self._stream_ref = None if opened is None else weakref.ref(opened)
-
     def _drop_stream(self) -> None:
         opened, self._stream = self._stream, None
         if opened is not None:
             opened._finish()
-
-    def _not_streaming(self, op: Op) -> None:
-        # This handle's own stream is open: the service is busy for it, as locally,
-        # even when the server has long finished producing the stream (the items
-        # wait, unread, in the response) and so would take the request.
-        if self._stream is not None:
-            raise refusal(State.STREAMING, op, self.name)
 
     def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
         """Send ``request`` and return the reply.
@@ -332,8 +358,7 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
         wire = self._wire
         at = deadline_of(timeout)
         wire.late(request, timeout, at)
-        if self._closed:
-            raise refusal(State.CLOSED, Op.CALL, self.name)
+        self._refuse_if_closed(Op.CALL)
         self._not_streaming(Op.CALL)
         sent = wire.request(self._client, "POST", "/call", wire.encode(request), at)
         try:
@@ -355,8 +380,7 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
             timeout = self.timeout
         at = deadline_of(timeout)
         wire.late(request, timeout, at)
-        if self._closed:
-            raise refusal(State.CLOSED, Op.CALL, self.name)
+        self._refuse_if_closed(Op.CALL)
         self._not_streaming(Op.CALL)
         body = wire.encode(request)
         sent = wire.request(self._client, "POST", _page(FIRST_WINDOW, first=True), body, at)
@@ -439,18 +463,6 @@ class RemoteHandle(Generic[RequestT, ReplyT]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    @property
-    def name(self) -> str:
-        return self._wire.name
-
-    @property
-    def state(self) -> State:
-        """The state the server reported last (STREAMING while your stream is open).
-
-        No network I/O: call [`fetch_state`][] for the server's state now.
-        """
-        return State.STREAMING if self._stream is not None else self._wire.state
 
     def __repr__(self) -> str:
         return f"<RemoteHandle {self._wire!r}>"
@@ -606,20 +618,14 @@ def connect(
     return handle
 
 
-class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
+class AsyncRemoteHandle(
+    _RemoteHandleState[httpx.AsyncClient, "AsyncRemoteStream[Any]"], Generic[RequestT, ReplyT]
+):
     """The async twin of [`RemoteHandle`][] (see [`aconnect`][])."""
 
     def __init__(self, client: httpx.AsyncClient, wire: _Wire, owns_client: bool) -> None:
-        self._client = client
-        self._wire = wire
-        self._owns = owns_client
-        self._stream_ref: weakref.ref[AsyncRemoteStream[Any]] | None = None
+        super().__init__(client, wire, owns_client)
         self._dropped = False  # a stream was dropped mid-way: cancel it on the next step
-        self._closed = False
-        self.greeting: Any = None
-        #: The handle-wide default deadline in seconds
-        #: (as [`RemoteHandle.timeout`][RemoteHandle.timeout]).
-        self.timeout: float | None = None
 
     async def _send(self, method: str, path: str, content: bytes | None = None) -> httpx.Response:
         try:
@@ -628,8 +634,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
             raise self._wire.unreachable(exc) from exc
 
     async def _post(self, path: str, content: bytes = b"", op: Op = Op.CALL) -> httpx.Response:
-        if self._closed:
-            raise refusal(State.CLOSED, op, self.name)
+        self._refuse_if_closed(op)
         if self._dropped:
             await self._cancel_dropped()
         return await self._send("POST", path, content)
@@ -637,23 +642,10 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
     async def _delete(self, path: str = "") -> httpx.Response:
         return await self._send("DELETE", path)
 
-    @property
-    def _stream(self) -> AsyncRemoteStream[Any] | None:
-        return None if self._stream_ref is None else self._stream_ref()
-
-    @_stream.setter
-    def _stream(self, opened: AsyncRemoteStream[Any] | None) -> None:
-        self._stream_ref = None if opened is None else weakref.ref(opened)
-
     async def _drop_stream(self) -> None:
         opened, self._stream = self._stream, None
         if opened is not None:
             await opened._finish()
-
-    def _not_streaming(self, op: Op) -> None:
-        # As RemoteHandle._not_streaming: this handle's open stream holds the service.
-        if self._stream is not None:
-            raise refusal(State.STREAMING, op, self.name)
 
     async def call(self, request: RequestT, /, *, timeout: float | None = None) -> ReplyT:
         """The async twin of [`RemoteHandle.call`][RemoteHandle.call]."""
@@ -671,8 +663,7 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
         wire = self._wire
         at = deadline_of(timeout)
         wire.late(request, timeout, at)
-        if self._closed:
-            raise refusal(State.CLOSED, Op.CALL, self.name)
+        self._refuse_if_closed(Op.CALL)
         if self._dropped:
             await self._cancel_dropped()
         self._not_streaming(Op.CALL)
@@ -756,15 +747,6 @@ class AsyncRemoteHandle(Generic[RequestT, ReplyT]):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    @property
-    def name(self) -> str:
-        return self._wire.name
-
-    @property
-    def state(self) -> State:
-        """The state the server reported last (no I/O: see [`fetch_state`][])."""
-        return State.STREAMING if self._stream is not None else self._wire.state
-
     def __repr__(self) -> str:
         return f"<AsyncRemoteHandle {self._wire!r}>"
 
@@ -791,8 +773,7 @@ class AsyncRemoteStream(Generic[ReplyT]):
         handle = self._handle
         if self._response is not None or handle is None:
             return self
-        if handle._closed:
-            raise refusal(State.CLOSED, Op.CALL, handle.name)
+        handle._refuse_if_closed(Op.CALL)
         if handle._dropped:
             await handle._cancel_dropped()
         handle._not_streaming(Op.CALL)

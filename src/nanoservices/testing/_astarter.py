@@ -13,10 +13,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from nanoservices.observe import Recorder, Tracing
-
-from ._checks import leftover, started_where
-from ._starter import LeftoverError
+from ._watched import WatchedHandles
 
 if TYPE_CHECKING:
     from nanoservices.aio import AsyncHandleProtocol
@@ -26,7 +23,7 @@ __all__ = ["AsyncServiceStarter"]
 AsyncHandleT = TypeVar("AsyncHandleT", bound="AsyncHandleProtocol[Any, Any]")
 
 
-class AsyncServiceStarter:
+class AsyncServiceStarter(WatchedHandles["AsyncHandleProtocol[Any, Any]"]):
     """Starts async services (``await astart(factory, *args)``) and keeps their handles.
 
     ``factory`` is an ``@aservice`` factory, or a ``@service`` one (its handle is
@@ -35,13 +32,7 @@ class AsyncServiceStarter:
     [`close`][] from outside any loop.
     """
 
-    __slots__ = ("_handles", "_started_at", "_tracing", "events")
-
-    def __init__(self, events: Recorder | None = None) -> None:
-        self.events = events
-        self._handles: list[AsyncHandleProtocol[Any, Any]] = []
-        self._tracing = Tracing()
-        self._started_at: dict[int, str] = {}  # id(handle) -> where the test started it
+    __slots__ = ()
 
     async def __call__(
         self, factory: Callable[..., Any], /, *args: Any, **kwargs: Any
@@ -58,40 +49,13 @@ class AsyncServiceStarter:
 
     def watch(self, handle: AsyncHandleT) -> AsyncHandleT:
         """Check and close ``handle`` (made elsewhere: ``aconnect()``, ``to_async()``...) too."""
-        if self.events is not None:
-            try:
-                self._tracing.add(handle, self.events)
-            except TypeError:  # a remote handle reports no events: check it all the same
-                pass
-        self._handles.append(handle)
-        self._started_at[id(handle)] = started_where()
+        self._keep(handle)
         return handle
-
-    @property
-    def handles(self) -> tuple[AsyncHandleProtocol[Any, Any], ...]:
-        """The handles started or watched, oldest first."""
-        return tuple(self._handles)
-
-    def leftovers(self) -> list[str]:
-        """What each handle was left with (FAILED, an open stream); empty when clean."""
-        return [
-            f"{problem} (started at {self._started_at.get(id(h), 'an unknown place')})"
-            for h in self._handles
-            if (problem := leftover(h)) is not None
-        ]
-
-    def check(self) -> None:
-        """Raise [`LeftoverError`][] if a service was left FAILED or with an open stream."""
-        problems = self.leftovers()
-        if problems:
-            raise LeftoverError("; ".join(problems))
 
     async def aclose(self) -> None:
         """Close every handle, newest first (inside the loop that runs them)."""
-        handles, self._handles = self._handles, []
-        self._started_at.clear()
         errors: list[BaseException] = []
-        for handle in reversed(handles):
+        for handle in self._release():
             try:
                 await handle.aclose()
             except Exception as exc:
