@@ -272,3 +272,16 @@ def test_explain_and_traceback_say_where_the_last_error_happened(run_cli: RunCli
     assert "ServiceFailedError: service 'cart': failed on request 'BOGUS'" in traceback
     assert "the service failed in coupon_value() at " in traceback
     assert done.returncode == 1  # the failed request; :explain and :traceback are not failures
+
+
+def test_explain_after_a_restart_says_what_the_failure_did(run_cli: RunCli) -> None:
+    """``:explain`` tells the last error as it happened: a later ``:restart`` makes the
+    service ready, but the failure still left it FAILED (cart has no restart policy)."""
+    done = run_cli("run", CART, input="'start'\n'BOGUS'\n:restart\n:explain\n")
+    started, failed, restarted, explained = records(done.stdout)
+    assert started == {"reply": 30}
+    assert failed["error"]["type"] == "ServiceFailedError"
+    assert restarted == {"restarted": True}
+    text = explained["explain"]
+    assert "restart policy: not restarted: no restart policy, the service is failed" in text
+    assert "only this request's stream failed" not in text

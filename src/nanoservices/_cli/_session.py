@@ -138,8 +138,20 @@ class Session:
         self.args = list(args or ())  # what the factory was called with, for :restart
         self.kwargs = dict(kwargs or {})
         self.collecting = observer.watch(handle)
-        #: The last error a request or command raised (for ``:explain``, ``:traceback``).
-        self.last_error: BaseException | None = None
+        self._last_error: BaseException | None = None
+        self._explained: Explanation | None = None
+
+    @property
+    def last_error(self) -> BaseException | None:
+        """The last error a request or command raised (for ``:explain``, ``:traceback``)."""
+        return self._last_error
+
+    @last_error.setter
+    def last_error(self, error: BaseException | None) -> None:
+        # Explained now, while the service is as the error left it: explain() reads the
+        # handle's state, which a later :restart or :reset changes.
+        self._last_error = error
+        self._explained = None if error is None else self.observer.explain(error)
 
     @property
     def name(self) -> str:
@@ -246,9 +258,9 @@ class Session:
         return self.observer.inspect(self.handle)
 
     def explain(self) -> Explanation | None:
-        """What ``explain()`` says about the last error (None when there was none)."""
-        error = self.last_error
-        return None if error is None else self.observer.explain(error)
+        """What ``explain()`` said about the last error as it happened (None when there
+        was none, or this build has no explain)."""
+        return self._explained
 
     def traceback(self) -> str | None:
         """The last error's full traceback, its causes first (None when there was none)."""

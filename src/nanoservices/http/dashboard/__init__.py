@@ -64,7 +64,7 @@ SECURITY_HEADERS: Final = {
         "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # (no-referrer would make a form's Origin null)
     "x-frame-options": "DENY",
     "cache-control": "no-store",
 }

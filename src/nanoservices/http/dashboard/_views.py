@@ -196,7 +196,17 @@ def _failure(exc: ServiceError | None) -> Failure | None:
     cause = exc.__cause__
     kind = type(cause).__name__ if cause is not None else type(exc).__name__
     message = str(cause) if cause is not None else exc.message
-    return Failure(kind, message, str(where) if where is not None else "")
+    return Failure(kind, message, _where_text(where))
+
+
+def _where_text(where: Any) -> str:
+    """``cart() at cart.py:22 (service > helper)``: the file by its name only (the
+    server's folders are not the reader's business)."""
+    if where is None:
+        return ""
+    place = f"{where.function}() at {os.path.basename(where.file) or where.module}:{where.line}"
+    chain = tuple(where.chain)
+    return f"{place} ({' > '.join(chain)})" if len(chain) > 1 else place
 
 
 def session_detail(session: Session) -> SessionDetail | None:
