@@ -195,3 +195,34 @@ def test_the_real_servers_log_shows_the_failure_and_never_the_token() -> None:
     assert "in coupon_value" in log
     assert token not in log
     assert "hunter2" not in log
+
+
+def test_the_problem_document_hides_secrets_as_the_log_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="nanoservices.http")
+    form = {"code": "BOGUS", "user": "bob", "token": "tok-91a", "password": "pw-35c"}
+    with running([Served(carts.redeem)]) as base, httpx.Client(base_url=base) as http:
+        opened = http.post("/services/redeem/sessions").json()
+        answer = http.post(f"/services/redeem/sessions/{opened['session']}/call", json=form)
+    assert answer.status_code == 500
+    doc = answer.json()
+    shown = "{'code': 'BOGUS', 'user': 'bob', 'token': <hidden>, 'password': <hidden>}"
+    assert doc["detail"] == f"service 'redeem': failed on request {shown}: KeyError: 'BOGUS'"
+    assert doc["message"] == f"failed on request {shown}: KeyError: 'BOGUS'"
+    assert doc["request"] == {**form, "token": "<hidden>", "password": "<hidden>"}
+    assert "tok-91a" not in answer.text
+    assert "pw-35c" not in answer.text
+    assert f"failed on request {shown}" in caplog.text  # the log's words, the same rule
+
+
+def test_the_problem_document_shortens_a_long_request() -> None:
+    with running([Served(carts.redeem)]) as base, httpx.Client(base_url=base) as http:
+        opened = http.post("/services/redeem/sessions").json()
+        form = {"code": "BOGUS", "note": "n" * 5000, "password": "pw-35c"}
+        answer = http.post(f"/services/redeem/sessions/{opened['session']}/call", json=form)
+    request = answer.json()["request"]
+    assert isinstance(request, str)
+    assert len(request) < 300
+    assert "'password': <hidden>" in request
+    assert "pw-35c" not in answer.text
