@@ -114,6 +114,10 @@ RAY_GROUP = "ray"
 
 
 def _uses_local_ray(item: pytest.Item) -> bool:
+    """Marked ``ray`` (or the docs' Ray page), and not a run of pytest inside the test
+    (``pytester``), which starts a Ray of its own in its own process."""
+    if "pytester" in getattr(item, "fixturenames", ()):
+        return False
     return "ray" in item.keywords or item.name.endswith("[ray.md]")
 
 

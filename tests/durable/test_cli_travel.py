@@ -263,3 +263,13 @@ def test_debug_of_an_async_service_is_refused_before_it_announces_pdb(
     assert done.returncode == 1
     assert done.stdout == ""  # no "pdb stops in the service's frame": it will not
     assert "journal inspect --at N" in done.stderr
+
+
+@pytest.mark.parametrize("service", [[], ["--service", LEDGER]])
+def test_show_past_the_end_says_where_the_journal_ends(
+    where: list[str], service: list[str]
+) -> None:
+    done = journal("show", "acme", "--from", "9", *service, *where)
+    assert done.returncode == 0  # an empty page, not an error
+    assert done.stdout == ""
+    assert "no entries from 9: the journal holds entries 1 to 7" in done.stderr

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from nanoservices import ServiceFailedError
-from nanoservices.examples.basics import keeper, patient
+from nanoservices.examples.basics import keeper, leaky, patient
 from nanoservices.http import Served, connect, running
 from tests.durable.services import counter
 
@@ -29,7 +29,12 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     journal = tmp_path_factory.mktemp("metrics") / "journal.sqlite"
-    services = [Served(keeper), Served(patient), Served(counter, durable=str(journal))]
+    services = [
+        Served(keeper),
+        Served(patient),
+        Served(counter, durable=str(journal)),
+        Served(leaky, offload=False),  # inline: its items and error frame go out together
+    ]
     with running(services, tokens=[TOKEN]) as base:
         yield base
 
@@ -119,6 +124,19 @@ def test_a_stream_is_one_request_timed_to_its_end(url: str) -> None:
     assert ok - value(before, "nanoservices_requests_total", **labels, outcome="ok") == 1
     items = value(after, "nanoservices_stream_items_total", **labels)
     assert items - value(before, "nanoservices_stream_items_total", **labels) == 3
+
+
+def test_a_stream_that_fails_after_its_items_is_counted_failed(url: str) -> None:
+    _, before = scrape(url)
+    with connect(url, "leaky", token=TOKEN) as handle:
+        items = handle.stream(3)
+        assert [next(items) for _ in range(3)] == [0, 1, 2]
+        with pytest.raises(ServiceFailedError):
+            next(items)
+    _, after = scrape(url)
+    labels = {"service": "leaky", "transport": "http"}
+    failed = value(after, "nanoservices_requests_total", **labels, outcome="failed")
+    assert failed - value(before, "nanoservices_requests_total", **labels, outcome="failed") == 1
 
 
 def test_replayed_entries_are_counted_apart_from_live_ones(url: str) -> None:

@@ -78,3 +78,20 @@ def test_serve_dashboard_is_behind_the_token() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
+
+
+@pytest.mark.parametrize("mode", ["sync", "batched"])
+def test_a_durable_store_that_cannot_open_is_a_usage_error(tmp_path: object, mode: str) -> None:
+    """A journal location the server cannot open is refused before it serves: one
+    line naming the option and the cause, no traceback, exit status 2."""
+    missing = os.path.join(str(tmp_path), "no-such-folder", "journal.sqlite")
+    done = subprocess.run(
+        [sys.executable, "-m", "nanoservices", "serve", "nanoservices.examples.ledger:ledger",
+         "--port", str(_free_port()), "--durable", missing, "--durable-mode", mode],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "serving" not in done.stderr  # refused before it says it serves
+    assert done.stderr.startswith("error: --durable: cannot open the journal store: ")
+    assert "unable to open database file" in done.stderr

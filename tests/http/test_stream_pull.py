@@ -13,13 +13,14 @@ import asyncio
 import itertools
 import threading
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from nanoservices import TransportError, service, streamed
-from nanoservices.http import aconnect, connect, create_app
+from nanoservices.http import Served, aconnect, connect, create_app
 from nanoservices.http._wire import FIRST_WINDOW, MAX_WINDOW
 from tests.conformance._server import serving_app
 
@@ -194,3 +195,19 @@ def test_shutdown_mid_page_sends_an_error_frame() -> None:
     assert len(failures) == 1
     assert "stopping" in str(failures[0])
     h.close()
+
+
+def test_a_durable_journal_records_the_items_the_client_received(tmp_path: Path) -> None:
+    _fresh()
+    kept = Served(endless, name="kept", durable=str(tmp_path / "journal.sqlite"))
+    with serving_app(create_app([kept])) as base:
+        with connect(base, "kept", key="k") as h, connect(base, "kept", key="other") as other:
+            items = h.stream("go")
+            assert [next(items) for _ in range(3)] == [0, 1, 2]
+            assert PAGE_MADE.wait(10)
+            assert [other("produced") for _ in range(20)] == [FIRST_WINDOW] * 20
+            items.cancel()
+            assert CLOSED.wait(10)
+        _fresh()
+        with connect(base, "kept", key="k") as again:  # its journal replayed: the
+            assert again("produced") == FIRST_WINDOW  # items it records, made again

@@ -42,7 +42,11 @@ async def acounter(start: int = 0) -> AsyncGenerator[int, int]:
 
 def _run(pytester: pytest.Pytester, tests: str, *args: str) -> pytest.RunResult:
     pytester.makepyfile(services=_SERVICES, test_it=tests)
-    return pytester.runpytest("-p", "nanoservices.testing.plugin", "-q", *args)
+    # -p no:playwright: pytest-playwright (the dashboard's tests) opens a soft-assertion
+    # scope around each test, and an in-process run inside a test would nest a second
+    return pytester.runpytest(
+        "-p", "nanoservices.testing.plugin", "-p", "no:playwright", "-q", *args
+    )
 
 
 def test_a_clean_service_passes_and_is_closed_after(pytester: pytest.Pytester) -> None:

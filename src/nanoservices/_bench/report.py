@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .core import BenchResult, SpeedRow
+from .results import BenchResult, SpeedRow
 
 __all__ = ["print_report", "render_text", "speed_bars", "tables"]
 
@@ -45,6 +45,12 @@ def fmt_bytes(size: float | None) -> str:
                 else f"{size / scale:,.0f} {unit}"
             )
     return f"{size:,.0f} B"
+
+
+def _number_columns(table: Table, *names: str) -> None:
+    """Add right-aligned columns of figures, each kept on one line."""
+    for name in names:
+        table.add_column(name, justify="right", no_wrap=True)
 
 
 def speed_table(result: BenchResult) -> Table:
@@ -80,10 +86,7 @@ def memory_table(result: BenchResult) -> Table:
     """Bytes per live idle instance, by tracemalloc and by RSS growth."""
     table = Table(title="Memory per live idle instance", box=box.SIMPLE_HEAD)
     table.add_column("instance", no_wrap=True)
-    table.add_column("count", justify="right", no_wrap=True)
-    table.add_column("traced", justify="right", no_wrap=True)
-    table.add_column("RSS", justify="right", no_wrap=True)
-    table.add_column("x gen", justify="right", no_wrap=True)
+    _number_columns(table, "count", "traced", "RSS", "x gen")
     for row in result.memory:
         table.add_row(
             row.label,
@@ -92,24 +95,13 @@ def memory_table(result: BenchResult) -> Table:
             fmt_bytes(row.rss_bytes),
             fmt_ratio(row.ratio),
         )
-    million = result.million
-    if million is not None:
-        table.add_row(
-            "live services, in all",
-            f"{million.count:,}",
-            "-",
-            fmt_bytes(million.rss_delta_bytes),
-            "-",
-        )
-    typed = result.million_md5
-    if typed is not None:
-        table.add_row(
-            "live md5 services, in all",
-            f"{typed.count:,}",
-            "-",
-            fmt_bytes(typed.rss_delta_bytes),
-            "-",
-        )
+    for million, what in (
+        (result.million, "live services"),
+        (result.million_md5, "live md5 services"),
+    ):
+        if million is not None:
+            rss = fmt_bytes(million.rss_delta_bytes)
+            table.add_row(f"{what}, in all", f"{million.count:,}", "-", rss, "-")
     table.caption = "traced: tracemalloc (Python heap); RSS: growth of a fresh process"
     return table
 
@@ -118,8 +110,7 @@ def targets_table(result: BenchResult) -> Table:
     """PASS or MISS for every goal the project holds itself to, with the measured value."""
     table = Table(title="Goals", box=box.SIMPLE_HEAD)
     table.add_column("goal", no_wrap=True)
-    table.add_column("measured", justify="right", no_wrap=True)
-    table.add_column("limit", justify="right", no_wrap=True)
+    _number_columns(table, "measured", "limit")
     table.add_column("verdict", no_wrap=True)
     for target in result.targets:
         if target.unit == "bytes":

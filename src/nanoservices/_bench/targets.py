@@ -100,26 +100,13 @@ def _memory_targets(result: BenchResult) -> list[Target]:
     if "md5" in rows and "md5_untyped" in rows:
         typed = rows["md5"].traced_bytes / rows["md5_untyped"].traced_bytes
         targets.append(Target("typed idle service <= 2x untyped (md5)", typed, 2.0, "x"))
-    typed_million = result.million_md5
-    if typed_million is not None and typed_million.rss_delta_bytes is not None:
-        targets.append(
-            Target(
-                f"{typed_million.count:,} md5 services < 0.5 GiB (RSS)",
-                float(typed_million.rss_delta_bytes),
-                float(GIB // 2),
-                "bytes",
-            )
-        )
-    million = result.million
-    if million is not None and million.rss_delta_bytes is not None:
-        targets.append(
-            Target(
-                f"{million.count:,} live services < 1 GiB (RSS)",
-                float(million.rss_delta_bytes),
-                float(GIB),
-                "bytes",
-            )
-        )
+    for million, what, limit in (
+        (result.million_md5, "md5 services < 0.5 GiB", GIB // 2),
+        (result.million, "live services < 1 GiB", GIB),
+    ):
+        if million is not None and million.rss_delta_bytes is not None:
+            label = f"{million.count:,} {what} (RSS)"
+            targets.append(Target(label, float(million.rss_delta_bytes), float(limit), "bytes"))
     return targets
 
 

@@ -148,12 +148,18 @@ def _window(
         if value is not None and value < (1 if name == "--from" else 0):
             typer.echo(f"{name} must be a positive number, not {value}", err=True)
             raise typer.Exit(2)
+    held = first, last
     if tail is not None:
         first = max(first, last - tail + 1)
     if start is not None:
         first = max(first, start)
     if limit is not None:
         last = min(last, first + limit - 1)
+    if start is not None and start > held[1] >= held[0]:  # an empty page: say why
+        typer.echo(
+            f"no entries from {start}: the journal holds entries {held[0]} to {held[1]}",
+            err=True,
+        )
     return first, last
 
 

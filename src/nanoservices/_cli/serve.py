@@ -145,14 +145,19 @@ def serve(
         except (ValueError, msgspec.DecodeError) as exc:
             typer.echo(f"error: --set {item!r}: {exc}", err=True)
             raise typer.Exit(2) from None
-    store: object = durable
-    if durable is not None and durable_mode != "sync":
-        if durable_mode != "batched":
+    store: object = None
+    if durable is not None:
+        if durable_mode not in ("sync", "batched"):
             typer.echo(f"error: --durable-mode is sync or batched, not {durable_mode!r}", err=True)
             raise typer.Exit(2)
         from nanoservices.durable import open_store
 
-        store = open_store(durable, "batched")
+        try:  # opened here, so a location that cannot open is refused before serving
+            store = open_store(durable, "batched" if durable_mode == "batched" else "sync")
+        except Exception as exc:  # the store's library says why (sqlite3, psycopg)
+            text = f"{type(exc).__name__}: {exc}".strip()
+            typer.echo(f"error: --durable: cannot open the journal store: {text}", err=True)
+            raise typer.Exit(2) from None
     try:
         services = [
             Served(

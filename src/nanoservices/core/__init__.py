@@ -58,6 +58,8 @@ from ._shared import SharedHandle as SharedHandle
 from ._shared import SharedStream as SharedStream
 from ._spec import ServiceSpec as ServiceSpec
 from ._state import State as State
+from ._steps import arun as arun_flow
+from ._steps import run as run_flow
 from ._stream import ReplyStream as ReplyStream
 from ._supervise import Never as Never
 from ._supervise import OnFailure as OnFailure
@@ -106,12 +108,14 @@ __all__ = [
     "TransportError",
     "UnknownServiceError",
     "Where",
+    "arun_flow",
     "coroutine",
     "during_replay",
     "raw",
     "refuse",
     "remaining",
     "replaying",
+    "run_flow",
     "service",
     "short_repr",
     "streamed",

@@ -3,15 +3,19 @@
 A flow (see [`_flow`][] and [`Replay`][nanoservices.durable._replay.Replay]) decides
 what is journalled and compares what replay gives; whatever touches the service
 it yields as an *effect*, and the driver does it: the sync handle on its local
-handle with [`run`][], the async engine on itself with [`arun`][]. The answer
-is sent back into the flow; an error the step raised is thrown into it. This is
-the core's way (``core/_steps``): one logic, two 12-line drivers.
+handle with ``run``, the async engine on itself with ``arun`` (the core's
+public drivers, ``run_flow`` and ``arun_flow``). The answer is sent back into
+the flow; an error the step raised is thrown into it. This is the core's way
+(``core/_steps``): one logic, two 12-line drivers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Generator
 from typing import Any, NamedTuple, TypeAlias, TypeVar
+
+from nanoservices.core import arun_flow as arun
+from nanoservices.core import run_flow as run
 
 __all__ = [
     "CLOSE",
@@ -106,35 +110,3 @@ Effect: TypeAlias = (
 R = TypeVar("R")
 #: A flow: yields effects, is sent their answers, returns an ``R``.
 Flow: TypeAlias = Generator[Effect, Any, R]
-
-
-def run(flow: Flow[R], do: Callable[[Effect], Any]) -> R:
-    """Run ``flow`` to its end, doing each effect with ``do`` (the sync driver)."""
-    try:
-        effect = next(flow)
-        while True:
-            try:
-                answer = do(effect)
-            except BaseException as exc:
-                effect = flow.throw(exc)
-            else:
-                effect = flow.send(answer)
-    except StopIteration as done:
-        value: R = done.value
-        return value
-
-
-async def arun(flow: Flow[R], ado: Callable[[Effect], Awaitable[Any]]) -> R:
-    """Run ``flow`` to its end, awaiting each effect with ``ado`` (the async driver)."""
-    try:
-        effect = next(flow)
-        while True:
-            try:
-                answer = await ado(effect)
-            except BaseException as exc:
-                effect = flow.throw(exc)
-            else:
-                effect = flow.send(answer)
-    except StopIteration as done:
-        value: R = done.value
-        return value

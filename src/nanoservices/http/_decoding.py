@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Final
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Final, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -37,9 +39,26 @@ _SECONDS: Final = re.compile(r"\d{1,9}(\.\d{1,9})?")
 #: than the most a page holds is served as that most).
 _COUNT: Final = re.compile(r"[0-9]+")
 
+T = TypeVar("T")
+
 _decode_any = msgspec.json.Decoder().decode
 _decode_open = msgspec.json.Decoder(SessionOpen).decode
 _decode_throw = msgspec.json.Decoder(ThrowRequest).decode
+
+
+def _decoded(
+    decode: Callable[[bytes], T],
+    data: bytes,
+    service: str,
+    refused: Callable[[msgspec.DecodeError], _problems.Refused],
+) -> T:
+    """``decode(data)``; a body nested too deep or not decodable is refused (400)."""
+    try:
+        return decode(data)
+    except RecursionError:
+        raise _problems.too_deep(service) from None
+    except msgspec.DecodeError as exc:
+        raise refused(exc) from None
 
 
 def json_depth_over(data: bytes, limit: int) -> bool:
@@ -108,34 +127,23 @@ class BodyReader:
         """The body as JSON builtins (400 when empty or not JSON)."""
         if not data:
             raise _problems.malformed(service, "the body is empty (send JSON)")
-        try:
-            return _decode_any(data)
-        except RecursionError:
-            raise _problems.too_deep(service) from None
-        except msgspec.DecodeError as exc:
-            raise _problems.malformed(service, f"the body is not valid JSON: {exc}") from None
+
+        def not_json(exc: msgspec.DecodeError) -> _problems.Refused:
+            return _problems.malformed(service, f"the body is not valid JSON: {exc}")
+
+        return _decoded(_decode_any, data, service, not_json)
 
     @staticmethod
     def session_open(data: bytes, service: str) -> SessionOpen:
         """The body of opening a session (none: no arguments)."""
         if not data:
             return SessionOpen()
-        try:
-            return _decode_open(data)
-        except RecursionError:
-            raise _problems.too_deep(service) from None
-        except msgspec.DecodeError as exc:
-            raise _problems.bad_session_open(service, exc) from None
+        return _decoded(_decode_open, data, service, partial(_problems.bad_session_open, service))
 
     @staticmethod
     def throw(data: bytes, service: str) -> ThrowRequest:
         """The body of throwing an exception in: its name and arguments."""
-        try:
-            return _decode_throw(data)
-        except RecursionError:
-            raise _problems.too_deep(service) from None
-        except msgspec.DecodeError as exc:
-            raise _problems.bad_throw(service, exc) from None
+        return _decoded(_decode_throw, data, service, partial(_problems.bad_throw, service))
 
 
 def request_value(spec: ServiceSpec, service: str, value: Any, state: str) -> Any:

@@ -53,7 +53,7 @@ def _sent(lines: list[bytes]) -> bytes:
     return chunk
 
 
-async def _ready_at_once(pending: asyncio.Future[Any]) -> bool:
+async def _ready(pending: asyncio.Future[Any]) -> bool:
     """Whether the next item is made without waiting: its task is given one turn
     of the loop (an item of an inline service is made in it; an offloaded one is not)."""
     await asyncio.sleep(0)
@@ -78,6 +78,7 @@ async def frames(
     left = window
     paused = False  # the page is full and the stream stays open for the next one
     lines: list[bytes] = []  # made, not sent yet: items ready at once go out together
+    batching = True  # this page's items have been ready at once so far
     session.sending = True
     try:
         while True:
@@ -89,7 +90,11 @@ async def frames(
                     return
                 left -= 1
             pending = asyncio.ensure_future(items.__anext__())
-            if lines and (len(lines) >= _BATCH or not await _ready_at_once(pending)):
+            if lines and batching and len(lines) < _BATCH and not await _ready(pending):
+                # A source whose item was not ready at once (an offloaded one) is not
+                # asked again in this page: each of its items goes out as it comes.
+                batching = False
+            if lines and (not batching or len(lines) >= _BATCH or not pending.done()):
                 yield _sent(lines)  # the next item takes time: the reader gets these now
             if stopped is not None:
                 await asyncio.wait((pending, stopped), return_when=asyncio.FIRST_COMPLETED)

@@ -10,7 +10,6 @@ locals where it raised, and the restart policy's decision.
 
 from __future__ import annotations
 
-import linecache
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,10 +34,9 @@ from nanoservices.core.seam import (
     exception_text,
     is_plumbing,
     safe_repr,
-    show_locals,
 )
 
-from ._inspect import FrameView, live_services
+from ._inspect import FrameView, frame_view, live_services
 
 if TYPE_CHECKING:
     from rich.panel import Panel
@@ -111,17 +109,9 @@ def _frames(exc: BaseException, redact: Redact) -> tuple[FrameView, ...]:
     views = []
     for i, (frame, lineno) in enumerate(raw):
         code = frame.f_code
+        status = "generator" if code.co_flags & _GENERATORS else "function"
         innermost = i == len(raw) - 1
-        views.append(
-            FrameView(
-                function=code.co_qualname,
-                filename=code.co_filename,
-                lineno=lineno,
-                source=linecache.getline(code.co_filename, lineno).strip(),
-                status="generator" if code.co_flags & _GENERATORS else "function",
-                locals=show_locals(frame.f_locals, redact) if innermost else {},
-            )
-        )
+        views.append(frame_view(code.co_qualname, frame, lineno, status, redact, innermost))
     return tuple(views)
 
 

@@ -16,7 +16,7 @@ import linecache
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from types import AsyncGeneratorType, CoroutineType, GeneratorType
+from types import AsyncGeneratorType, CoroutineType, FrameType, GeneratorType
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from nanoservices.core import LocalHandle, State
@@ -108,6 +108,21 @@ def _parts(obj: Any) -> tuple[Any, Any, bool, Any]:
     return obj.ag_frame, obj.ag_code, obj.ag_running, obj.ag_await
 
 
+def frame_view(
+    function: str, frame: FrameType, lineno: int, status: str, redact: Redact, with_locals: bool
+) -> FrameView:
+    """``frame`` at ``lineno``: its source line, and its locals (redacted) if asked."""
+    filename = frame.f_code.co_filename
+    return FrameView(
+        function=function,
+        filename=filename,
+        lineno=lineno,
+        source=linecache.getline(filename, lineno).strip(),
+        status=status,
+        locals=show_locals(frame.f_locals, redact) if with_locals else {},
+    )
+
+
 def _frames(obj: Any, redact: Redact, with_locals: bool) -> tuple[FrameView, ...]:
     views: list[FrameView] = []
     seen: set[int] = set()
@@ -119,16 +134,9 @@ def _frames(obj: Any, redact: Redact, with_locals: bool) -> tuple[FrameView, ...
             if frame is None:
                 views.append(FrameView(obj.__qualname__, code.co_filename, None, "", "finished"))
                 break
-            lineno = frame.f_lineno
+            status = "running" if running else "suspended"
             views.append(
-                FrameView(
-                    function=obj.__qualname__,
-                    filename=code.co_filename,
-                    lineno=lineno,
-                    source=linecache.getline(code.co_filename, lineno).strip(),
-                    status="running" if running else "suspended",
-                    locals=show_locals(frame.f_locals, redact) if with_locals else {},
-                )
+                frame_view(obj.__qualname__, frame, frame.f_lineno, status, redact, with_locals)
             )
             awaiting = not isinstance(obj, GeneratorType)
             obj = inner
