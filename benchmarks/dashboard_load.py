@@ -53,8 +53,8 @@ def serving(dashboard: bool) -> Iterator[str]:
                "--inline", "--client-args", "--max-sessions-per-client", "1000"]  # fmt: skip
     if dashboard:
         command.append("--dashboard")
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
     assert process.stderr is not None
     for line in process.stderr:
         if "Uvicorn running on" in line:

@@ -8,17 +8,8 @@ service costs in memory. ``run_suite`` measures, ``report`` prints, ``chart``
 draws, ``output`` writes files.
 """
 
-from .core import (
-    FULL,
-    QUICK,
-    BenchConfig,
-    BenchResult,
-    MemoryRow,
-    MillionRow,
-    SpeedRow,
-    run_suite,
-)
-from .results import Target
+from .core import FULL, QUICK, run_suite
+from .results import BenchConfig, BenchResult, MemoryRow, MillionRow, SpeedRow, Target
 
 __all__ = [
     "FULL",

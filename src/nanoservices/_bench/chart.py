@@ -15,8 +15,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .core import BASELINE, BenchResult
+from .core import BASELINE
 from .report import fmt_ns, fmt_ratio
+from .results import BenchResult
 
 __all__ = ["draw_chart"]
 

@@ -24,17 +24,7 @@ from ._timing import Batch, Candidate, Sample, calibrate, interleave, summarize
 from .results import BenchConfig, BenchResult, MemoryRow, MillionRow, SpeedRow
 from .targets import check_targets
 
-__all__ = [
-    "FULL",
-    "QUICK",
-    "BenchConfig",
-    "BenchResult",
-    "MemoryRow",
-    "MillionRow",
-    "Progress",
-    "SpeedRow",
-    "run_suite",
-]
+__all__ = ["FULL", "QUICK", "Progress", "run_suite"]
 
 BASELINE = "bare_send"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from nanoservices.core.seam import install_hint
 
-from .core import BenchResult
 from .report import render_text
+from .results import BenchResult
 
 __all__ = ["Written", "write_json", "write_outputs"]
 

@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from .core import BenchResult, SpeedRow
+from .results import BenchResult, SpeedRow
 
 __all__ = ["print_report", "render_text", "speed_bars", "tables"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .core import BenchConfig, BenchResult, run_suite
+from .core import run_suite
+from .results import BenchConfig, BenchResult
 
 __all__ = ["run_with_progress"]
 

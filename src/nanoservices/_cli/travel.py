@@ -9,12 +9,14 @@ shows a live service.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from nanoservices.durable import JournalError
+from nanoservices.durable import History, JournalError
 
 from . import _travel
 from ._stepper import Stepper
@@ -30,6 +32,18 @@ AtOption = Annotated[int, typer.Option("--at", metavar="N", help="The step (entr
 DEFAULT_STORE = Path("nanoservices-journal.sqlite")
 
 
+@contextmanager
+def _replayed(
+    key: str, service: str, store: Path, dsn: str | None, snapshots: str | None, force: bool
+) -> Iterator[History]:
+    """KEY's history in the store, replayed into SERVICE; the store closes on leaving."""
+    with (
+        _open(store, dsn) as opened,
+        _travel.open_history(opened, key, service, snapshots, force) as hist,
+    ):
+        yield hist
+
+
 @journal.command("inspect")
 def inspect_at(
     key: str,
@@ -42,10 +56,7 @@ def inspect_at(
     as_json: Annotated[bool, typer.Option("--json", help="The frames as JSON.")] = False,
 ) -> None:
     """The service's frames right after step N: its yield-from chain, lines and locals."""
-    with (
-        _open(store, dsn) as opened,
-        _travel.open_history(opened, key, service, snapshots, force) as hist,
-    ):
+    with _replayed(key, service, store, dsn, snapshots, force) as hist:
         moment = hist.at(at)
         if as_json:
             step = None if moment.step is None else _travel.step_record(moment.step)
@@ -76,10 +87,7 @@ def step(
 ) -> None:
     """Step through KEY's history: next, back, goto N, locals, diff N M, changes NAME,
     where, quit (commands come from the terminal, or a pipe)."""
-    with (
-        _open(store, dsn) as opened,
-        _travel.open_history(opened, key, service, snapshots, force) as hist,
-    ):
+    with _replayed(key, service, store, dsn, snapshots, force) as hist:
         stepper = Stepper(hist, typer.echo)
         stepper.run(sys.stdin, start=at, interactive=sys.stdin.isatty())
 
@@ -97,10 +105,7 @@ def debug(
     """pdb, stopped inside the service's own frame as it handles step N."""
     from ._debug import debug_step
 
-    with (
-        _open(store, dsn) as opened,
-        _travel.open_history(opened, key, service, snapshots, force) as hist,
-    ):
+    with _replayed(key, service, store, dsn, snapshots, force) as hist:
         step = debug_step(hist, at)
     typer.echo(f"step {at}: {step}")
 
@@ -121,10 +126,7 @@ def diverge(
     """Replay KEY into edited code: the first step it answers differently, with both
     services' frames there (exit status 1), or none (0)."""
     other = _travel.load_factory(edited)
-    with (
-        _open(store, dsn) as opened,
-        _travel.open_history(opened, key, service, snapshots, force) as hist,
-    ):
+    with _replayed(key, service, store, dsn, snapshots, force) as hist:
         try:
             found = hist.diverge(other)
         except JournalError as exc:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -70,8 +70,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     shutdown_ray_if_started()
 
 
-def _track(request: pytest.FixtureRequest, starter: Any) -> None:
+StarterT = TypeVar("StarterT", ServiceStarter, AsyncServiceStarter, TransportStarter)
+
+
+def _watched_by_the_test(request: pytest.FixtureRequest, starter: StarterT) -> Iterator[StarterT]:
+    """``starter``, checked right after the test body and closed after the test."""
     request.node.stash.setdefault(_STARTERS, []).append(starter)
+    try:
+        yield starter
+    finally:
+        starter.close()
 
 
 def _events(request: pytest.FixtureRequest) -> Recorder | None:
@@ -92,23 +100,13 @@ def start_service(request: pytest.FixtureRequest) -> Iterator[ServiceStarter]:
     """``start_service(factory, *args)``: a handle closed after the test, checked before."""
     # The check runs right after the test body (pytest_runtest_call), so a
     # leftover fails the test itself rather than erroring its teardown.
-    starter = ServiceStarter(_events(request))
-    _track(request, starter)
-    try:
-        yield starter
-    finally:
-        starter.close()
+    yield from _watched_by_the_test(request, ServiceStarter(_events(request)))
 
 
 @pytest.fixture
 def astart_service(request: pytest.FixtureRequest) -> Iterator[AsyncServiceStarter]:
     """``await astart_service(factory, *args)``: the async twin of ``start_service``."""
-    starter = AsyncServiceStarter(_events(request))
-    _track(request, starter)
-    try:
-        yield starter
-    finally:
-        starter.close()
+    yield from _watched_by_the_test(request, AsyncServiceStarter(_events(request)))
 
 
 @pytest.fixture(params=TRANSPORTS)
@@ -123,12 +121,7 @@ def start_on_transport(request: pytest.FixtureRequest) -> Iterator[TransportStar
             )
         if not request.config.getoption(_RAY_OPTION):
             pytest.skip(f"Ray is opt-in: run pytest with {_RAY_OPTION}")
-    starter = TransportStarter(transport, _events(request))
-    _track(request, starter)
-    try:
-        yield starter
-    finally:
-        starter.close()
+    yield from _watched_by_the_test(request, TransportStarter(transport, _events(request)))
 
 
 @pytest.fixture
