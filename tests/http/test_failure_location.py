@@ -35,7 +35,8 @@ RAISING_LINE = next(
     if text.endswith("# raises here")
 )
 CHAIN = ("cart", "checkout", "coupon_value")
-PORTABLE = Where("coupon_value", "_cart_services.py", RAISING_LINE, CHAIN, "tests._cart_services")
+PORTABLE = Where("coupon_value", "_cart_services.py", RAISING_LINE, CHAIN,
+                 "tests._cart_services", relative="_cart_services.py")  # fmt: skip
 NOTE = f"the service failed in coupon_value() at _cart_services.py:{RAISING_LINE} " + (
     "(cart > checkout > coupon_value)"
 )
@@ -59,6 +60,7 @@ def _fail(url: str) -> ServiceFailedError:
 def test_the_clients_error_names_the_raising_frame_as_the_local_one_does(url: str) -> None:
     error = _fail(url)
     assert error.where == PORTABLE
+    assert error.where.relative == "_cart_services.py"  # as a local error's
     assert NOTE in error.__notes__
     assert isinstance(error.__cause__, RemoteCause)
     assert str(error) == "service 'cart': failed on request 'BOGUS': KeyError: 'BOGUS'"
