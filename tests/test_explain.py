@@ -77,6 +77,16 @@ def test_says_the_service_was_not_restarted_without_a_policy() -> None:
     assert "call restart()" in text
 
 
+def test_tells_the_state_the_failure_left_even_after_a_restart() -> None:
+    h = calc()
+    h("0")
+    error = _failure(h, "x")
+    h.restart()  # READY again: the failure still left it failed
+    text = str(explain(error, h))
+    assert "not restarted: no restart policy, the service is failed" in text
+    assert "still ready" not in text
+
+
 def test_says_when_the_policy_gave_up() -> None:
     @service(restart=OnFailure(1, per=60.0))
     def fragile() -> object:

@@ -80,6 +80,7 @@ def test_the_location_survives_pickling_and_has_a_portable_form() -> None:
     assert copy.where == caught.value.where
     portable = caught.value.where.portable()  # type: ignore[union-attr]
     assert portable.file == "_cart_services.py"  # relative to the service's folder
+    assert portable.relative == caught.value.where.relative == "_cart_services.py"  # type: ignore[union-attr]
     assert "/" not in str(portable).split(" at ")[1].split(":")[0]
     assert Where.from_wire(portable.to_wire()) == portable
 

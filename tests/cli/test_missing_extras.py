@@ -1,4 +1,4 @@
-"""Without an optional extra, the user is told which one and how to install it (issue 12, item 2).
+"""Without an optional extra, the user is told which one and how to install it.
 
 The package is not on PyPI: every hint installs the extra from the clone
 (``pip install '.[ray]'``), never ``pip install 'nanoservices[...]'``, which would

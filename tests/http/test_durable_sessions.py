@@ -63,8 +63,11 @@ def test_two_sessions_on_one_key_the_second_is_refused_with_a_problem(url: str) 
         doc = answer.json()
         assert doc["type"].endswith(":key-locked")
         assert doc["key"] == "shared-key"
-        with pytest.raises(ServiceBusyError, match="held by another session"):
+        with pytest.raises(ServiceBusyError, match="held by another session") as busy:
             connect(url, "counter", key="shared-key")
+        assert str(busy.value).startswith(
+            "service 'counter': key 'shared-key' is held by another session"
+        )  # the service named once
         assert first.call({"type": "Add", "n": 1}) == 1  # the holder goes on, alone
     with connect(url, "counter", key="shared-key") as second:  # released by closing
         assert second.call({"type": "Get"}) == [1, 1]

@@ -35,7 +35,8 @@ RAISING_LINE = next(
     if text.endswith("# raises here")
 )
 CHAIN = ("cart", "checkout", "coupon_value")
-PORTABLE = Where("coupon_value", "_cart_services.py", RAISING_LINE, CHAIN, "tests._cart_services")
+PORTABLE = Where("coupon_value", "_cart_services.py", RAISING_LINE, CHAIN,
+                 "tests._cart_services", relative="_cart_services.py")  # fmt: skip
 NOTE = f"the service failed in coupon_value() at _cart_services.py:{RAISING_LINE} " + (
     "(cart > checkout > coupon_value)"
 )
@@ -59,6 +60,7 @@ def _fail(url: str) -> ServiceFailedError:
 def test_the_clients_error_names_the_raising_frame_as_the_local_one_does(url: str) -> None:
     error = _fail(url)
     assert error.where == PORTABLE
+    assert error.where.relative == "_cart_services.py"  # as a local error's
     assert NOTE in error.__notes__
     assert isinstance(error.__cause__, RemoteCause)
     assert str(error) == "service 'cart': failed on request 'BOGUS': KeyError: 'BOGUS'"
@@ -195,3 +197,34 @@ def test_the_real_servers_log_shows_the_failure_and_never_the_token() -> None:
     assert "in coupon_value" in log
     assert token not in log
     assert "hunter2" not in log
+
+
+def test_the_problem_document_hides_secrets_as_the_log_does(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.ERROR, logger="nanoservices.http")
+    form = {"code": "BOGUS", "user": "bob", "token": "tok-91a", "password": "pw-35c"}
+    with running([Served(carts.redeem)]) as base, httpx.Client(base_url=base) as http:
+        opened = http.post("/services/redeem/sessions").json()
+        answer = http.post(f"/services/redeem/sessions/{opened['session']}/call", json=form)
+    assert answer.status_code == 500
+    doc = answer.json()
+    shown = "{'code': 'BOGUS', 'user': 'bob', 'token': <hidden>, 'password': <hidden>}"
+    assert doc["detail"] == f"service 'redeem': failed on request {shown}: KeyError: 'BOGUS'"
+    assert doc["message"] == f"failed on request {shown}: KeyError: 'BOGUS'"
+    assert doc["request"] == {**form, "token": "<hidden>", "password": "<hidden>"}
+    assert "tok-91a" not in answer.text
+    assert "pw-35c" not in answer.text
+    assert f"failed on request {shown}" in caplog.text  # the log's words, the same rule
+
+
+def test_the_problem_document_shortens_a_long_request() -> None:
+    with running([Served(carts.redeem)]) as base, httpx.Client(base_url=base) as http:
+        opened = http.post("/services/redeem/sessions").json()
+        form = {"code": "BOGUS", "note": "n" * 5000, "password": "pw-35c"}
+        answer = http.post(f"/services/redeem/sessions/{opened['session']}/call", json=form)
+    request = answer.json()["request"]
+    assert isinstance(request, str)
+    assert len(request) < 300
+    assert "'password': <hidden>" in request
+    assert "pw-35c" not in answer.text

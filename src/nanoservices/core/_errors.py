@@ -190,11 +190,15 @@ class ServiceFailedError(ServiceError, RuntimeError):
     supervisor replaced the dead generator, so the next call will be served.
     ``.where`` says where it was raised (the frame, and the chain of calls from
     the service's own function), when a service's frame was in the traceback;
-    it crosses HTTP and Ray, which the traceback does not.
+    it crosses HTTP and Ray, which the traceback does not. ``.left_state`` is
+    the state the failure left the service in (``"failed"``, or ``"ready"`` when
+    it was restarted or only a streamed reply failed), recorded when it was
+    raised: a later ``restart()`` does not change what happened. None: unknown.
     """
 
     request: object
     where: Where | None = None
+    left_state: str | None = None
 
     def __init__(
         self, service: str, request: object, message: str = "", restarted: bool = False

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from types import CodeType
+from typing import Final
 
 from ._errors import (
     InvalidRequestError,
@@ -88,25 +89,34 @@ def judge_failure(
     if passes_through(exc):  # KeyboardInterrupt, SystemExit
         return Verdict(False, exc)
     if policy is None:
-        return Verdict(False, ServiceFailedError(name, request))
+        return Verdict(False, _left(ServiceFailedError(name, request), _FAILED))
     if not sup.may_restart(policy):
-        return Verdict(
-            False,
-            RestartLimitError(name, request, sup.restarts, exception_text(exc)),
-        )
-    return Verdict(True, ServiceFailedError(name, request, restarted=True))
+        limit = RestartLimitError(name, request, sup.restarts, exception_text(exc))
+        return Verdict(False, _left(limit, _FAILED))
+    return Verdict(True, _left(ServiceFailedError(name, request, restarted=True), _READY))
+
+
+#: The states a failure may leave its service in (``State``'s values: the state
+#: module builds on this one).
+_FAILED: Final = "failed"
+_READY: Final = "ready"
+
+
+def _left(error: ServiceFailedError, state: str) -> ServiceFailedError:
+    """``error``, recording the state its failure left the service in."""
+    error.left_state = state
+    return error
 
 
 def restart_failed(
     name: str, request: object, exc: BaseException, restart_error: ServiceError
 ) -> ServiceFailedError:
     """The error when the body failed and starting a fresh instance failed too."""
-    return ServiceFailedError(
-        name,
-        request,
+    text = (
         f"failed on request {short_repr(request)} ({exception_text(exc)}), "
-        f"and restarting it failed too: {restart_error}",
+        f"and restarting it failed too: {restart_error}"
     )
+    return _left(ServiceFailedError(name, request, text), _FAILED)
 
 
 def stream_failure(name: str, request: object, exc: BaseException) -> BaseException:
@@ -121,7 +131,7 @@ def stream_failure(name: str, request: object, exc: BaseException) -> BaseExcept
         return InvalidRequestError(name, request, exc.reason)
     if isinstance(exc, ServiceError) and exc.service == name:
         return exc
-    return ServiceFailedError(name, request)
+    return _left(ServiceFailedError(name, request), _READY)
 
 
 def close_failure(name: str, exc: Exception) -> ServiceError:

@@ -18,6 +18,7 @@ __all__ = [
     "HIDDEN",
     "Redact",
     "masked_repr",
+    "redacted",
     "safe_repr",
     "secret_test",
     "show_locals",
@@ -63,27 +64,51 @@ def safe_repr(value: object) -> str:
     return _URL_PASSWORD.sub(r"\g<head>***@", text)
 
 
-class _Masking(BoundedRepr):
-    """A bounded repr that also hides the values under secret-looking dict keys."""
+class _Hidden(str):
+    """[`HIDDEN`][] standing for a value: shown bare in a repr, a string in JSON."""
 
-    def repr_value(self, key: object, value: object, level: int) -> str:
-        if isinstance(key, str) and DEFAULT_SECRET_NAMES.search(key):
-            return HIDDEN
-        return super().repr_value(key, value, level)
+    def __repr__(self) -> str:
+        return HIDDEN
 
 
-_masking = _Masking()
-_masking.maxstring = _masking.maxother = 80
+_HIDDEN_VALUE: Final = _Hidden(HIDDEN)
+
+
+def redacted(value: object, *, plain: bool = False) -> object:
+    """``value`` with the values under secret-looking keys of its dicts hidden, at any
+    depth of dicts, lists and tuples: the one rule for a request shown in a log or
+    sent back in a problem document. ``value`` itself when nothing is hidden.
+    ``plain``: hide them as the plain string ``"<hidden>"`` (for JSON), not as a
+    value whose repr is ``<hidden>``."""
+    hidden = HIDDEN if plain else _HIDDEN_VALUE
+    try:
+        return _redacted(value, hidden)
+    except RecursionError:  # nested past what can be walked: show none of it
+        return hidden
+
+
+def _redacted(value: object, hidden: str) -> object:
+    if isinstance(value, dict):
+        shown = {
+            key: hidden
+            if isinstance(key, str) and DEFAULT_SECRET_NAMES.search(key)
+            else _redacted(item, hidden)
+            for key, item in value.items()
+        }
+        same = all(shown[key] is item for key, item in value.items())
+        return value if same else shown
+    if isinstance(value, list | tuple):
+        items = [_redacted(item, hidden) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    return value
 
 
 def masked_repr(value: object) -> str:
-    """[`safe_repr`][], and the values under secret-looking keys of dicts hidden:
-    for a request written to a log (``{'user': 'ada', 'password': <hidden>}``)."""
-    try:
-        text = _masking.repr(value)
-    except Exception as exc:
-        text = f"<{type(value).__name__} (repr raised {type(exc).__name__})>"
-    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+    """[`safe_repr`][] of [`redacted`][] ``value``: for a request written to a log or
+    an answer (``{'user': 'ada', 'password': <hidden>}``)."""
+    return safe_repr(redacted(value))
 
 
 def show_locals(variables: Mapping[str, object], redact: Redact) -> dict[str, str]:

@@ -43,10 +43,11 @@ class Where:
     (cart > checkout > coupon_value)``.
 
     ``function``, ``file`` and ``line`` name the frame that raised; ``chain`` is
-    the functions from the service's own down to that one. ``file`` is absolute
+    the functions from the service's own down to that one. ``relative`` is the
+    path from the service's folder (empty when the file lies outside it, and then
+    ``module`` names it), the same wherever the error is read. ``file`` is absolute
     in the process that ran the service; in the [portable][nanoservices.core.Where.portable]
-    form that crosses HTTP it is ``relative`` (the path from the service's folder),
-    or empty when the file lies outside it, and then ``module`` names it.
+    form that crosses HTTP it is ``relative`` too.
     """
 
     function: str
@@ -64,10 +65,11 @@ class Where:
     def portable(self) -> Where:
         """The form that may leave the process: no absolute path (the file relative
         to the service's folder, else only its module)."""
-        return replace(self, file=self.relative, relative="")
+        return replace(self, file=self.relative)
 
     def to_wire(self) -> dict[str, Any]:
-        """JSON builtins (of the portable form: call [`portable`][] first)."""
+        """JSON builtins (of the portable form: call [`portable`][] first; its
+        ``file`` is the relative path, which [`from_wire`][] reads back as both)."""
         return {
             "function": self.function,
             "file": self.file,
@@ -92,7 +94,7 @@ class Where:
             return None
         if not all(isinstance(name, str) and len(name) <= _MAX_TEXT for name in chain):
             return None
-        return cls(function, file, line, tuple(chain), module)
+        return cls(function, file, line, tuple(chain), module, relative=file)
 
 
 def _frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:

@@ -28,6 +28,7 @@ from ._public import publish as publish
 from ._redact import DEFAULT_SECRET_NAMES as DEFAULT_SECRET_NAMES
 from ._redact import Redact as Redact
 from ._redact import masked_repr as masked_repr
+from ._redact import redacted as redacted
 from ._redact import safe_repr as safe_repr
 from ._redact import show_locals as show_locals
 from ._sends import validating as validating
@@ -71,6 +72,7 @@ __all__ = [
     "now_ns",
     "observable",
     "publish",
+    "redacted",
     "refusal",
     "safe_repr",
     "short_repr",

@@ -292,7 +292,7 @@ def key_locked(service: str, key: str, **extra: Any) -> Refused:
     """A durable key another session holds (a client rebuilds it as ServiceBusyError)."""
     return _refused(
         409, "key-locked", "Key in use",
-        f"key {key!r} of {service!r} is held by another session (on this server or another "
+        f"key {key!r} is held by another session (on this server or another "
         "one sharing its store); retry once it is closed",
         error="ServiceBusyError", service=service, key=key, **extra,
     )  # fmt: skip

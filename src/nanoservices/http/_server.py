@@ -4,7 +4,7 @@ Routes (JSON bodies; errors are ``application/problem+json``):
 
 ```text
 GET    /health  /ready  /stats  /metrics  /openapi.json  /services
-POST   /services/{name}/sessions                  {"args": [...], "kwargs": {...}}
+POST   /services/{name}/sessions                  {"args": [...], "kwargs": {...}, "key": "..."}
 GET    /services/{name}/sessions/{id}             -> {"state": ...}
 DELETE /services/{name}/sessions/{id}             close (finally blocks run)
 POST   /services/{name}/sessions/{id}/call        request -> reply

@@ -33,7 +33,13 @@ from nanoservices.core import (
     TransportError,
     Where,
 )
-from nanoservices.core.seam import UnreadRequest, exception_text
+from nanoservices.core.seam import (
+    UnreadRequest,
+    exception_text,
+    masked_repr,
+    redacted,
+    short_repr,
+)
 
 __all__ = [
     "CLIENT_HEADER",
@@ -64,6 +70,8 @@ TIMEOUT_HEADER: Final = "nanoservices-timeout"
 _TYPE_BASE: Final = "urn:nanoservices:problem:"
 #: The most of a server's traceback a problem document carries (its end: the raise).
 _MAX_TRACEBACK: Final = 20_000
+#: Longest request (JSON bytes) a problem document repeats; past it, a bounded text.
+_MAX_REQUEST: Final = 1_000
 
 #: Items a client asks for with a stream's opening (low latency, little read-ahead);
 #: each next page asks for twice the last, up to [`MAX_WINDOW`][].
@@ -157,8 +165,6 @@ def jsonable(value: object) -> Any:
         _encode_json(built)
         return built
     except (TypeError, ValueError, msgspec.EncodeError, OverflowError):
-        from nanoservices.core.seam import short_repr
-
         return short_repr(value)
 
 
@@ -196,16 +202,18 @@ def problem_for(
     folder, the function, the line, the chain of functions), never a value or an
     absolute path. ``traceback`` (the operator's choice, for development) adds
     the server's traceback of the original exception, absolute paths included.
+    The request it repeats (in ``request``, ``detail`` and ``message``) is redacted
+    by the rule of the server's log, and shortened when long.
     """
     status, kind = status_for(exc)
-    detail = str(exc)
+    detail = _told(exc)
     prefix = f"service {exc.service!r}: "
     message = detail[len(prefix) :] if detail.startswith(prefix) else detail
     extra: dict[str, Any] = {}
     if isinstance(exc, ServiceFailedError | InvalidRequestError | StreamReplyError):
-        extra["request"] = jsonable(exc.request)
+        extra["request"] = _request_member(exc.request)
     if isinstance(exc, DeadlineExceeded):
-        extra["request"] = jsonable(exc.request)
+        extra["request"] = _request_member(exc.request)
         extra["timeout"] = exc.timeout
     if isinstance(exc, ServiceFailedError):
         extra["restarted"] = exc.restarted
@@ -235,6 +243,27 @@ def problem_for(
         message=message,
         **extra,
     )
+
+
+def _told(exc: ServiceError) -> str:
+    """``str(exc)`` with its request redacted as the server's log shows it."""
+    text = str(exc)
+    request = getattr(exc, "request", None)
+    shown = redacted(request)
+    if shown is request:
+        return text
+    return text.replace(short_repr(request), short_repr(shown))
+
+
+def _request_member(request: object) -> Any:
+    """The request sent back: redacted, and as the log's bounded text when its JSON
+    form is long (a client must not get a large body echoed, nor a secret)."""
+    shown = jsonable(redacted(request, plain=True))
+    if isinstance(shown, str) and len(shown) <= _MAX_REQUEST:
+        return shown
+    if isinstance(shown, str) or len(_encode_json(shown)) > _MAX_REQUEST:
+        return masked_repr(request)
+    return shown
 
 
 def _text_of(cause: BaseException) -> str:

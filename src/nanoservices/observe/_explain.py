@@ -149,7 +149,8 @@ def _policy(error: ServiceError, handle: object) -> str:
     counts = f" ({sup.failures} failure(s), {sup.restarts} restart(s) so far)" if sup else ""
     if error.restarted:
         return f"restarted from its factory: the next call gets a fresh instance{counts}"
-    state = getattr(handle, "state", None)
+    left = error.left_state  # what the failure left, not what the handle is now
+    state = State(left) if left is not None else getattr(handle, "state", None)
     if state is State.READY:
         return f"not needed: only this request's stream failed, the service is still ready{counts}"
     if state is None:
