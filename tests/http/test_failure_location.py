@@ -66,6 +66,16 @@ def test_the_clients_error_names_the_raising_frame_as_the_local_one_does(url: st
     assert str(error) == "service 'cart': failed on request 'BOGUS': KeyError: 'BOGUS'"
 
 
+def test_a_remote_failure_tells_the_state_it_left_as_a_local_one_does(url: str) -> None:
+    assert _fail(url).left_state == "failed"  # no restart policy
+    with connect(url, "cart") as h:
+        with pytest.raises(ServiceFailedError) as caught:
+            list(h.stream("items"))
+        assert caught.value.left_state == "ready"  # only the stream failed
+        h.restart()
+    assert "the service is failed" in str(explain(_fail(url)))
+
+
 def test_explain_shows_the_chain_of_a_remote_failure(url: str) -> None:
     text = str(explain(_fail(url)))
     assert text.startswith("service 'cart' failed on request 'BOGUS'\n  KeyError: 'BOGUS'\n")

@@ -72,6 +72,8 @@ _TYPE_BASE: Final = "urn:nanoservices:problem:"
 _MAX_TRACEBACK: Final = 20_000
 #: Longest request (JSON bytes) a problem document repeats; past it, a bounded text.
 _MAX_REQUEST: Final = 1_000
+#: The states a failure may leave its service in (a failure's ``left_state``).
+_LEFT_STATES: Final = ("failed", "ready")
 
 #: Items a client asks for with a stream's opening (low latency, little read-ahead);
 #: each next page asks for twice the last, up to [`MAX_WINDOW`][].
@@ -216,6 +218,7 @@ def problem_for(
         extra["request"] = _request_member(exc.request)
         extra["timeout"] = exc.timeout
     if isinstance(exc, ServiceFailedError):
+        state = exc.left_state or state  # what the failure left, recorded as it was raised
         extra["restarted"] = exc.restarted
         cause = exc.__cause__
         if cause is not None:
@@ -280,13 +283,16 @@ def _traceback_of(cause: BaseException) -> str:
 
 def _located(failed: ServiceFailedError, doc: dict[str, Any]) -> ServiceFailedError:
     """``failed`` with what the document says of where it happened (a location, a
-    cause, the server's traceback when its operator sends them)."""
+    cause, the server's traceback when its operator sends them) and the state it
+    left the service in."""
     if doc.get("cause"):
         cause = RemoteCause(str(doc["cause"]), str(doc.get("cause_message") or ""))
         server_traceback = doc.get("traceback")
         if isinstance(server_traceback, str):
             cause.add_note(f"(the server's traceback):\n{server_traceback[-_MAX_TRACEBACK:]}")
         failed.__cause__ = cause
+    if doc.get("state") in _LEFT_STATES:
+        failed.left_state = doc["state"]
     where = Where.from_wire(doc.get("where"))
     if where is not None:
         failed.where = where
