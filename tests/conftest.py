@@ -80,12 +80,20 @@ def tiny_bench() -> BenchResult:
     return done
 
 
+def _is_the_docs_ray_page(item: pytest.Item) -> bool:
+    """tests/test_docs.py's run of docs/ray.md, by its ``page`` parameter (not by its id:
+    another plugin may add a parameter of its own to the id, as pytest-playwright does)."""
+    callspec = getattr(item, "callspec", None)
+    page = callspec.params.get("page") if callspec is not None else None
+    return isinstance(page, Path) and page.name == "ray.md" and page.parent.name == "docs"
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """The docs' Ray page joins the suite's local Ray, which stays on loopback.
 
     (Its own ``ray.init()`` would put Ray on the machine's outward address.)
     """
-    if item.name.endswith("[ray.md]"):
+    if _is_the_docs_ray_page(item):
         from tests.ray.cluster import ensure_local_ray
 
         ensure_local_ray()
@@ -118,7 +126,7 @@ def _uses_local_ray(item: pytest.Item) -> bool:
     (``pytester``), which starts a Ray of its own in its own process."""
     if "pytester" in getattr(item, "fixturenames", ()):
         return False
-    return "ray" in item.keywords or item.name.endswith("[ray.md]")
+    return "ray" in item.keywords or _is_the_docs_ray_page(item)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups off the items
