@@ -42,11 +42,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _serving(factory: str) -> Iterator[str]:
-    """Serve ``bench_http:<factory>`` from a separate process (no GIL shared with the client)."""
+def serving(target: str) -> Iterator[str]:
+    """Serve the app factory ``module:function`` of this folder from a separate process
+    (no GIL shared with the client); the other HTTP benchmarks serve theirs through it."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", f"bench_http:{factory}", "--factory",
+        [sys.executable, "-m", "uvicorn", target, "--factory",
          "--app-dir", str(Path(__file__).parent), "--port", str(port), "--log-level", "warning"],
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -133,8 +134,8 @@ def main(
     drain = countdown()
     rows["local items/s"] = _rate(lambda: sum(1 for _ in drain.stream(items)), 1, repeat) * items
     with (
-        _serving("nanoservices_app") as ours,
-        _serving("bare_app") as bare,
+        serving("bench_http:nanoservices_app") as ours,
+        serving("bench_http:bare_app") as bare,
         httpx.Client() as http,
     ):
         for path in ("async", "sync"):

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
+from bench_http import serving
 from starlette.applications import Starlette
 
 from nanoservices import service, streamed
@@ -60,37 +57,6 @@ def app() -> Starlette:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _serving() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "http_stream_pull:app", "--factory",
-         "--app-dir", str(Path(__file__).parent), "--port", str(port), "--log-level", "warning"],
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url + "/health")
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
@@ -98,7 +64,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--pause", type=float, default=0.5)
     args = parser.parse_args(argv)
     rows: dict[str, float] = {}
-    with _serving() as url, httpx.Client() as http:
+    with serving("http_stream_pull:app") as url, httpx.Client() as http:
         with connect(url, "endless", client=http) as reader, connect(url, "endless") as asker:
             items = reader.stream(None)
             read = [next(items) for _ in range(3)]
