@@ -81,10 +81,10 @@ def tiny_bench() -> BenchResult:
 
 
 def _is_the_docs_ray_page(item: pytest.Item) -> bool:
-    """tests/test_docs.py's run of docs/ray.md, by its ``page`` parameter (not by its id:
+    """tests/test_docs.py's run of docs/ray.md, by its ``doc_page`` parameter (not by its id:
     another plugin may add a parameter of its own to the id, as pytest-playwright does)."""
     callspec = getattr(item, "callspec", None)
-    page = callspec.params.get("page") if callspec is not None else None
+    page = callspec.params.get("doc_page") if callspec is not None else None
     return isinstance(page, Path) and page.name == "ray.md" and page.parent.name == "docs"
 
 

@@ -120,9 +120,9 @@ def test_docs_have_examples() -> None:
     assert total >= 50
 
 
-@pytest.mark.parametrize("page", [_page_param(page) for page in pages()])
-def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every python block of ``page`` runs, in order, in one namespace."""
+@pytest.mark.parametrize("doc_page", [_page_param(page) for page in pages()])
+def test_page_examples_run(doc_page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every python block of ``doc_page`` runs, in order, in one namespace."""
     monkeypatch.chdir(tmp_path)
     module = types.ModuleType("__docs__")
     namespace = module.__dict__
@@ -132,22 +132,23 @@ def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.Monke
     # page's titled files, and any module an example writes there.
     monkeypatch.syspath_prepend(str(tmp_path))
     ran = 0
-    for block in blocks_of(page):
+    for block in blocks_of(doc_page):
         if block.file is not None:
             (tmp_path / block.file).write_text(block.code, encoding="utf-8")
             continue
         if block.skip is not None:
             assert any(word in block.skip.lower() for word in _ALLOWED_SKIP_REASONS), (
-                f"{_page_id(page)}:{block.line}: skip only for network, PostgreSQL or Ray, "
+                f"{_page_id(doc_page)}:{block.line}: skip only for network, PostgreSQL or Ray, "
                 f"not {block.skip!r}"
             )
             continue
         source = "\n" * (block.line) + block.code  # tracebacks point at the page's line
         try:
-            exec(compile(source, str(page), "exec"), namespace)
+            exec(compile(source, str(doc_page), "exec"), namespace)
         except BaseException as exc:
             raise AssertionError(
-                f"{_page_id(page)}, block at line {block.line} failed: {type(exc).__name__}: {exc}"
+                f"{_page_id(doc_page)}, block at line {block.line} failed: "
+                f"{type(exc).__name__}: {exc}"
             ) from exc
         ran += 1
     # Close what the page left open (generators, handles, local servers) while
